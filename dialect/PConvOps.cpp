@@ -1,0 +1,115 @@
+//===- PConvOps.cpp - pconv operations ------------------------------------===//
+
+#include "dialect/PConvOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace mlir::pconv;
+
+#define GET_OP_CLASSES
+#include "dialect/PConvOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Conv2DOp
+//===----------------------------------------------------------------------===//
+
+int64_t Conv2DOp::getNumFilters() {
+  return getKernelPatterns().getType().getDimSize(0);
+}
+
+int64_t Conv2DOp::getNumChannels() {
+  return getKernelPatterns().getType().getDimSize(1);
+}
+
+int64_t Conv2DOp::getNumKeptKernels() {
+  int64_t kept = 0;
+  for (int8_t id : getKernelPatterns().getValues<int8_t>())
+    kept += id >= 0;
+  return kept;
+}
+
+FailureOr<SmallVector<int64_t, 4>> Conv2DOp::inferResultShape() {
+  auto inputType = getInput().getType();
+  ArrayRef<int64_t> kernel = getLibrary().getKernelShape();
+  ArrayRef<int64_t> strides = getStrides(), pad = getPadding(),
+                    dil = getDilations();
+  SmallVector<int64_t, 4> shape = {inputType.getDimSize(0), getNumFilters()};
+  for (int d = 0; d < 2; ++d) {
+    int64_t padded = inputType.getDimSize(2 + d) + pad[d] + pad[d + 2];
+    int64_t extent = dil[d] * (kernel[d] - 1) + 1;
+    if (padded < extent)
+      return failure();
+    shape.push_back((padded - extent) / strides[d] + 1);
+  }
+  return shape;
+}
+
+LogicalResult Conv2DOp::verify() {
+  auto inputType = getInput().getType();
+  auto weightsType = getWeights().getType();
+  auto resultType = getResult().getType();
+  if (!inputType.hasStaticShape() || !weightsType.hasStaticShape() ||
+      !resultType.hasStaticShape())
+    return emitOpError("requires statically shaped input, weights and result");
+
+  if (getStrides().size() != 2 || getDilations().size() != 2)
+    return emitOpError("expects 2 strides and 2 dilations, got ")
+           << getStrides().size() << " and " << getDilations().size();
+  if (getPadding().size() != 4)
+    return emitOpError("expects 4 padding values [top, left, bottom, right], "
+                       "got ")
+           << getPadding().size();
+  if (llvm::any_of(getStrides(), [](int64_t s) { return s < 1; }) ||
+      llvm::any_of(getDilations(), [](int64_t d) { return d < 1; }))
+    return emitOpError("strides and dilations must be positive");
+  if (llvm::any_of(getPadding(), [](int64_t p) { return p < 0; }))
+    return emitOpError("padding must be non-negative");
+
+  auto tableType = getKernelPatterns().getType();
+  if (tableType.getRank() != 2)
+    return emitOpError("kernel pattern table must be 2-D (filters x "
+                       "channels), got rank ")
+           << tableType.getRank();
+  if (tableType.getDimSize(1) != inputType.getDimSize(1))
+    return emitOpError("kernel pattern table has ")
+           << tableType.getDimSize(1) << " channels but the input has "
+           << inputType.getDimSize(1);
+
+  PatternLibraryAttr library = getLibrary();
+  int64_t numPatterns = library.getNumPatterns();
+  int64_t kept = 0, index = 0;
+  for (int8_t id : getKernelPatterns().getValues<int8_t>()) {
+    if (id < -1 || id >= numPatterns)
+      return emitOpError("kernel (")
+             << index / tableType.getDimSize(1) << ", "
+             << index % tableType.getDimSize(1) << ") has pattern id "
+             << int(id) << " outside [-1, " << numPatterns << ")";
+    kept += id >= 0;
+    ++index;
+  }
+  int64_t expectedWeights = kept * library.getTaps();
+  if (weightsType.getDimSize(0) != expectedWeights)
+    return emitOpError("expects ")
+           << expectedWeights << " packed weights (" << kept
+           << " kept kernels x " << library.getTaps() << " taps), got "
+           << weightsType.getDimSize(0);
+
+  if (Value bias = getBias()) {
+    int64_t biasSize = cast<RankedTensorType>(bias.getType()).getDimSize(0);
+    if (biasSize != getNumFilters())
+      return emitOpError("bias has ")
+             << biasSize << " values but there are " << getNumFilters()
+             << " filters";
+  }
+
+  FailureOr<SmallVector<int64_t, 4>> shape = inferResultShape();
+  if (failed(shape))
+    return emitOpError("kernel does not fit in the padded input");
+  if (resultType.getShape() != ArrayRef<int64_t>(*shape))
+    return emitOpError("result shape ")
+           << resultType << " does not match the expected shape "
+           << RankedTensorType::get(*shape, resultType.getElementType());
+  return success();
+}

@@ -1,0 +1,69 @@
+//===- PConvOps.td - pconv operations ------------------------*- tablegen -*-===//
+
+#ifndef PCONV_DIALECT_PCONVOPS_TD
+#define PCONV_DIALECT_PCONVOPS_TD
+
+include "dialect/PConvDialect.td"
+include "dialect/PConvAttrs.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def PConv_Conv2DOp : PConv_Op<"conv2d", [Pure]> {
+  let summary = "2-D convolution with pattern-sparse, packed weights (NCHW)";
+  let description = [{
+    Computes `result = conv2d(input, W) + bias` where the dense filter bank `W`
+    of shape `F x C x kh x kw` is stored sparsely:
+
+    - `kernel_patterns` is an `F x C` table of `i8` pattern ids into
+      `library`; the id `-1` marks a pruned kernel (connection removed).
+    - `weights` holds the non-zero weights only: filter by filter, kernel by
+      kernel (input channels in increasing order, pruned kernels skipped),
+      taps in the pattern's position order. Its length is therefore
+      `kept kernels x taps`.
+
+    The input is NCHW with static shape; `padding` is `[top, left, bottom,
+    right]` zero padding; `strides` and `dilations` are `[h, w]`. The optional
+    `bias` has one value per filter.
+
+    Example (2 filters, 2 input channels, filter 1 keeps only channel 0):
+
+    ```mlir
+    %y = pconv.conv2d %x, %w bias(%b)
+           library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5], [3, 4, 5, 7]]>
+           kernels dense<[[0, 1], [1, -1]]> : tensor<2x2xi8>
+           strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]
+           : (tensor<1x2x8x8xf32>, tensor<12xf32>, tensor<2xf32>) -> tensor<1x2x8x8xf32>
+    ```
+  }];
+  let arguments = (ins
+    4DTensorOf<[F32]>:$input,
+    1DTensorOf<[F32]>:$weights,
+    Optional<1DTensorOf<[F32]>>:$bias,
+    PConv_PatternLibraryAttr:$library,
+    SignlessIntElementsAttr<8>:$kernel_patterns,
+    DenseI64ArrayAttr:$strides,
+    DenseI64ArrayAttr:$padding,
+    DenseI64ArrayAttr:$dilations
+  );
+  let results = (outs 4DTensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $input `,` $weights (`bias` `(` $bias^ `)`)?
+    `library` qualified($library)
+    `kernels` $kernel_patterns
+    `strides` $strides `padding` $padding `dilations` $dilations
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Number of filters F (output channels).
+    int64_t getNumFilters();
+    /// Number of input channels C.
+    int64_t getNumChannels();
+    /// Number of kernels that are not pruned.
+    int64_t getNumKeptKernels();
+    /// Output shape implied by input shape, kernel shape, strides, padding and
+    /// dilations; failure if it is empty or not computable.
+    ::mlir::FailureOr<::llvm::SmallVector<int64_t, 4>> inferResultShape();
+  }];
+}
+
+#endif // PCONV_DIALECT_PCONVOPS_TD

@@ -1,0 +1,233 @@
+//===- LowerToLoops.cpp - Reference lowering of pconv.conv2d --------------===//
+//
+// Lowers pconv.conv2d to branch-free loops over buffers: a compile-time
+// schedule lists, per filter and pattern, the kept kernels; straight-line tap
+// code per pattern runs over them. Pruned kernels cost nothing.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialect/PConvOps.h"
+#include "passes/Passes.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+
+namespace mlir {
+namespace pconv {
+#define GEN_PASS_DEF_LOWERTOLOOPSPASS
+#include "passes/Passes.h.inc"
+} // namespace pconv
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::pconv;
+
+namespace {
+
+/// The per-filter, per-pattern kernel lists of a pconv.conv2d (CSR layout):
+/// entries rowPtr[f*K+p] .. rowPtr[f*K+p+1] of `channel`/`weightOffset` are
+/// the kernels of filter f that keep pattern p.
+struct PatternSchedule {
+  SmallVector<int32_t> rowPtr;
+  SmallVector<int32_t> channel;
+  SmallVector<int32_t> weightOffset;
+  SmallVector<bool> patternUsed;
+};
+
+static PatternSchedule buildSchedule(Conv2DOp op) {
+  int64_t numFilters = op.getNumFilters(), numChannels = op.getNumChannels();
+  int64_t numPatterns = op.getLibrary().getNumPatterns();
+  int64_t taps = op.getLibrary().getTaps();
+  SmallVector<int8_t> ids(op.getKernelPatterns().getValues<int8_t>());
+
+  // Offset of every kept kernel's weights in the packed (filter, channel)
+  // order.
+  SmallVector<int32_t> offsets(ids.size(), -1);
+  int32_t next = 0;
+  for (auto [k, id] : llvm::enumerate(ids))
+    if (id >= 0) {
+      offsets[k] = next;
+      next += taps;
+    }
+
+  PatternSchedule schedule;
+  schedule.patternUsed.assign(numPatterns, false);
+  schedule.rowPtr.push_back(0);
+  for (int64_t f = 0; f < numFilters; ++f)
+    for (int64_t p = 0; p < numPatterns; ++p) {
+      for (int64_t c = 0; c < numChannels; ++c) {
+        int64_t k = f * numChannels + c;
+        if (ids[k] != p)
+          continue;
+        schedule.channel.push_back(c);
+        schedule.weightOffset.push_back(offsets[k]);
+        schedule.patternUsed[p] = true;
+      }
+      schedule.rowPtr.push_back(schedule.channel.size());
+    }
+  return schedule;
+}
+
+/// A read-only buffer view of a constant i32 table.
+static Value createTable(OpBuilder &b, Location loc, ArrayRef<int32_t> values) {
+  SmallVector<int32_t> data(values);
+  if (data.empty())
+    data.push_back(0); // Never read; avoids zero-sized globals.
+  auto tensorType = RankedTensorType::get({int64_t(data.size())}, b.getI32Type());
+  Value cst = arith::ConstantOp::create(
+      b, loc, DenseIntElementsAttr::get(tensorType, ArrayRef<int32_t>(data)));
+  auto memrefType = MemRefType::get(tensorType.getShape(), b.getI32Type());
+  return bufferization::ToBufferOp::create(b, loc, memrefType, cst,
+                                           /*read_only=*/true);
+}
+
+static Value toReadOnlyBuffer(OpBuilder &b, Location loc, Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  return bufferization::ToBufferOp::create(
+      b, loc, MemRefType::get(type.getShape(), type.getElementType()), tensor,
+      /*read_only=*/true);
+}
+
+static Value loadIndex(OpBuilder &b, Location loc, Value table, Value index) {
+  Value value = memref::LoadOp::create(b, loc, table, index);
+  return arith::IndexCastOp::create(b, loc, b.getIndexType(), value);
+}
+
+static void lowerConv(Conv2DOp op) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  auto inputType = op.getInput().getType();
+  auto resultType = op.getResult().getType();
+  Type f32 = b.getF32Type();
+  int64_t n = inputType.getDimSize(0), c = inputType.getDimSize(1);
+  int64_t h = inputType.getDimSize(2), w = inputType.getDimSize(3);
+  int64_t numFilters = resultType.getDimSize(1);
+  int64_t outH = resultType.getDimSize(2), outW = resultType.getDimSize(3);
+  ArrayRef<int64_t> pad = op.getPadding(), strides = op.getStrides(),
+                    dilations = op.getDilations();
+  PatternLibraryAttr library = op.getLibrary();
+  int64_t numPatterns = library.getNumPatterns(), taps = library.getTaps();
+  int64_t kw = library.getKernelShape()[1];
+
+  // Index constants are created at the builder's current insertion point.
+  auto cIdx = [](OpBuilder &b, Location loc, int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+
+  // Zero-padded copy of the input, so tap loads need no bounds checks.
+  Value source = toReadOnlyBuffer(b, loc, op.getInput());
+  if (llvm::any_of(pad, [](int64_t p) { return p != 0; })) {
+    auto paddedType =
+        MemRefType::get({n, c, h + pad[0] + pad[2], w + pad[1] + pad[3]}, f32);
+    Value padded = memref::AllocOp::create(b, loc, paddedType,
+                                           b.getI64IntegerAttr(64));
+    linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{padded});
+    Value interior = memref::SubViewOp::create(
+        b, loc, padded, ArrayRef<int64_t>{0, 0, pad[0], pad[1]},
+        ArrayRef<int64_t>{n, c, h, w}, ArrayRef<int64_t>{1, 1, 1, 1});
+    linalg::CopyOp::create(b, loc, source, interior);
+    source = padded;
+  }
+
+  auto outType = MemRefType::get(resultType.getShape(), f32);
+  Value out =
+      memref::AllocOp::create(b, loc, outType, b.getI64IntegerAttr(64));
+  Value bias = op.getBias() ? toReadOnlyBuffer(b, loc, op.getBias()) : Value();
+  PatternSchedule schedule = buildSchedule(op);
+  bool anyKept = !schedule.channel.empty();
+  Value weights = anyKept ? toReadOnlyBuffer(b, loc, op.getWeights()) : Value();
+  Value rowPtr = anyKept ? createTable(b, loc, schedule.rowPtr) : Value();
+  Value channel = anyKept ? createTable(b, loc, schedule.channel) : Value();
+  Value weightOffset =
+      anyKept ? createTable(b, loc, schedule.weightOffset) : Value();
+
+  Value c0 = cIdx(b, loc, 0), c1 = cIdx(b, loc, 1);
+  Value cOutH = cIdx(b, loc, outH), cOutW = cIdx(b, loc, outW);
+  scf::ParallelOp::create(
+      b, loc, ValueRange{c0, c0}, ValueRange{cIdx(b, loc, n), cIdx(b, loc, numFilters)},
+      ValueRange{c1, c1},
+      [&](OpBuilder &b, Location loc, ValueRange ivs) {
+        Value batch = ivs[0], filter = ivs[1];
+        // out[batch, filter] = bias[filter] (or 0).
+        Value init = bias ? memref::LoadOp::create(b, loc, bias, filter)
+                                .getResult()
+                          : zero;
+        scf::buildLoopNest(
+            b, loc, ValueRange{c0, c0}, ValueRange{cOutH, cOutW},
+            ValueRange{c1, c1}, [&](OpBuilder &b, Location loc, ValueRange p) {
+              memref::StoreOp::create(b, loc, init, out,
+                                      ValueRange{batch, filter, p[0], p[1]});
+            });
+        if (!anyKept)
+          return;
+        for (int64_t pattern = 0; pattern < numPatterns; ++pattern) {
+          if (!schedule.patternUsed[pattern])
+            continue;
+          // Kernels of this filter with this pattern: rowPtr[f*K+p ..+1].
+          Value row = arith::AddIOp::create(
+              b, loc,
+              arith::MulIOp::create(b, loc, filter, cIdx(b, loc, numPatterns)),
+              cIdx(b, loc, pattern));
+          Value begin = loadIndex(b, loc, rowPtr, row);
+          Value end = loadIndex(
+              b, loc, rowPtr, arith::AddIOp::create(b, loc, row, c1));
+          auto kernelLoop = scf::ForOp::create(b, loc, begin, end, c1);
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(kernelLoop.getBody());
+          Value entry = kernelLoop.getInductionVar();
+          Value ch = loadIndex(b, loc, channel, entry);
+          Value offset = loadIndex(b, loc, weightOffset, entry);
+          // The pattern's taps: weights loaded once per kernel.
+          SmallVector<Value> tapWeights;
+          SmallVector<std::pair<int64_t, int64_t>> tapOffsets;
+          for (int64_t t = 0; t < taps; ++t) {
+            Value idx = arith::AddIOp::create(b, loc, offset, cIdx(b, loc, t));
+            tapWeights.push_back(memref::LoadOp::create(b, loc, weights, idx));
+            int64_t position = library.getPattern(pattern)[t];
+            tapOffsets.push_back({(position / kw) * dilations[0],
+                                  (position % kw) * dilations[1]});
+          }
+          scf::buildLoopNest(
+              b, loc, ValueRange{c0, c0}, ValueRange{cOutH, cOutW},
+              ValueRange{c1, c1},
+              [&](OpBuilder &b, Location loc, ValueRange p) {
+                Value baseH = arith::MulIOp::create(b, loc, p[0],
+                                                    cIdx(b, loc, strides[0]));
+                Value baseW = arith::MulIOp::create(b, loc, p[1],
+                                                    cIdx(b, loc, strides[1]));
+                SmallVector<Value> outIdx = {batch, filter, p[0], p[1]};
+                Value acc = memref::LoadOp::create(b, loc, out, outIdx);
+                for (int64_t t = 0; t < taps; ++t) {
+                  Value ih = arith::AddIOp::create(
+                      b, loc, baseH, cIdx(b, loc, tapOffsets[t].first));
+                  Value iw = arith::AddIOp::create(
+                      b, loc, baseW, cIdx(b, loc, tapOffsets[t].second));
+                  Value x = memref::LoadOp::create(
+                      b, loc, source, ValueRange{batch, ch, ih, iw});
+                  Value prod = arith::MulFOp::create(b, loc, tapWeights[t], x);
+                  acc = arith::AddFOp::create(b, loc, acc, prod);
+                }
+                memref::StoreOp::create(b, loc, acc, out, outIdx);
+              });
+        }
+      });
+
+  Value result = bufferization::ToTensorOp::create(
+      b, loc, resultType, out, /*restrict=*/true, /*writable=*/true);
+  op.getResult().replaceAllUsesWith(result);
+  op.erase();
+}
+
+struct LowerToLoopsPass
+    : public pconv::impl::LowerToLoopsPassBase<LowerToLoopsPass> {
+  void runOnOperation() override {
+    SmallVector<Conv2DOp> convs;
+    getOperation().walk([&](Conv2DOp op) { convs.push_back(op); });
+    for (Conv2DOp op : convs) {
+      lowerConv(op);
+      ++numLowered;
+    }
+  }
+};
+
+} // namespace

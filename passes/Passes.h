@@ -1,0 +1,60 @@
+//===- Passes.h - PConv passes and pipelines --------------------*- C++ -*-===//
+
+#ifndef PCONV_PASSES_PASSES_H
+#define PCONV_PASSES_PASSES_H
+
+#include "dialect/PConvDialect.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassOptions.h"
+
+namespace mlir {
+namespace pconv {
+
+#define GEN_PASS_DECL
+#include "passes/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "passes/Passes.h.inc"
+
+/// Options of the `pconv-to-llvm` pipeline (linalg-on-tensors -> LLVM dialect).
+struct ToLLVMPipelineOptions
+    : public PassPipelineOptions<ToLLVMPipelineOptions> {
+  PassOptions::Option<std::string> weights{
+      *this, "weights",
+      llvm::cl::desc("Weights file (.pcw) holding the dense_resource blobs")};
+  PassOptions::Option<std::string> library{
+      *this, "library",
+      llvm::cl::desc("Pattern library (#pconv.patterns<...>); inferred per "
+                     "layer when empty")};
+  PassOptions::Option<bool> importConvs{
+      *this, "import", llvm::cl::desc("Import pattern-sparse convolutions"),
+      llvm::cl::init(true)};
+  PassOptions::Option<unsigned> numThreads{
+      *this, "num-threads",
+      llvm::cl::desc("OpenMP threads per parallel region (0: the runtime's "
+                     "default, e.g. OMP_NUM_THREADS)"),
+      llvm::cl::init(0)};
+  PassOptions::Option<std::string> target{
+      *this, "target",
+      llvm::cl::desc("Target triple recorded on the module (llvm.target_triple)"),
+      llvm::cl::init("")};
+};
+
+/// Adds the passes of `pconv-to-llvm` to `pm`.
+void buildToLLVMPipeline(OpPassManager &pm,
+                         const ToLLVMPipelineOptions &options);
+
+/// Registers the named pipelines (`pconv-to-llvm`).
+void registerPConvPipelines();
+
+} // namespace pconv
+} // namespace mlir
+
+#endif // PCONV_PASSES_PASSES_H

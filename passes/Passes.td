@@ -1,0 +1,134 @@
+//===- Passes.td - PConv passes ------------------------------*- tablegen -*-===//
+//
+// All PConv passes. Grouped under banners, alphabetical inside a group;
+// command-line names carry the `pconv-` prefix.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PCONV_PASSES_PASSES_TD
+#define PCONV_PASSES_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+//===----------------------------------------------------------------------===//
+// Import
+//===----------------------------------------------------------------------===//
+
+def AttachWeightsPass : Pass<"pconv-attach-weights", "ModuleOp"> {
+  let summary = "Attach the blobs of dense_resource weights from a weights file";
+  let description = [{
+    The Python front end hands a model to `pconv-opt` as text whose
+    `dense_resource<...>` weights have no inline data (a textual round trip of
+    VGG-16's 138M weights would be about a gigabyte of hex). The data lives in
+    a separate weights file (`.pcw`: magic `PCONVW01`, a little-endian u64
+    header length, a JSON index listing each tensor's name, offset and byte size,
+    then the data section from the next 64-byte boundary, with offsets relative
+    to it and 64-byte aligned). This pass memory-maps that file and makes every
+    resource of the module named in it point into the mapping, without copying.
+    A resource whose byte size differs from the file's entry is an error.
+  }];
+  let options = [
+    Option<"file", "file", "std::string", /*default=*/"\"\"",
+           "Path of the .pcw weights file">,
+  ];
+  let statistics = [
+    Statistic<"numAttached", "num-attached", "Number of resources attached">,
+  ];
+}
+
+def ImportLinalgPass : Pass<"pconv-import-linalg", "func::FuncOp"> {
+  let summary = "Rewrite pattern-sparse linalg convolutions into pconv.conv2d";
+  let description = [{
+    Finds `linalg.conv_2d_nchw_fchw` whose filter is a constant (`dense` or
+    `dense_resource`, as torch-mlir emits) and pattern-sparse: every kernel is
+    either all zero or keeps its non-zeros inside one pattern of a library. The
+    library is inferred from the weights (the distinct supports with the most
+    taps, most frequent first) unless one is given with `library=`. The
+    `tensor.pad` producing the input (zero padding of H and W) and the
+    `linalg.broadcast` of a per-filter bias producing the init are absorbed.
+    Anything that cannot be proven pattern-sparse stays on the dense path; the
+    reason is emitted as a remark with `remarks=true` and under
+    `-debug-only=pconv-import-linalg`.
+
+    Before:
+    ```mlir
+    %p = tensor.pad %x low[0, 0, 1, 1] high[0, 0, 1, 1] { ... yield %zero }
+    %b = linalg.broadcast ins(%bias : tensor<8xf32>) outs(%e) dimensions = [0, 2, 3]
+    %y = linalg.conv_2d_nchw_fchw ins(%p, %w : ...) outs(%b : ...)
+    ```
+    After:
+    ```mlir
+    %y = pconv.conv2d %x, %packed bias(%bias) library #pconv.patterns<...>
+           kernels dense<...> : tensor<8x3xi8> strides [1, 1]
+           padding [1, 1, 1, 1] dilations [1, 1] : (...) -> tensor<...>
+    ```
+  }];
+  let options = [
+    Option<"library", "library", "std::string", /*default=*/"\"\"",
+           "Pattern library to use, as #pconv.patterns<...> text; inferred "
+           "from each layer's weights when empty">,
+    Option<"maxPatterns", "max-patterns", "unsigned", /*default=*/"32",
+           "Largest inferred library accepted as pattern-sparse">,
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark for every convolution left on the dense path">,
+  ];
+  let statistics = [
+    Statistic<"numConverted", "num-converted",
+              "Convolutions rewritten to pconv.conv2d">,
+    Statistic<"numDense", "num-dense", "Convolutions left on the dense path">,
+  ];
+  let dependentDialects = ["pconv::PConvDialect", "arith::ArithDialect",
+                           "tensor::TensorDialect"];
+}
+
+//===----------------------------------------------------------------------===//
+// Lowering
+//===----------------------------------------------------------------------===//
+
+def LowerToLoopsPass : Pass<"pconv-lower-to-loops", "func::FuncOp"> {
+  let summary = "Reference lowering of pconv.conv2d to parallel loops on buffers";
+  let description = [{
+    Lowers every `pconv.conv2d` to loops over memrefs, branch-free and without
+    any multiplication by a mask:
+
+    - the op's kernel table is compiled into a CSR-like schedule: for filter
+      `f` and pattern `p`, the kept kernels with that pattern (input channel
+      and offset of their packed weights), stored as constant tables;
+    - for every filter (`scf.parallel`, so OpenMP can spread filters over
+      threads), the output is initialised with the bias, then for every
+      pattern `p` (unrolled at compile time) a loop over its kernels loads the
+      pattern's `taps` weights once and runs straight-line tap code over the
+      output pixels. Pruned kernels do not appear in the schedule at all.
+
+    The input is copied once into a zero-padded buffer so the inner loops have
+    no bounds checks. The result re-enters tensor land through
+    `bufferization.to_tensor restrict`, so one-shot bufferization applies to the
+    rest of the function.
+  }];
+  let dependentDialects = ["arith::ArithDialect", "bufferization::BufferizationDialect",
+                           "linalg::LinalgDialect", "memref::MemRefDialect",
+                           "scf::SCFDialect", "tensor::TensorDialect"];
+  let statistics = [
+    Statistic<"numLowered", "num-lowered", "pconv.conv2d ops lowered">,
+  ];
+}
+
+def LowerStridedCopiesPass
+    : Pass<"pconv-lower-strided-copies", "func::FuncOp"> {
+  let summary = "Rewrite memref.copy between non-contiguous buffers as linalg.copy";
+  let description = [{
+    Bufferization emits `memref.copy` into strided subviews (e.g. the interior
+    of a padded buffer). The LLVM lowering turns such a copy into a call to the
+    `memrefCopy` function of MLIR's C runner utilities, a library PConv
+    artifacts must not depend on (it does not exist on the AArch64 target).
+    This pass rewrites those copies as `linalg.copy`, which lowers to plain
+    (parallel) loops; copies between identity-layout buffers stay
+    `memref.copy` and become `llvm.memcpy`.
+  }];
+  let dependentDialects = ["linalg::LinalgDialect"];
+  let statistics = [
+    Statistic<"numRewritten", "num-rewritten", "memref.copy ops rewritten">,
+  ];
+}
+
+#endif // PCONV_PASSES_PASSES_TD

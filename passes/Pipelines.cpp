@@ -1,0 +1,83 @@
+//===- Pipelines.cpp - Named PConv pipelines ------------------------------===//
+//
+// `pconv-to-llvm`: linalg-on-tensors (torch-mlir's output) -> LLVM dialect,
+// with pattern-sparse convolutions on the pconv path and everything else on
+// the upstream dense path, parallelized with OpenMP.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace mlir::pconv;
+
+/// Appends a textual pipeline fragment; the fragments below are upstream
+/// passes whose options are spelled most clearly in pipeline syntax.
+static void addUpstream(OpPassManager &pm, StringRef pipeline) {
+  if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
+    llvm::report_fatal_error("pconv-to-llvm: invalid built-in pipeline "
+                             "fragment: " + pipeline);
+}
+
+void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
+                                      const ToLLVMPipelineOptions &options) {
+  // Give dense_resource weights their data first: every later pass that reads
+  // a filter (import) or emits it (translation) needs the bytes.
+  if (!options.weights.empty())
+    pm.addPass(createAttachWeightsPass({options.weights}));
+
+  // Pattern-sparse convolutions -> pconv.conv2d, while the pad and bias
+  // producers are still visible as tensor ops.
+  if (options.importConvs) {
+    ImportLinalgPassOptions importOptions;
+    importOptions.library = options.library;
+    pm.addNestedPass<func::FuncOp>(createImportLinalgPass(importOptions));
+  }
+
+  // Lower pconv.conv2d to loops on buffers before bufferization; the results
+  // re-enter as `to_tensor restrict`, which one-shot bufferization accepts.
+  pm.addNestedPass<func::FuncOp>(createLowerToLoopsPass());
+  // Drop the pads/broadcasts the import made dead.
+  addUpstream(pm, "canonicalize,cse");
+
+  // Bufferize the whole module. tensor.empty -> alloc_tensor first (what it
+  // cannot reuse in place); identity layouts at function boundaries so the
+  // C interface takes plain contiguous buffers.
+  addUpstream(pm, "eliminate-empty-tensors,empty-tensor-to-alloc-tensor,"
+                  "one-shot-bufferize{bufferize-function-boundaries "
+                  "function-boundary-type-conversion=identity-layout-map "
+                  "buffer-alignment=64}");
+  // Results become caller-provided output buffers (the runtime owns them),
+  // then every remaining allocation gets its deallocation.
+  addUpstream(pm, "buffer-results-to-out-params{hoist-static-allocs "
+                  "modify-public-functions},canonicalize,"
+                  "buffer-deallocation-pipeline");
+
+  // Dense path: linalg ops -> scf.parallel over their parallel dimensions.
+  pm.addNestedPass<func::FuncOp>(createLowerStridedCopiesPass());
+  addUpstream(pm, "func.func(convert-linalg-to-parallel-loops)");
+
+  // Outermost scf.parallel loops -> OpenMP parallel worksharing loops.
+  addUpstream(pm, "convert-scf-to-openmp{num-threads=" +
+                      std::to_string(options.numThreads) + "}");
+
+  // To the LLVM dialect. memref lowering runs before scf-to-cf because the
+  // omp regions wrap their bodies in memref.alloca_scope, whose region must
+  // still be a single block when it is lowered.
+  addUpstream(pm, "lower-affine,expand-strided-metadata,"
+                  "finalize-memref-to-llvm,convert-scf-to-cf,"
+                  "func.func(llvm-request-c-wrappers),convert-to-llvm,"
+                  "reconcile-unrealized-casts");
+}
+
+void mlir::pconv::registerPConvPipelines() {
+  PassPipelineRegistration<ToLLVMPipelineOptions>(
+      "pconv-to-llvm",
+      "Compile linalg-on-tensors to the LLVM dialect: pattern-sparse convs on "
+      "the pconv path, the rest dense, parallel loops on OpenMP",
+      buildToLLVMPipeline);
+}

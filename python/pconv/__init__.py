@@ -1,0 +1,22 @@
+"""PConv: a compiler for pattern-sparse convolutional networks, built on MLIR.
+
+    import pconv
+    art = pconv.compile(model, (x,), target="host")   # or "aarch64-linux-gnu"
+    art.stages["pconv"]                                # IR after each stage
+    art.save("model.pconv")
+    fn = pconv.load("model.pconv")
+    y = fn(x)
+"""
+
+from .artifact import Artifact, ArtifactError, TensorSpec
+from .compiler import CompileError, CompileOptions, compile, compile_linalg
+from .frontend import UnsupportedModelError
+from .patterns import PatternLibrary, PatternLibraryError
+from .runtime import CompiledModel, load
+
+__all__ = [
+    "Artifact", "ArtifactError", "CompileError", "CompileOptions", "CompiledModel",
+    "PatternLibrary", "PatternLibraryError", "TensorSpec", "UnsupportedModelError",
+    "compile", "compile_linalg", "load",
+]
+__version__ = "0.1.0"

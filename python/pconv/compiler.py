@@ -1,0 +1,200 @@
+"""``pconv.compile``: PyTorch model -> stages -> shared library artifact.
+
+The compiler drives named stages, each an external tool run on files in a work
+directory, so that every intermediate is inspectable and every failure can be
+reproduced with one command:
+
+    linalg   torch-mlir's linalg-on-tensors (weights in a .pcw file)
+    pconv    after pconv-import-linalg: pattern-sparse convs as pconv.conv2d
+    llvm     after the rest of pconv-to-llvm: LLVM dialect
+    (then pconv-translate -> bitcode, opt -O3, llc, and the target's linker)
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+import tempfile
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Sequence
+
+from .artifact import Artifact, TensorSpec
+from .frontend import ImportedModule, import_torch
+from .patterns import PatternLibrary
+from .toolchain import Target, get_target, tool
+from .weights import write_weights
+
+__all__ = ["CompileError", "CompileOptions", "compile", "compile_linalg"]
+
+# Larger elements attributes / resources are elided in the stage texts.
+_ELIDE = ["--mlir-elide-elementsattrs-if-larger=64", "--mlir-elide-resource-strings-if-larger=64"]
+
+
+class CompileError(RuntimeError):
+    """A compilation stage failed. ``stage``, ``command`` and ``repro_dir`` say where."""
+
+    def __init__(self, stage: str, message: str, command: str = "", repro_dir: str | None = None):
+        self.stage, self.command, self.repro_dir = stage, command, repro_dir
+        text = f"pconv: stage '{stage}' failed: {message.strip()}"
+        if repro_dir:
+            text += f"\n  failing input and weights saved in: {repro_dir}"
+        if command:
+            text += f"\n  reproduce with: {command}"
+        super().__init__(text)
+
+
+@dataclass
+class CompileOptions:
+    """Options of one compilation.
+
+    Attributes:
+        target: ``"host"`` or ``"aarch64-linux-gnu"``.
+        threads: OpenMP threads per parallel region; 0 lets the runtime decide
+            (``OMP_NUM_THREADS`` at run time).
+        library: pattern library to impose on every pattern conv; ``None`` infers
+            one per layer from its weights.
+        import_pattern_convs: set False to compile everything on the dense path.
+        keep_workdir: keep the work directory (its path is ``Artifact.workdir``).
+    """
+
+    target: str = "host"
+    threads: int = 0
+    library: PatternLibrary | None = None
+    import_pattern_convs: bool = True
+    keep_workdir: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def compile(model: Any, example_inputs: Sequence[Any], target: str | None = None,
+            options: CompileOptions | None = None, **kwargs: Any) -> Artifact:
+    """Compile a ``torch.nn.Module`` (or ExportedProgram) for ``target``.
+
+    ``kwargs`` are :class:`CompileOptions` fields (``threads=2``, ...), used when
+    ``options`` is not given. Returns an :class:`Artifact`: ``art.stages`` maps
+    stage names to IR text, ``art.save(path)`` writes a loadable artifact.
+    """
+    opts = options or CompileOptions(**kwargs)
+    if target is not None:
+        opts = replace(opts, target=target)
+    imported = import_torch(model, tuple(example_inputs))
+    return compile_linalg(imported, opts)
+
+
+_TENSOR_RE = re.compile(r"tensor<([0-9x]*?)x?(f32|f64|i64|i32|f16|bf16|i1)>")
+
+
+def _func_signature(text: str, func_name: str) -> tuple[list[TensorSpec], list[TensorSpec]]:
+    m = re.search(rf"func\.func @{re.escape(func_name)}\((.*?)\)\s*(?:->\s*(\(.*?\)|tensor<[^>]*>))?\s*(?:attributes.*?)?\{{",
+                  text, re.S)
+    if not m:
+        raise CompileError("linalg", f"no function @{func_name} in the imported module")
+
+    def specs(s: str | None) -> list[TensorSpec]:
+        out = []
+        for dims, dtype in _TENSOR_RE.findall(s or ""):
+            shape = tuple(int(d) for d in dims.split("x") if d) if dims else ()
+            out.append(TensorSpec(shape=shape, dtype={"f32": "float32"}.get(dtype, dtype)))
+        return out
+
+    return specs(m.group(1)), specs(m.group(2))
+
+
+class _Session:
+    """A work directory plus the tool invocations of one compilation."""
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+
+    def run(self, stage: str, argv: list[str], inputs: Sequence[Path] = ()) -> None:
+        proc = subprocess.run(argv, capture_output=True, text=True)
+        if proc.returncode == 0:
+            return
+        repro = Path(tempfile.mkdtemp(prefix=f"pconv-repro-{stage}-"))
+        mapping = {}
+        for p in inputs:
+            if p.exists():
+                dst = repro / p.name
+                shutil.copy(p, dst)
+                mapping[str(p)] = str(dst)
+        cmd = " ".join(shlex.quote(mapping.get(a, a)) for a in argv)
+        for old, new in mapping.items():
+            cmd = cmd.replace(old, new)
+        (repro / "command.sh").write_text("#!/bin/sh\n" + cmd + "\n")
+        raise CompileError(stage, proc.stderr or proc.stdout or f"exit code {proc.returncode}",
+                           command=cmd, repro_dir=str(repro))
+
+    def print_stage(self, path: Path) -> str:
+        proc = subprocess.run([tool("pconv-opt"), str(path), *_ELIDE], capture_output=True, text=True)
+        return proc.stdout if proc.returncode == 0 else f"// could not print {path.name}:\n{proc.stderr}"
+
+
+def compile_linalg(imported: ImportedModule, opts: CompileOptions) -> Artifact:
+    """Compile an already imported linalg-on-tensors module."""
+    target = get_target(opts.target)
+    workdir = Path(tempfile.mkdtemp(prefix="pconv-"))
+    session = _Session(workdir)
+    stages: "OrderedDict[str, str]" = OrderedDict()
+    inputs, outputs = _func_signature(imported.text, imported.func_name)
+
+    linalg = workdir / "linalg.mlir"
+    linalg.write_text(imported.text)
+    weights = workdir / "weights.pcw"
+    write_weights(weights, imported.weights)
+    stages["linalg"] = imported.text if len(imported.text) < 4_000_000 else "// (large module elided)"
+
+    # Stage pconv: attach the weights, import pattern-sparse convolutions.
+    pconv_bc = workdir / "pconv.mlirbc"
+    library = f"library={opts.library.to_mlir()}" if opts.library else ""
+    import_pass = f",func.func(pconv-import-linalg{{{library}}})" if opts.import_pattern_convs else ""
+    session.run("pconv", [tool("pconv-opt"), str(linalg),
+                          f"--pass-pipeline=builtin.module(pconv-attach-weights{{file={weights}}}{import_pass})",
+                          "--emit-bytecode", "-o", str(pconv_bc)], inputs=[linalg, weights])
+    stages["pconv"] = session.print_stage(pconv_bc)
+
+    # Stage llvm: the rest of pconv-to-llvm (import already done).
+    llvm_bc = workdir / "llvm.mlirbc"
+    session.run("llvm", [tool("pconv-opt"), str(pconv_bc),
+                         f"--pass-pipeline=builtin.module(pconv-to-llvm{{import=false num-threads={opts.threads}}})",
+                         "--emit-bytecode", "-o", str(llvm_bc)], inputs=[pconv_bc])
+    stages["llvm"] = session.print_stage(llvm_bc)
+
+    # LLVM: bitcode (weights stay binary), IR optimizations, code generation.
+    bitcode, optimized, obj = workdir / "model.bc", workdir / "model.opt.bc", workdir / "model.o"
+    session.run("translate", [tool("pconv-translate"), str(llvm_bc), "--target", target.triple,
+                              "-o", str(bitcode)], inputs=[llvm_bc])
+    cpu = ["-mcpu=" + target.cpu]
+    session.run("opt", [tool("opt"), "-O3", f"-mtriple={target.triple}", *cpu, str(bitcode),
+                        "-o", str(optimized)], inputs=[bitcode])
+    session.run("llc", [tool("llc"), "-O3", f"-mtriple={target.triple}", *cpu, "-relocation-model=pic",
+                        "-filetype=obj", str(optimized), "-o", str(obj)], inputs=[optimized])
+    library_path = workdir / "model.so"
+    session.run("link", _link_command(target, obj, library_path), inputs=[obj])
+
+    return Artifact(
+        directory=workdir,
+        target=target.name,
+        triple=target.triple,
+        symbol=f"_mlir_ciface_{imported.func_name}",
+        inputs=inputs,
+        outputs=outputs,
+        stages=stages,
+        stats=_stage_stats(stages["pconv"]),
+    )
+
+
+def _link_command(target: Target, obj: Path, out: Path) -> list[str]:
+    omp = Path(target.omp_dir)
+    lib = "libomp.so.5" if (omp / "libomp.so.5").exists() else "libomp.so"
+    return [target.cc, "-shared", "-o", str(out), str(obj), f"-L{omp}", f"-l:{lib}",
+            f"-Wl,-rpath,{omp}", "-lm"]
+
+
+def _stage_stats(pconv_text: str) -> dict[str, int]:
+    return {
+        "pconv_convs": len(re.findall(r"\bpconv\.conv2d\b", pconv_text)),
+        "dense_convs": len(re.findall(r"\blinalg\.conv_2d_nchw_fchw\b", pconv_text)),
+    }

@@ -1,0 +1,97 @@
+"""PyTorch -> linalg-on-tensors text + weights file, through torch-mlir's fx importer.
+
+torch-mlir vendors its own, newer MLIR, whose bytecode the pinned MLIR 22 tools
+cannot read, so the hand-off is text. Weights would dominate that text (a hex
+dump of every parameter), so a literal hook gives every float tensor a unique
+``dense_resource`` name, keeps its data aside, and the module is printed with
+resources elided; the data goes to a .pcw file that ``pconv-attach-weights``
+memory-maps.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+__all__ = ["ImportedModule", "UnsupportedModelError", "import_torch"]
+
+
+class UnsupportedModelError(RuntimeError):
+    """The model uses something the PyTorch -> linalg import cannot lower."""
+
+
+@dataclass
+class ImportedModule:
+    """linalg-on-tensors text plus the weights its dense_resources name."""
+
+    text: str
+    weights: dict[str, np.ndarray] = field(default_factory=dict)
+    func_name: str = "forward"
+
+
+def _make_hooks():
+    from torch_mlir.extras.fx_importer import FxImporterHooks
+    from torch_mlir.ir import DenseResourceElementsAttr, Operation, RankedTensorType
+    import torch
+
+    class WeightsHooks(FxImporterHooks):
+        def __init__(self) -> None:
+            self.weights: dict[str, np.ndarray] = {}
+            self._names: dict[int, str] = {}
+
+        def resolve_literal(self, gni: Any, literal: Any, info: Any):
+            if not isinstance(literal, torch.Tensor) or literal.dtype != torch.float32:
+                return None
+            if literal.numel() <= 1:
+                return None  # splat constants stay inline (torch-mlir does the same)
+            key = id(literal)
+            name = self._names.get(key)
+            array = np.ascontiguousarray(literal.detach().cpu().numpy())
+            if name is None:
+                name = f"pconv_w{len(self.weights)}"
+                self._names[key] = name
+                self.weights[name] = array
+            vtensor_type = gni._cc.tensor_to_vtensor_type(literal)
+            tensor_type = RankedTensorType.parse(
+                f"tensor<{'x'.join(str(d) for d in array.shape)}xf32>"
+            )
+            attr = DenseResourceElementsAttr.get_from_buffer(array, name, tensor_type)
+            op = Operation.create(
+                "torch.vtensor.literal", results=[vtensor_type], attributes={"value": attr}
+            )
+            return op.result
+
+    return WeightsHooks()
+
+
+def import_torch(model: Any, example_inputs: Sequence[Any], func_name: str = "forward") -> ImportedModule:
+    """Export ``model`` with torch.export and lower it to linalg-on-tensors."""
+    import torch
+    from torch_mlir import fx
+
+    if isinstance(model, torch.nn.Module):
+        model = model.eval()
+    hooks = _make_hooks()
+    try:
+        with torch.no_grad():
+            module = fx.export_and_import(
+                model, *example_inputs, output_type="linalg-on-tensors",
+                func_name=func_name, hooks=hooks,
+            )
+    except Exception as e:  # torch.export / torch-mlir report unsupported ops here
+        raise UnsupportedModelError(_explain_import_failure(e)) from e
+    buf = io.StringIO()
+    module.operation.print(file=buf, large_resource_limit=1, assume_verified=True)
+    return ImportedModule(text=buf.getvalue(), weights=hooks.weights, func_name=func_name)
+
+
+def _explain_import_failure(error: Exception) -> str:
+    msg = str(error)
+    lines = [line for line in msg.splitlines() if line.strip()]
+    # torch-mlir names the op that failed to legalize: keep those lines first.
+    key = [line for line in lines if "failed to legalize" in line or "torch." in line or "aten" in line]
+    summary = "\n".join((key or lines)[:8])
+    return f"PyTorch -> linalg import failed (an op the pipeline does not support?):\n{summary}"

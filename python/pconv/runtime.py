@@ -1,0 +1,172 @@
+"""Running compiled artifacts: in-process on the host, under qemu for AArch64.
+
+Needs only numpy and ctypes: running a host artifact does not import torch
+(a torch tensor passed in is converted, and a torch tensor comes back).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import struct
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .artifact import Artifact, TensorSpec
+from .toolchain import get_target
+
+__all__ = ["load", "load_library", "CompiledModel"]
+
+
+def _descriptor_type(rank: int) -> type[ctypes.Structure]:
+    fields = [("allocated", ctypes.c_void_p), ("aligned", ctypes.c_void_p), ("offset", ctypes.c_int64)]
+    if rank:
+        fields += [("sizes", ctypes.c_int64 * rank), ("strides", ctypes.c_int64 * rank)]
+    return type(f"MemRef{rank}D", (ctypes.Structure,), {"_fields_": fields})
+
+
+def _is_torch(x: Any) -> bool:
+    return type(x).__module__.split(".")[0] == "torch"
+
+
+class CompiledModel:
+    """A loaded artifact; call it like the original model."""
+
+    def __init__(self, library: Path, meta: dict[str, Any]):
+        self.library = Path(library)
+        self.meta = meta
+        self.inputs: list[TensorSpec] = [s if isinstance(s, TensorSpec) else TensorSpec(tuple(s["shape"]), s["dtype"]) for s in meta["inputs"]]
+        self.outputs: list[TensorSpec] = [s if isinstance(s, TensorSpec) else TensorSpec(tuple(s["shape"]), s["dtype"]) for s in meta["outputs"]]
+        self.target = get_target(meta["target"])
+
+    # -- argument checking ---------------------------------------------------
+    def _prepare(self, args: Sequence[Any]) -> tuple[list[np.ndarray], bool]:
+        if len(args) != len(self.inputs):
+            raise TypeError(f"model takes {len(self.inputs)} input(s), got {len(args)}")
+        arrays, as_torch = [], False
+        for i, (x, spec) in enumerate(zip(args, self.inputs)):
+            if _is_torch(x):
+                as_torch = True
+                x = x.detach().cpu().numpy()
+            if not isinstance(x, np.ndarray):
+                raise TypeError(f"input {i}: expected a numpy array or torch tensor, got {type(x).__name__}")
+            if x.dtype != np.dtype(spec.dtype):
+                raise TypeError(f"input {i}: expected dtype {spec.dtype}, got {x.dtype}")
+            if tuple(x.shape) != tuple(spec.shape):
+                raise ValueError(f"input {i}: expected shape {tuple(spec.shape)}, got {tuple(x.shape)}")
+            arrays.append(np.ascontiguousarray(x))
+        return arrays, as_torch
+
+    def __call__(self, *args: Any):
+        arrays, as_torch = self._prepare(args)
+        results = self._run(arrays)
+        if as_torch:
+            import torch
+
+            results = [torch.from_numpy(r) for r in results]
+        return results[0] if len(results) == 1 else tuple(results)
+
+    def _run(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        raise NotImplementedError
+
+
+class HostModel(CompiledModel):
+    """Runs in this process through the C interface of the entry point."""
+
+    def __init__(self, library: Path, meta: dict[str, Any]):
+        super().__init__(library, meta)
+        self._lib = ctypes.CDLL(str(self.library), mode=os.RTLD_LOCAL)
+        try:
+            self._fn = getattr(self._lib, meta["symbol"])
+        except AttributeError:
+            raise RuntimeError(f"{library}: entry point {meta['symbol']} is missing") from None
+        self._fn.restype = None
+
+    @staticmethod
+    def _descriptor(arr: np.ndarray) -> ctypes.Structure:
+        desc = _descriptor_type(arr.ndim)()
+        ptr = arr.ctypes.data
+        desc.allocated = desc.aligned = ptr
+        desc.offset = 0
+        for d in range(arr.ndim):
+            desc.sizes[d] = arr.shape[d]
+            desc.strides[d] = arr.strides[d] // arr.itemsize
+        return desc
+
+    def _run(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        outs = [np.empty(s.shape, dtype=s.dtype) for s in self.outputs]
+        descs = [self._descriptor(a) for a in [*arrays, *outs]]
+        self._fn(*[ctypes.byref(d) for d in descs])
+        return outs
+
+
+_runner_lock = threading.Lock()
+
+
+def _build_runner(cc: str) -> Path:
+    """Cross-compile pconv_runner.c once per compiler (cached beside the build)."""
+    cache = Path(os.environ.get("PCONV_CACHE", Path.home() / ".cache" / "pconv"))
+    cache.mkdir(parents=True, exist_ok=True)
+    src = Path(__file__).with_name("pconv_runner.c")
+    out = cache / f"pconv_runner-{Path(cc).name}-{int(src.stat().st_mtime)}"
+    with _runner_lock:
+        if not out.exists():
+            tmp = out.with_suffix(".tmp")
+            subprocess.run([cc, "-O2", "-o", str(tmp), str(src), "-ldl"], check=True, capture_output=True)
+            tmp.replace(out)
+    return out
+
+
+class EmulatedModel(CompiledModel):
+    """Runs each call in a fresh qemu-user process (the artifact's target is not the host)."""
+
+    def __init__(self, library: Path, meta: dict[str, Any]):
+        super().__init__(library, meta)
+        self._runner = _build_runner(self.target.cc)
+
+    def _run(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        specs = [(a.shape, False) for a in arrays] + [(s.shape, True) for s in self.outputs]
+        with tempfile.TemporaryDirectory(prefix="pconv-run-") as tmp:
+            io_path = Path(tmp) / "io.bin"
+            with open(io_path, "wb") as f:
+                f.write(b"PCIO" + struct.pack("<I", len(specs)))
+                for shape, is_out in specs:
+                    f.write(struct.pack("<II", len(shape), int(is_out)))
+                    f.write(struct.pack(f"<{len(shape)}q", *shape))
+                for a in arrays:
+                    f.write(a.astype(np.float32, copy=False).tobytes())
+            env = dict(os.environ, QEMU_LD_PREFIX=self.target.sysroot or "")
+            # The sysroot's libc first: a host with Debian's libc6:arm64 also
+            # installed would otherwise mix two libcs (threads then hang).
+            env["LD_LIBRARY_PATH"] = ":".join([self.target.omp_dir, f"{self.target.sysroot}/lib"])
+            proc = subprocess.run(
+                [self.target.qemu, "-L", self.target.sysroot or "/", str(self._runner), str(self.library),
+                 self.meta["symbol"], str(io_path)],
+                capture_output=True, text=True, env=env,
+            )
+            if proc.returncode != 0:
+                raise RuntimeError(f"{self.target.name} run under {self.target.qemu} failed "
+                                   f"(exit {proc.returncode}): {proc.stderr.strip()}")
+            raw = np.fromfile(str(io_path) + ".out", dtype=np.float32)
+        outs, offset = [], 0
+        for s in self.outputs:
+            n = int(np.prod(s.shape)) if s.shape else 1
+            outs.append(raw[offset:offset + n].reshape(s.shape).copy())
+            offset += n
+        return outs
+
+
+def load_library(library: Path, meta: dict[str, Any]) -> CompiledModel:
+    target = get_target(meta["target"])
+    return HostModel(library, meta) if target.is_host else EmulatedModel(library, meta)
+
+
+def load(path: str | Path) -> CompiledModel:
+    """Load a saved artifact folder; checks its version and checksum first."""
+    meta = Artifact.read_metadata(path)
+    return load_library(Path(path) / meta.get("library", "model.so"), meta)

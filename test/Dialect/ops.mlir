@@ -1,0 +1,52 @@
+// RUN: pconv-opt %s | pconv-opt | FileCheck %s
+// RUN: pconv-opt %s --mlir-print-op-generic | pconv-opt | FileCheck %s
+
+// CHECK-LABEL: func.func @conv_with_bias
+func.func @conv_with_bias(%x: tensor<1x2x8x8xf32>, %w: tensor<12xf32>, %b: tensor<2xf32>) -> tensor<1x2x8x8xf32> {
+  // CHECK: pconv.conv2d %{{.*}}, %{{.*}} bias(%{{.*}}) library #pconv.patterns<3x3, taps = 4, {{\[}}[1, 3, 4, 5], [3, 4, 5, 7]]>
+  // CHECK-SAME: kernels dense<{{\[}}[0, 1], [1, -1]]> : tensor<2x2xi8>
+  // CHECK-SAME: strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]
+  %y = pconv.conv2d %x, %w bias(%b)
+         library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5], [3, 4, 5, 7]]>
+         kernels dense<[[0, 1], [1, -1]]> : tensor<2x2xi8>
+         strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]
+         : (tensor<1x2x8x8xf32>, tensor<12xf32>, tensor<2xf32>) -> tensor<1x2x8x8xf32>
+  return %y : tensor<1x2x8x8xf32>
+}
+
+// CHECK-LABEL: func.func @strided_no_bias
+func.func @strided_no_bias(%x: tensor<2x3x9x7xf32>, %w: tensor<8xf32>) -> tensor<2x1x4x3xf32> {
+  // CHECK: pconv.conv2d
+  // CHECK-NOT: bias
+  // CHECK-SAME: strides [2, 2] padding [0, 0, 0, 0] dilations [1, 1]
+  %y = pconv.conv2d %x, %w
+         library #pconv.patterns<3x3, taps = 4, [[0, 1, 4, 8]]>
+         kernels dense<[[0, -1, 0]]> : tensor<1x3xi8>
+         strides [2, 2] padding [0, 0, 0, 0] dilations [1, 1]
+         : (tensor<2x3x9x7xf32>, tensor<8xf32>) -> tensor<2x1x4x3xf32>
+  return %y : tensor<2x1x4x3xf32>
+}
+
+// A layer whose kernels are all pruned keeps no weights.
+// CHECK-LABEL: func.func @all_pruned
+func.func @all_pruned(%x: tensor<1x2x5x5xf32>, %w: tensor<0xf32>) -> tensor<1x3x3x3xf32> {
+  // CHECK: kernels dense<-1> : tensor<3x2xi8>
+  %y = pconv.conv2d %x, %w
+         library #pconv.patterns<3x3, taps = 1, [[4]]>
+         kernels dense<-1> : tensor<3x2xi8>
+         strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1]
+         : (tensor<1x2x5x5xf32>, tensor<0xf32>) -> tensor<1x3x3x3xf32>
+  return %y : tensor<1x3x3x3xf32>
+}
+
+// A 5x5 library with dilation 2.
+// CHECK-LABEL: func.func @dilated_5x5
+func.func @dilated_5x5(%x: tensor<1x1x12x12xf32>, %w: tensor<3xf32>) -> tensor<1x1x4x4xf32> {
+  // CHECK: #pconv.patterns<5x5, taps = 3, {{\[}}[0, 12, 24]]>
+  %y = pconv.conv2d %x, %w
+         library #pconv.patterns<5x5, taps = 3, [[0, 12, 24]]>
+         kernels dense<0> : tensor<1x1xi8>
+         strides [1, 1] padding [0, 0, 0, 0] dilations [2, 2]
+         : (tensor<1x1x12x12xf32>, tensor<3xf32>) -> tensor<1x1x4x4xf32>
+  return %y : tensor<1x1x4x4xf32>
+}
