@@ -1,0 +1,168 @@
+"""ADMM pruner: layer plan, penalty, the Z/Y/U/V updates, rho schedule and state persistence."""
+
+from __future__ import annotations
+
+import copy
+import io
+
+import pytest
+import torch
+import torch.nn as nn
+
+from pconv.prune import (
+    ADMMPruner,
+    PruneConfig,
+    RhoSchedule,
+    check_pattern_sparse,
+    project_connectivity,
+    project_pattern,
+)
+
+from _prune_testlib import make_net
+
+FLAT = RhoSchedule(initial=1e-2, growth=10.0, epochs_per_stage=1, stages=1)  # constant rho
+
+
+def _perturb(model: nn.Module, seed: int) -> None:
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn(p.shape, generator=gen))
+
+
+def test_default_plan_excludes_first_conv_and_depthwise_from_connectivity() -> None:
+    pruner = ADMMPruner(make_net())
+    plan = pruner.plan
+    assert sorted(plan) == ["conv1", "conv2", "dw"]  # the 1x1 conv is not pruned
+    assert plan["conv1"].pattern and plan["conv1"].keep is None
+    assert plan["conv2"].pattern and plan["conv2"].keep == pytest.approx(1 / 3.6)
+    assert plan["dw"].pattern and plan["dw"].depthwise and plan["dw"].keep is None
+
+
+def test_plan_overrides() -> None:
+    config = PruneConfig(connectivity_keep={"conv1": 0.5, "dw": 0.25, "pw": 0.5}, exclude=["conv2"])
+    plan = ADMMPruner(make_net(), config=config).plan
+    assert plan["conv1"].keep == 0.5 and plan["dw"].keep == 0.25
+    assert plan["pw"].keep == 0.5 and not plan["pw"].pattern  # connectivity on a 1x1 conv
+    assert "conv2" not in plan
+    config = PruneConfig(connectivity_keep=0.5, connectivity_first_conv=True, connectivity_depthwise=True)
+    plan = ADMMPruner(make_net(), config=config).plan
+    assert plan["conv1"].keep == plan["dw"].keep == plan["conv2"].keep == 0.5
+    plan = ADMMPruner(make_net(), config=PruneConfig(connectivity_keep=None, pattern_layers=["conv2"])).plan
+    assert list(plan) == ["conv2"] and plan["conv2"].keep is None
+
+
+def test_initial_state_and_penalty_value() -> None:
+    model = make_net()
+    pruner = ADMMPruner(model, config=PruneConfig(rho=FLAT))
+    w = model.conv2.weight.detach()
+    assert torch.equal(pruner.z["conv2"], project_pattern(w, pruner.library)[0])
+    assert torch.equal(pruner.y["conv2"], project_connectivity(w, 1 / 3.6)[0])
+    assert set(pruner.u) == {"conv1", "conv2", "dw"} and set(pruner.v) == {"conv2"}
+    assert all(u.eq(0).all() for u in pruner.u.values())
+    _perturb(model, 0)
+    expected = (
+        sum((pruner._weights[n] - pruner.z[n] + pruner.u[n]).square().sum() for n in pruner.z)
+        + (model.conv2.weight - pruner.y["conv2"] + pruner.v["conv2"]).square().sum()
+    )
+    assert torch.allclose(pruner.penalty(), 1e-2 / 2 * expected)
+    # The penalty's gradient is rho * (W - Z + U).
+    model.zero_grad()
+    pruner.penalty().backward()
+    grad = 1e-2 * ((model.conv2.weight - pruner.z["conv2"]) + (model.conv2.weight - pruner.y["conv2"]))
+    assert torch.allclose(model.conv2.weight.grad, grad, atol=1e-7)
+
+
+def test_duals_accumulate_across_epochs() -> None:
+    model = make_net()
+    pruner = ADMMPruner(model, config=PruneConfig(rho=FLAT))
+    lib = pruner.library
+    u, v = torch.zeros_like(model.conv2.weight), torch.zeros_like(model.conv2.weight)
+    for epoch in range(3):
+        _perturb(model, epoch)  # stands for an epoch of training
+        w = model.conv2.weight.detach().clone()
+        pruner.penalty()  # computing the penalty must not touch the state
+        pruner.epoch_end()
+        z = project_pattern(w + u, lib)[0]
+        y = project_connectivity(w + v, 1 / 3.6)[0]
+        u, v = u + (w - z), v + (w - y)
+        assert torch.equal(pruner.z["conv2"], z) and torch.equal(pruner.y["conv2"], y)
+        assert torch.allclose(pruner.u["conv2"], u) and torch.allclose(pruner.v["conv2"], v)
+    assert pruner.updates == 3
+    assert u.abs().sum() > 0  # the duals really carry information from epoch to epoch
+
+
+def test_rho_schedule_and_dual_rescaling() -> None:
+    schedule = RhoSchedule(initial=1e-4, growth=10.0, epochs_per_stage=2, stages=3)
+    assert [schedule.at(e) for e in range(7)] == pytest.approx([1e-4, 1e-4, 1e-3, 1e-3, 1e-2, 1e-2, 1e-2])
+    model = make_net()
+    pruner = ADMMPruner(model, config=PruneConfig(rho=RhoSchedule(1e-3, 10.0, 1, 2)))
+    _perturb(model, 0)
+    w = model.conv2.weight.detach().clone()
+    info = pruner.epoch_end()
+    assert info["rho"] == pytest.approx(1e-2) and pruner.rho == pytest.approx(1e-2)
+    z = project_pattern(w, pruner.library)[0]
+    # Scaled dual U = lambda / rho: when rho grows 10x, U shrinks 10x.
+    assert torch.allclose(pruner.u["conv2"], (w - z) * 0.1)
+    no_rescale = ADMMPruner(
+        copy.deepcopy(model), config=PruneConfig(rho=RhoSchedule(1e-3, 10.0, 1, 2), rescale_duals=False)
+    )
+    _perturb(no_rescale.model, 1)
+    w2 = no_rescale.model.conv2.weight.detach().clone()
+    no_rescale.epoch_end()
+    assert torch.allclose(no_rescale.u["conv2"], w2 - project_pattern(w2, no_rescale.library)[0])
+
+
+def test_state_survives_a_save_load_round_trip() -> None:
+    model = make_net()
+    pruner = ADMMPruner(model, config=PruneConfig(rho=RhoSchedule(1e-3, 10.0, 1, 3)))
+    for epoch in range(2):
+        _perturb(model, epoch)
+        pruner.epoch_end()
+    buf = io.BytesIO()
+    torch.save({"model": model.state_dict(), "pruner": pruner.state_dict()}, buf)
+    buf.seek(0)
+    saved = torch.load(buf, weights_only=True)
+
+    fresh_model = make_net(seed=123)  # different weights: a fresh process before resuming
+    fresh_model.load_state_dict(saved["model"])
+    resumed = ADMMPruner(fresh_model, library=pruner.library, config=pruner.config)
+    assert resumed.u["conv2"].eq(0).all()  # a new pruner starts from scratch ...
+    resumed.load_state_dict(saved["pruner"])  # ... until its state is loaded
+    for key in ("z", "u", "y", "v"):
+        for name, tensor in getattr(pruner, key).items():
+            assert torch.equal(getattr(resumed, key)[name], tensor), (key, name)
+    assert (resumed.rho, resumed.updates, resumed.phase) == (pruner.rho, 2, "admm")
+    # Both continue identically.
+    _perturb(model, 7)
+    _perturb(fresh_model, 7)
+    pruner.epoch_end()
+    resumed.epoch_end()
+    assert torch.equal(pruner.u["conv2"], resumed.u["conv2"]) and torch.equal(pruner.v["conv2"], resumed.v["conv2"])
+
+
+def test_resumed_pruner_adopts_the_saved_extracted_library() -> None:
+    model = make_net()
+    pruner = ADMMPruner(model, config=PruneConfig(num_patterns=4))
+    state = pruner.state_dict()
+    other = ADMMPruner(make_net(seed=5), config=PruneConfig(num_patterns=4))
+    if other.library == pruner.library:
+        pytest.skip("both seeds extract the same library")
+    other.load_state_dict(state)
+    assert other.library == pruner.library
+
+
+def test_hard_prune_is_pattern_sparse_and_honours_the_rates() -> None:
+    model = make_net()
+    pruner = ADMMPruner(model)
+    masks = pruner.hard_prune()
+    assert pruner.phase == "pruned" and pruner.penalty().item() == 0.0
+    check_pattern_sparse(model, pruner.library, pruner.pattern_layers)
+    kept_kernels = (model.conv2.weight.flatten(2) != 0).any(dim=2)
+    assert int(kept_kernels.sum()) == round(16 * 8 / 3.6)
+    assert masks.kept()["conv2"] == 4 * round(16 * 8 / 3.6)
+    assert masks.kept()["conv1"] == 4 * 8 and masks.kept()["dw"] == 4 * 16
+    ids = pruner.assignments["conv2"]
+    assert torch.equal(ids >= 0, kept_kernels)
+    with pytest.raises(ValueError, match="already hard-pruned"):
+        pruner.epoch_end()
