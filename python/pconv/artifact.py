@@ -80,7 +80,9 @@ class Artifact:
         """Load this artifact for execution without saving it first."""
         from .runtime import load_library
 
-        return load_library(self.library, self.metadata())
+        model = load_library(self.library, self.metadata())
+        model.owner = self  # keeps the work directory alive while the model is used
+        return model
 
     @staticmethod
     def read_metadata(path: str | Path) -> dict[str, Any]:

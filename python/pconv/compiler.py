@@ -17,6 +17,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -148,7 +149,8 @@ def compile_linalg(imported: ImportedModule, opts: CompileOptions) -> Artifact:
 
     # Stage pconv: attach the weights, import pattern-sparse convolutions.
     pconv_bc = workdir / "pconv.mlirbc"
-    library = f"library={opts.library.to_mlir()}" if opts.library else ""
+    # Quoted: the attribute text contains spaces and commas.
+    library = f'library="{opts.library.to_mlir()}"' if opts.library else ""
     import_pass = f",func.func(pconv-import-linalg{{{library}}})" if opts.import_pattern_convs else ""
     session.run("pconv", [tool("pconv-opt"), str(linalg),
                           f"--pass-pipeline=builtin.module(pconv-attach-weights{{file={weights}}}{import_pass})",
@@ -174,7 +176,11 @@ def compile_linalg(imported: ImportedModule, opts: CompileOptions) -> Artifact:
     library_path = workdir / "model.so"
     session.run("link", _link_command(target, obj, library_path), inputs=[obj])
 
-    return Artifact(
+    if not opts.keep_workdir:
+        for path in workdir.iterdir():
+            if path != library_path:
+                path.unlink()
+    artifact = Artifact(
         directory=workdir,
         target=target.name,
         triple=target.triple,
@@ -184,6 +190,10 @@ def compile_linalg(imported: ImportedModule, opts: CompileOptions) -> Artifact:
         stages=stages,
         stats=_stage_stats(stages["pconv"]),
     )
+    if not opts.keep_workdir:
+        # The work directory lives as long as the artifact (and what it loaded).
+        weakref.finalize(artifact, shutil.rmtree, workdir, True)
+    return artifact
 
 
 def _link_command(target: Target, obj: Path, out: Path) -> list[str]:

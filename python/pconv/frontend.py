@@ -11,6 +11,7 @@ memory-maps.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -85,7 +86,27 @@ def import_torch(model: Any, example_inputs: Sequence[Any], func_name: str = "fo
         raise UnsupportedModelError(_explain_import_failure(e)) from e
     buf = io.StringIO()
     module.operation.print(file=buf, large_resource_limit=1, assume_verified=True)
-    return ImportedModule(text=buf.getvalue(), weights=hooks.weights, func_name=func_name)
+    text = buf.getvalue()
+    check_supported_ops(text)
+    return ImportedModule(text=text, weights=hooks.weights, func_name=func_name)
+
+
+# Dialects the pconv-to-llvm pipeline lowers; torch-mlir may leave others
+# (e.g. tm_tensor.sort, torch.* ops it could not lower) in its output.
+SUPPORTED_DIALECTS = frozenset(
+    {"arith", "builtin", "cf", "func", "linalg", "math", "scf", "tensor", "bufferization", "memref"}
+)
+_OP_RE = re.compile(r'^\s*(?:%[\w#:, %]+=\s*)?"?([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_.]*)', re.M)
+
+
+def check_supported_ops(text: str) -> None:
+    """Raise UnsupportedModelError naming every op the pipeline cannot lower."""
+    bad = sorted({f"{d}.{o}" for d, o in _OP_RE.findall(text) if d not in SUPPORTED_DIALECTS})
+    if bad:
+        raise UnsupportedModelError(
+            "the model uses operation(s) the PConv pipeline does not support: " + ", ".join(bad)
+            + " (torch-mlir could not lower them to linalg/arith/math/tensor)"
+        )
 
 
 def _explain_import_failure(error: Exception) -> str:

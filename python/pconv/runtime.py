@@ -43,6 +43,7 @@ class CompiledModel:
         self.inputs: list[TensorSpec] = [s if isinstance(s, TensorSpec) else TensorSpec(tuple(s["shape"]), s["dtype"]) for s in meta["inputs"]]
         self.outputs: list[TensorSpec] = [s if isinstance(s, TensorSpec) else TensorSpec(tuple(s["shape"]), s["dtype"]) for s in meta["outputs"]]
         self.target = get_target(meta["target"])
+        self.owner: Any = None
 
     # -- argument checking ---------------------------------------------------
     def _prepare(self, args: Sequence[Any]) -> tuple[list[np.ndarray], bool]:

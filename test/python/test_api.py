@@ -1,0 +1,90 @@
+"""The Python API: stages, save/load, OpenMP threads, torch-free runtime, libraries."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+import pconv
+from pconv.patterns import PatternLibrary
+from pconv.testing import random_cnn
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    model, shape = random_cnn(3)
+    x = torch.randn(*shape)
+    art = pconv.compile(model, (x,), threads=2)
+    path = art.save(tmp_path_factory.mktemp("saved") / "net.pconv")
+    return model, x, art, path
+
+
+def test_stages_are_ordered_and_show_each_step(compiled):
+    _, _, art, _ = compiled
+    assert list(art.stages) == ["linalg", "pconv", "llvm"]
+    assert "linalg.conv_2d_nchw_fchw" in art.stages["linalg"]
+    assert "pconv.conv2d" in art.stages["pconv"] and "#pconv.patterns<3x3, taps = 4" in art.stages["pconv"]
+    assert "llvm.func @_mlir_ciface_forward" in art.stages["llvm"]
+    assert "omp.parallel num_threads" in art.stages["llvm"]
+
+
+def test_save_load_round_trip(compiled):
+    model, x, _, path = compiled
+    meta = json.loads((path / "meta.json").read_text())
+    assert meta["target"] == "host" and meta["inputs"][0]["shape"] == list(x.shape)
+    y = pconv.load(path)(x.numpy())
+    np.testing.assert_allclose(y, model(x).detach().numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_host_runtime_needs_no_torch_and_uses_several_threads(compiled):
+    _, x, _, path = compiled
+    np.save(path.parent / "x.npy", x.numpy())
+    script = textwrap.dedent(
+        f"""
+        import os, sys, numpy as np
+        import pconv
+        fn = pconv.load({str(path)!r})
+        before = len(os.listdir('/proc/self/task'))
+        fn(np.load({str(path.parent / 'x.npy')!r}))
+        after = len(os.listdir('/proc/self/task'))
+        assert 'torch' not in sys.modules, 'running a host artifact imported torch'
+        print(before, after)
+        """
+    )
+    env = dict(os.environ, OMP_NUM_THREADS="2")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    before, after = map(int, out.stdout.split())
+    # libomp starts its worker thread at the first parallel region.
+    assert after > before
+
+
+def test_library_encoding_is_shared_with_the_compiler():
+    lib = PatternLibrary([(1, 3, 4, 5), (3, 4, 5, 7), (0, 1, 3, 4), (4, 5, 7, 8)])
+    assert PatternLibrary.from_json(lib.to_json()) == lib
+    # Prune a conv with this library, impose the library on the compiler:
+    # the imported attribute is exactly the Python library.
+    conv = torch.nn.Conv2d(3, 5, 3, padding=1, bias=False).eval()
+    masks = torch.from_numpy(lib.masks().astype(np.float32))
+    ids = torch.randint(len(lib), (5, 3))
+    conv.weight.data *= masks[ids]
+    x = torch.randn(1, 3, 6, 6)
+    art = pconv.compile(conv, (x,), library=lib)
+    assert lib.to_mlir() in art.stages["pconv"]
+    table = "kernels dense<" + str(ids.tolist()).replace(" ", "").replace(",", ", ") + ">"
+    assert table in art.stages["pconv"]
+    np.testing.assert_allclose(art.load()(x.numpy()), conv(x).detach().numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_bad_library_raises():
+    with pytest.raises(pconv.PatternLibraryError, match="same number of taps"):
+        PatternLibrary([(1, 4), (1, 3, 4)])
+    with pytest.raises(pconv.PatternLibraryError, match="outside"):
+        PatternLibrary([(4, 9)])
+    with pytest.raises(ValueError, match="unknown target"):
+        pconv.compile(torch.nn.Conv2d(1, 1, 3), (torch.randn(1, 1, 4, 4),), target="riscv")

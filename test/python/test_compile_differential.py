@@ -1,0 +1,57 @@
+"""Differential tests: random pattern-pruned CNNs compiled by PConv vs PyTorch."""
+
+import numpy as np
+import pytest
+import torch
+
+import pconv
+from pconv.testing import random_cnn
+
+from conftest import HAS_QEMU
+
+RTOL, ATOL = 1e-4, 1e-4
+
+
+def _check(model, shape, target, seed):
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+    art = pconv.compile(model, (x,), target=target)
+    # Every 3x3 conv of these models is pattern-sparse (or fully pruned).
+    assert art.stats["pconv_convs"] == 4, art.stages["pconv"]
+    assert art.stats["dense_convs"] == 0
+    fn = art.load()
+    y = fn(x.numpy())
+    with torch.no_grad():
+        ref = model(x).numpy()
+    np.testing.assert_allclose(y, ref, rtol=RTOL, atol=ATOL)
+    return art
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_cnn_host(seed):
+    model, shape = random_cnn(seed)
+    _check(model, shape, "host", seed)
+
+
+@pytest.mark.aarch64
+@pytest.mark.skipif(not HAS_QEMU, reason="needs qemu-aarch64 and the AArch64 cross compiler")
+@pytest.mark.parametrize("seed", [100, 101])
+def test_random_cnn_aarch64(seed):
+    model, shape = random_cnn(seed)
+    _check(model, shape, "aarch64-linux-gnu", seed)
+
+
+def test_torch_tensor_in_torch_tensor_out():
+    model, shape = random_cnn(7)
+    x = torch.randn(*shape)
+    fn = pconv.compile(model, (x,)).load()
+    y = fn(x)
+    assert isinstance(y, torch.Tensor)
+    torch.testing.assert_close(y, model(x).detach(), rtol=RTOL, atol=ATOL)
+
+
+def test_dense_path_only_matches_too():
+    model, shape = random_cnn(8)
+    x = torch.randn(*shape)
+    art = pconv.compile(model, (x,), import_pattern_convs=False)
+    assert art.stats["pconv_convs"] == 0 and art.stats["dense_convs"] == 4
+    np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
