@@ -131,4 +131,17 @@ def LowerStridedCopiesPass
   ];
 }
 
+def SetTargetPass : Pass<"pconv-set-target", "ModuleOp"> {
+  let summary = "Record the target triple on the module for LLVM translation";
+  let description = [{
+    Sets `llvm.target_triple` on the module, which the translation to LLVM IR
+    copies into the LLVM module, so that `opt`/`llc` pick the right target
+    without being told again. An empty triple leaves the module unchanged.
+  }];
+  let options = [
+    Option<"triple", "triple", "std::string", /*default=*/"\"\"",
+           "LLVM target triple, e.g. aarch64-unknown-linux-gnu">,
+  ];
+}
+
 #endif // PCONV_PASSES_PASSES_TD

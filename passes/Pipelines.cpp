@@ -72,6 +72,10 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
                   "finalize-memref-to-llvm,convert-scf-to-cf,"
                   "func.func(llvm-request-c-wrappers),convert-to-llvm,"
                   "reconcile-unrealized-casts");
+
+  // Record the target for the translation to LLVM IR.
+  if (!options.target.empty())
+    pm.addPass(createSetTargetPass({options.target}));
 }
 
 void mlir::pconv::registerPConvPipelines() {

@@ -160,14 +160,14 @@ def compile_linalg(imported: ImportedModule, opts: CompileOptions) -> Artifact:
     # Stage llvm: the rest of pconv-to-llvm (import already done).
     llvm_bc = workdir / "llvm.mlirbc"
     session.run("llvm", [tool("pconv-opt"), str(pconv_bc),
-                         f"--pass-pipeline=builtin.module(pconv-to-llvm{{import=false num-threads={opts.threads}}})",
+                         f"--pass-pipeline=builtin.module(pconv-to-llvm{{import=false num-threads={opts.threads} "
+                         f"target={target.triple}}})",
                          "--emit-bytecode", "-o", str(llvm_bc)], inputs=[pconv_bc])
     stages["llvm"] = session.print_stage(llvm_bc)
 
     # LLVM: bitcode (weights stay binary), IR optimizations, code generation.
     bitcode, optimized, obj = workdir / "model.bc", workdir / "model.opt.bc", workdir / "model.o"
-    session.run("translate", [tool("pconv-translate"), str(llvm_bc), "--target", target.triple,
-                              "-o", str(bitcode)], inputs=[llvm_bc])
+    session.run("translate", [tool("pconv-translate"), str(llvm_bc), "-o", str(bitcode)], inputs=[llvm_bc])
     cpu = ["-mcpu=" + target.cpu]
     session.run("opt", [tool("opt"), "-O3", f"-mtriple={target.triple}", *cpu, str(bitcode),
                         "-o", str(optimized)], inputs=[bitcode])

@@ -1,10 +1,11 @@
-// RUN: pconv-opt %s --pconv-to-llvm=num-threads=2 | FileCheck %s
+// RUN: pconv-opt %s --pconv-to-llvm="num-threads=2 target=aarch64-unknown-linux-gnu" | FileCheck %s
 // RUN: pconv-opt %s --pconv-to-llvm="import=false" | FileCheck %s --check-prefix=DENSE
 
 // The named pipeline takes linalg-on-tensors to the LLVM dialect: the pattern
 // conv is imported and lowered, the result becomes an out-parameter of a C
 // interface wrapper, parallel loops run on OpenMP with the requested thread
 // count, and no runtime-library copy call is left.
+// CHECK: module attributes {llvm.target_triple = "aarch64-unknown-linux-gnu"}
 // CHECK-LABEL: llvm.func @conv
 // CHECK: omp.parallel num_threads
 // CHECK: omp.wsloop
