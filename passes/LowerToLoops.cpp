@@ -8,6 +8,7 @@
 
 #include "dialect/PConvOps.h"
 #include "passes/Passes.h"
+#include "passes/LoweringUtils.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 
@@ -22,75 +23,6 @@ using namespace mlir;
 using namespace mlir::pconv;
 
 namespace {
-
-/// The per-filter, per-pattern kernel lists of a pconv.conv2d (CSR layout):
-/// entries rowPtr[f*K+p] .. rowPtr[f*K+p+1] of `channel`/`weightOffset` are
-/// the kernels of filter f that keep pattern p.
-struct PatternSchedule {
-  SmallVector<int32_t> rowPtr;
-  SmallVector<int32_t> channel;
-  SmallVector<int32_t> weightOffset;
-  SmallVector<bool> patternUsed;
-};
-
-static PatternSchedule buildSchedule(Conv2DOp op) {
-  int64_t numFilters = op.getNumFilters(), numChannels = op.getNumChannels();
-  int64_t numPatterns = op.getLibrary().getNumPatterns();
-  int64_t taps = op.getLibrary().getTaps();
-  SmallVector<int8_t> ids(op.getKernelPatterns().getValues<int8_t>());
-
-  // Offset of every kept kernel's weights in the packed (filter, channel)
-  // order.
-  SmallVector<int32_t> offsets(ids.size(), -1);
-  int32_t next = 0;
-  for (auto [k, id] : llvm::enumerate(ids))
-    if (id >= 0) {
-      offsets[k] = next;
-      next += taps;
-    }
-
-  PatternSchedule schedule;
-  schedule.patternUsed.assign(numPatterns, false);
-  schedule.rowPtr.push_back(0);
-  for (int64_t f = 0; f < numFilters; ++f)
-    for (int64_t p = 0; p < numPatterns; ++p) {
-      for (int64_t c = 0; c < numChannels; ++c) {
-        int64_t k = f * numChannels + c;
-        if (ids[k] != p)
-          continue;
-        schedule.channel.push_back(c);
-        schedule.weightOffset.push_back(offsets[k]);
-        schedule.patternUsed[p] = true;
-      }
-      schedule.rowPtr.push_back(schedule.channel.size());
-    }
-  return schedule;
-}
-
-/// A read-only buffer view of a constant i32 table.
-static Value createTable(OpBuilder &b, Location loc, ArrayRef<int32_t> values) {
-  SmallVector<int32_t> data(values);
-  if (data.empty())
-    data.push_back(0); // Never read; avoids zero-sized globals.
-  auto tensorType = RankedTensorType::get({int64_t(data.size())}, b.getI32Type());
-  Value cst = arith::ConstantOp::create(
-      b, loc, DenseIntElementsAttr::get(tensorType, ArrayRef<int32_t>(data)));
-  auto memrefType = MemRefType::get(tensorType.getShape(), b.getI32Type());
-  return bufferization::ToBufferOp::create(b, loc, memrefType, cst,
-                                           /*read_only=*/true);
-}
-
-static Value toReadOnlyBuffer(OpBuilder &b, Location loc, Value tensor) {
-  auto type = cast<RankedTensorType>(tensor.getType());
-  return bufferization::ToBufferOp::create(
-      b, loc, MemRefType::get(type.getShape(), type.getElementType()), tensor,
-      /*read_only=*/true);
-}
-
-static Value loadIndex(OpBuilder &b, Location loc, Value table, Value index) {
-  Value value = memref::LoadOp::create(b, loc, table, index);
-  return arith::IndexCastOp::create(b, loc, b.getIndexType(), value);
-}
 
 static void lowerConv(Conv2DOp op) {
   OpBuilder b(op);
@@ -117,29 +49,25 @@ static void lowerConv(Conv2DOp op) {
   // Zero-padded copy of the input, so tap loads need no bounds checks.
   Value source = toReadOnlyBuffer(b, loc, op.getInput());
   if (llvm::any_of(pad, [](int64_t p) { return p != 0; })) {
-    auto paddedType =
-        MemRefType::get({n, c, h + pad[0] + pad[2], w + pad[1] + pad[3]}, f32);
-    Value padded = memref::AllocOp::create(b, loc, paddedType,
-                                           b.getI64IntegerAttr(64));
-    linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{padded});
-    Value interior = memref::SubViewOp::create(
-        b, loc, padded, ArrayRef<int64_t>{0, 0, pad[0], pad[1]},
-        ArrayRef<int64_t>{n, c, h, w}, ArrayRef<int64_t>{1, 1, 1, 1});
-    linalg::CopyOp::create(b, loc, source, interior);
-    source = padded;
+    constexpr int64_t lanes = 8;
+    source = createZeroPaddedCopy(
+        b, loc, source, h + pad[0] + pad[2],
+        paddedWidth(w, pad[1], w + pad[1] + pad[3], lanes), pad[0], pad[1],
+        lanes);
   }
 
   auto outType = MemRefType::get(resultType.getShape(), f32);
   Value out =
       memref::AllocOp::create(b, loc, outType, b.getI64IntegerAttr(64));
   Value bias = op.getBias() ? toReadOnlyBuffer(b, loc, op.getBias()) : Value();
-  PatternSchedule schedule = buildSchedule(op);
-  bool anyKept = !schedule.channel.empty();
+  PatternSchedule schedule = PatternSchedule::build(op);
+  bool anyKept = !schedule.empty();
   Value weights = anyKept ? toReadOnlyBuffer(b, loc, op.getWeights()) : Value();
-  Value rowPtr = anyKept ? createTable(b, loc, schedule.rowPtr) : Value();
-  Value channel = anyKept ? createTable(b, loc, schedule.channel) : Value();
-  Value weightOffset =
-      anyKept ? createTable(b, loc, schedule.weightOffset) : Value();
+  ScheduleBuffers tables;
+  if (anyKept)
+    tables = createScheduleBuffers(b, loc, schedule);
+  Value rowPtr = tables.rowPtr, channel = tables.channel,
+        weightOffset = tables.weightOffset;
 
   Value c0 = cIdx(b, loc, 0), c1 = cIdx(b, loc, 1);
   Value cOutH = cIdx(b, loc, outH), cOutW = cIdx(b, loc, outW);

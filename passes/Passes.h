@@ -11,6 +11,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassOptions.h"
 
@@ -36,6 +37,12 @@ struct ToLLVMPipelineOptions
   PassOptions::Option<bool> importConvs{
       *this, "import", llvm::cl::desc("Import pattern-sparse convolutions"),
       llvm::cl::init(true)};
+  PassOptions::Option<unsigned> vectorWidth{
+      *this, "vector-width",
+      llvm::cl::desc("f32 lanes of the vectorized pattern lowering (16: "
+                     "AVX-512, 8: AVX2, 4: NEON); 0 keeps the reference "
+                     "loops for every pattern conv"),
+      llvm::cl::init(16)};
   PassOptions::Option<unsigned> numThreads{
       *this, "num-threads",
       llvm::cl::desc("OpenMP threads per parallel region (0: the runtime's "

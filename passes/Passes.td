@@ -107,9 +107,47 @@ def LowerToLoopsPass : Pass<"pconv-lower-to-loops", "func::FuncOp"> {
   }];
   let dependentDialects = ["arith::ArithDialect", "bufferization::BufferizationDialect",
                            "linalg::LinalgDialect", "memref::MemRefDialect",
-                           "scf::SCFDialect", "tensor::TensorDialect"];
+                           "scf::SCFDialect", "tensor::TensorDialect",
+                           "vector::VectorDialect"];
   let statistics = [
     Statistic<"numLowered", "num-lowered", "pconv.conv2d ops lowered">,
+  ];
+}
+
+def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
+  let summary = "Vectorized, register-blocked lowering of stride-1 pconv.conv2d";
+  let description = [{
+    Lowers stride-1 `pconv.conv2d` ops to output-stationary vector code
+    (strided ones are left to `pconv-lower-to-loops`):
+
+    - output width is spread across vector lanes; a register tile of
+      `R` output rows x `V` vectors of one filter stays in registers (loop
+      iter_args) while every kept kernel of that filter is applied, so each
+      output element is written exactly once, after its bias;
+    - kernels come from the per-filter, per-pattern schedule (see
+      `pconv-lower-to-loops`): one loop per pattern, straight-line taps,
+      each tap weight broadcast once per kernel;
+    - load-redundancy elimination: inside a kernel, an input vector is
+      loaded once and feeds every (row, tap) of the tile that reads it (rows
+      r and r+1 share input rows through taps of different heights);
+    - the input is copied once into a zero-padded buffer wide and tall
+      enough for whole tiles, so loads need no bounds checks; partial output
+      vectors are written with masked stores;
+    - filters x row blocks form the `scf.parallel` space (OpenMP).
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "unsigned", /*default=*/"16",
+           "f32 lanes per vector (16: AVX-512, 8: AVX2, 4: NEON)">,
+    Option<"maxAccumulators", "max-accumulators", "unsigned", /*default=*/"24",
+           "Upper bound on the R x V accumulator vectors of a register tile">,
+    Option<"maxVectorsPerRow", "max-vectors-per-row", "unsigned",
+           /*default=*/"8", "Upper bound on V, the vectors of a tile row">,
+  ];
+  let dependentDialects = ["arith::ArithDialect", "bufferization::BufferizationDialect",
+                           "linalg::LinalgDialect", "memref::MemRefDialect",
+                           "scf::SCFDialect", "vector::VectorDialect"];
+  let statistics = [
+    Statistic<"numLowered", "num-lowered", "pconv.conv2d ops vectorized">,
   ];
 }
 

@@ -38,8 +38,15 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(createImportLinalgPass(importOptions));
   }
 
-  // Lower pconv.conv2d to loops on buffers before bufferization; the results
+  // Lower pconv.conv2d to code on buffers before bufferization; the results
   // re-enter as `to_tensor restrict`, which one-shot bufferization accepts.
+  // Stride-1 convs get the vectorized, register-blocked lowering; the
+  // reference loops take whatever is left (strided convs, vector-width=0).
+  if (options.vectorWidth > 0) {
+    LowerToVectorsPassOptions vectorOptions;
+    vectorOptions.vectorWidth = options.vectorWidth;
+    pm.addNestedPass<func::FuncOp>(createLowerToVectorsPass(vectorOptions));
+  }
   pm.addNestedPass<func::FuncOp>(createLowerToLoopsPass());
   // Drop the pads/broadcasts the import made dead.
   addUpstream(pm, "canonicalize,cse");
@@ -69,7 +76,8 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
   // omp regions wrap their bodies in memref.alloca_scope, whose region must
   // still be a single block when it is lowered.
   addUpstream(pm, "lower-affine,expand-strided-metadata,"
-                  "finalize-memref-to-llvm,convert-scf-to-cf,"
+                  "convert-vector-to-llvm,finalize-memref-to-llvm,"
+                  "convert-scf-to-cf,"
                   "func.func(llvm-request-c-wrappers),convert-to-llvm,"
                   "reconcile-unrealized-casts");
 

@@ -59,6 +59,8 @@ class CompileOptions:
         library: pattern library to impose on every pattern conv; ``None`` infers
             one per layer from its weights.
         import_pattern_convs: set False to compile everything on the dense path.
+        vector_width: f32 lanes of the vectorized pattern lowering; ``None`` takes
+            the target's (16 with AVX-512, 4 on NEON), 0 keeps the reference loops.
         keep_workdir: keep the work directory (its path is ``Artifact.workdir``).
     """
 
@@ -66,6 +68,7 @@ class CompileOptions:
     threads: int = 0
     library: PatternLibrary | None = None
     import_pattern_convs: bool = True
+    vector_width: int | None = None
     keep_workdir: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -158,10 +161,11 @@ def compile_linalg(imported: ImportedModule, opts: CompileOptions) -> Artifact:
     stages["pconv"] = session.print_stage(pconv_bc)
 
     # Stage llvm: the rest of pconv-to-llvm (import already done).
+    vector_width = target.vector_width if opts.vector_width is None else opts.vector_width
     llvm_bc = workdir / "llvm.mlirbc"
     session.run("llvm", [tool("pconv-opt"), str(pconv_bc),
                          f"--pass-pipeline=builtin.module(pconv-to-llvm{{import=false num-threads={opts.threads} "
-                         f"target={target.triple}}})",
+                         f"vector-width={vector_width} target={target.triple}}})",
                          "--emit-bytecode", "-o", str(llvm_bc)], inputs=[pconv_bc])
     stages["llvm"] = session.print_stage(llvm_bc)
 

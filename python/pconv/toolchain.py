@@ -83,10 +83,20 @@ class Target:
     # qemu binary and sysroot, for targets that cannot run natively here.
     qemu: str | None = None
     sysroot: str | None = None
+    # f32 lanes of the vectorized pattern lowering (a native vector register).
+    vector_width: int = 4
 
     @property
     def is_host(self) -> bool:
         return self.qemu is None
+
+
+def _host_vector_width() -> int:
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return 8
+    return 16 if " avx512f" in flags else 8 if " avx2" in flags else 4
 
 
 def _host_target() -> Target:
@@ -96,6 +106,7 @@ def _host_target() -> Target:
         cc=os.environ.get("PCONV_HOST_CC", "cc"),
         cpu="native",
         omp_dir=os.environ.get("PCONV_HOST_OMP_DIR", "/usr/lib/llvm-14/lib"),
+        vector_width=_host_vector_width(),
     )
 
 
@@ -111,6 +122,7 @@ def _aarch64_target() -> Target:
         omp_dir=os.environ.get("PCONV_AARCH64_OMP_DIR", str(default_omp)),
         qemu=os.environ.get("PCONV_QEMU", "qemu-aarch64"),
         sysroot=os.environ.get("PCONV_AARCH64_SYSROOT", "/usr/aarch64-linux-gnu"),
+        vector_width=4,  # NEON: 128-bit registers
     )
 
 

@@ -6,9 +6,11 @@
 // (4 weight loads, 4 input loads, 4 mul/add), and nothing multiplies by a
 // mask or branches on the pattern id.
 // CHECK-LABEL: func.func @two_patterns
-// CHECK: %[[PADDED:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x2x8x8xf32>
-// CHECK: linalg.fill
-// CHECK: linalg.copy
+// The zero-padded input copy is vectorized, its rows widened to whole vectors.
+// CHECK: %[[PADDED:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x2x8x16xf32>
+// CHECK: scf.parallel
+// CHECK: vector.transfer_read
+// CHECK: vector.store
 // CHECK: %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x2x6x6xf32>
 // CHECK-DAG: %[[ROWPTR:.*]] = arith.constant dense<[0, 1, 2, 3, 3]> : tensor<5xi32>
 // CHECK-DAG: %[[CHAN:.*]] = arith.constant dense<[1, 0, 0]> : tensor<3xi32>

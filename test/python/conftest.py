@@ -1,9 +1,6 @@
 import os
-import shutil
 
 import pytest
-
-HAS_QEMU = bool(shutil.which("qemu-aarch64") and shutil.which("aarch64-linux-gnu-gcc"))
 
 
 def pytest_configure(config):

@@ -1,0 +1,45 @@
+// RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8}))' | FileCheck %s
+// RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8}))' | grep -c "vector.load" | FileCheck %s --check-prefix=LOADS
+// RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8}))' | grep -c "vector.fma" | FileCheck %s --check-prefix=FMAS
+
+// 6 output columns in one 8-lane vector (V = 1), R = 4 rows per tile; the
+// tile's 4 accumulators are loop-carried through every kernel of a pattern.
+// Pattern [1, 3, 4, 5] has taps (0,1) (1,0) (1,1) (1,2): 16 FMAs per kernel
+// but only 13 distinct input vectors (rows r+dy shared between rows of the
+// tile): load-redundancy elimination. Partial vectors use masked stores.
+// CHECK-LABEL: func.func @tile
+// LOADS: 13
+// FMAS: 16
+// The padded input has room for 2 whole tiles of 4 rows (+2 halo rows).
+// CHECK: memref.alloc() {alignment = 64 : i64} : memref<1x2x10x16xf32>
+// CHECK: scf.parallel (%{{.*}}, %[[F:.*]], %{{.*}}) =
+// CHECK:   vector.broadcast %{{.*}} : f32 to vector<8xf32>
+// CHECK:   scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK-COUNT-4: vector.broadcast
+// CHECK: vector.load
+// CHECK: vector.fma
+// CHECK: scf.yield
+// CHECK: vector.create_mask
+// CHECK: vector.maskedstore
+// CHECK: bufferization.to_tensor
+func.func @tile(%x: tensor<1x2x6x6xf32>, %w: tensor<8xf32>) -> tensor<1x1x6x6xf32> {
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x2xi8>
+         strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]
+         : (tensor<1x2x6x6xf32>, tensor<8xf32>) -> tensor<1x1x6x6xf32>
+  return %y : tensor<1x1x6x6xf32>
+}
+
+// -----
+
+// Strided convs are left for the reference lowering.
+// CHECK-LABEL: func.func @strided
+// CHECK: pconv.conv2d
+// CHECK-NOT: vector.fma
+func.func @strided(%x: tensor<1x1x8x8xf32>, %w: tensor<4xf32>) -> tensor<1x1x3x3xf32> {
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x1xi8>
+         strides [2, 2] padding [0, 0, 0, 0] dilations [1, 1]
+         : (tensor<1x1x8x8xf32>, tensor<4xf32>) -> tensor<1x1x3x3xf32>
+  return %y : tensor<1x1x3x3xf32>
+}
