@@ -96,14 +96,17 @@ static void lowerConv(Conv2DOp op, const TileShape &tile) {
   bool fullRows = tile.rowBlocks * R == outH;
   Value c0 = cIdx(b, loc, 0), c1 = cIdx(b, loc, 1);
 
+  // Row blocks outside, filters inside: consecutive tiles of a thread reuse
+  // the same few input rows of every channel from cache (filters outside
+  // would stream the whole input from L3 once per filter).
   scf::ParallelOp::create(
       b, loc, ValueRange{c0, c0, c0},
-      ValueRange{cIdx(b, loc, n), cIdx(b, loc, numFilters),
-                 cIdx(b, loc, tile.rowBlocks)},
+      ValueRange{cIdx(b, loc, n), cIdx(b, loc, tile.rowBlocks),
+                 cIdx(b, loc, numFilters)},
       ValueRange{c1, c1, c1},
       [&](OpBuilder &b, Location loc, ValueRange ivs) {
-        Value batch = ivs[0], filter = ivs[1];
-        Value row0 = arith::MulIOp::create(b, loc, ivs[2], cIdx(b, loc, R));
+        Value batch = ivs[0], filter = ivs[2];
+        Value row0 = arith::MulIOp::create(b, loc, ivs[1], cIdx(b, loc, R));
         Value init = bias ? memref::LoadOp::create(b, loc, bias, filter)
                                 .getResult()
                           : zero;

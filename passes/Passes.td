@@ -133,7 +133,9 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
     - the input is copied once into a zero-padded buffer wide and tall
       enough for whole tiles, so loads need no bounds checks; partial output
       vectors are written with masked stores;
-    - filters x row blocks form the `scf.parallel` space (OpenMP).
+    - row blocks x filters (filters innermost, so a thread's consecutive
+      tiles reuse the same input rows from cache) form the `scf.parallel`
+      space (OpenMP).
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "unsigned", /*default=*/"16",

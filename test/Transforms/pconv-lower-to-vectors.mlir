@@ -12,7 +12,7 @@
 // FMAS: 16
 // The padded input has room for 2 whole tiles of 4 rows (+2 halo rows).
 // CHECK: memref.alloc() {alignment = 64 : i64} : memref<1x2x10x16xf32>
-// CHECK: scf.parallel (%{{.*}}, %[[F:.*]], %{{.*}}) =
+// CHECK: scf.parallel (%{{.*}}, %{{.*}}, %[[F:.*]]) =
 // CHECK:   vector.broadcast %{{.*}} : f32 to vector<8xf32>
 // CHECK:   scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK-COUNT-4: vector.broadcast
