@@ -27,18 +27,15 @@ namespace {
 static void lowerConv(Conv2DOp op) {
   OpBuilder b(op);
   Location loc = op.getLoc();
-  auto inputType = op.getInput().getType();
   auto resultType = op.getResult().getType();
   Type f32 = b.getF32Type();
-  int64_t n = inputType.getDimSize(0), c = inputType.getDimSize(1);
-  int64_t h = inputType.getDimSize(2), w = inputType.getDimSize(3);
-  int64_t numFilters = resultType.getDimSize(1);
-  int64_t outH = resultType.getDimSize(2), outW = resultType.getDimSize(3);
-  ArrayRef<int64_t> pad = op.getPadding(), strides = op.getStrides(),
-                    dilations = op.getDilations();
+  ConvShape s = ConvShape::of(op);
+  int64_t n = s.batch, h = s.height, w = s.width, numFilters = s.filters;
+  int64_t outH = s.outHeight, outW = s.outWidth, kw = s.kernelWidth;
+  ArrayRef<int64_t> pad = s.padding, strides = s.strides,
+                    dilations = s.dilations;
   PatternLibraryAttr library = op.getLibrary();
   int64_t numPatterns = library.getNumPatterns(), taps = library.getTaps();
-  int64_t kw = library.getKernelShape()[1];
 
   // Index constants are created at the builder's current insertion point.
   auto cIdx = [](OpBuilder &b, Location loc, int64_t v) -> Value {

@@ -55,17 +55,15 @@ static Value cIdx(OpBuilder &b, Location loc, int64_t v) {
 static void lowerConv(Conv2DOp op, const TileShape &tile) {
   OpBuilder b(op);
   Location loc = op.getLoc();
-  auto inputType = op.getInput().getType();
   auto resultType = op.getResult().getType();
   Type f32 = b.getF32Type();
-  int64_t n = inputType.getDimSize(0), c = inputType.getDimSize(1);
-  int64_t h = inputType.getDimSize(2), w = inputType.getDimSize(3);
-  int64_t numFilters = resultType.getDimSize(1);
-  int64_t outH = resultType.getDimSize(2), outW = resultType.getDimSize(3);
-  ArrayRef<int64_t> pad = op.getPadding(), dil = op.getDilations();
+  ConvShape s = ConvShape::of(op);
+  int64_t n = s.batch, h = s.height, w = s.width, numFilters = s.filters;
+  int64_t outH = s.outHeight, outW = s.outWidth;
+  int64_t kh = s.kernelHeight, kw = s.kernelWidth;
+  ArrayRef<int64_t> pad = s.padding, dil = s.dilations;
   PatternLibraryAttr library = op.getLibrary();
   int64_t numPatterns = library.getNumPatterns(), taps = library.getTaps();
-  int64_t kh = library.getKernelShape()[0], kw = library.getKernelShape()[1];
   int64_t vw = tile.vectorWidth, V = tile.vectors, R = tile.rows;
   auto vecType = VectorType::get({vw}, f32);
 

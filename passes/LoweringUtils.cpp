@@ -12,6 +12,16 @@
 using namespace mlir;
 using namespace mlir::pconv;
 
+ConvShape ConvShape::of(Conv2DOp op) {
+  auto in = op.getInput().getType();
+  auto out = op.getResult().getType();
+  ArrayRef<int64_t> kernel = op.getLibrary().getKernelShape();
+  return {in.getDimSize(0),  in.getDimSize(1),  in.getDimSize(2),
+          in.getDimSize(3),  out.getDimSize(1), out.getDimSize(2),
+          out.getDimSize(3), kernel[0],         kernel[1],
+          op.getPadding(),   op.getStrides(),   op.getDilations()};
+}
+
 PatternSchedule PatternSchedule::build(Conv2DOp op) {
   int64_t numFilters = op.getNumFilters(), numChannels = op.getNumChannels();
   int64_t numPatterns = op.getLibrary().getNumPatterns();

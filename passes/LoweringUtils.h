@@ -15,6 +15,16 @@
 namespace mlir {
 namespace pconv {
 
+/// Static sizes of a pconv.conv2d, read once by each lowering.
+struct ConvShape {
+  int64_t batch, channels, height, width;  // input N, C, H, W
+  int64_t filters, outHeight, outWidth;    // result F, OH, OW
+  int64_t kernelHeight, kernelWidth;       // library kernel kh, kw
+  ArrayRef<int64_t> padding, strides, dilations;
+
+  static ConvShape of(Conv2DOp op);
+};
+
 /// Entries rowPtr[f*K+p] .. rowPtr[f*K+p+1] of `channel`/`weightOffset` are
 /// the kernels of filter f that keep pattern p, in channel order.
 struct PatternSchedule {
