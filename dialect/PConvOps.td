@@ -22,7 +22,8 @@ def PConv_Conv2DOp : PConv_Op<"conv2d", [Pure]> {
 
     The input is NCHW with static shape; `padding` is `[top, left, bottom,
     right]` zero padding; `strides` and `dilations` are `[h, w]`. The optional
-    `bias` has one value per filter.
+    `bias` has one value per filter. With `relu`, the epilogue applies
+    `max(x, 0)` to every output before it is stored (fused activation).
 
     Example (2 filters, 2 input channels, filter 1 keeps only channel 0):
 
@@ -42,7 +43,8 @@ def PConv_Conv2DOp : PConv_Op<"conv2d", [Pure]> {
     SignlessIntElementsAttr<8>:$kernel_patterns,
     DenseI64ArrayAttr:$strides,
     DenseI64ArrayAttr:$padding,
-    DenseI64ArrayAttr:$dilations
+    DenseI64ArrayAttr:$dilations,
+    UnitAttr:$relu
   );
   let results = (outs 4DTensorOf<[F32]>:$result);
   let assemblyFormat = [{
@@ -50,6 +52,7 @@ def PConv_Conv2DOp : PConv_Op<"conv2d", [Pure]> {
     `library` qualified($library)
     `kernels` $kernel_patterns
     `strides` $strides `padding` $padding `dilations` $dilations
+    (`relu` $relu^)?
     attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;

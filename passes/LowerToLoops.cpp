@@ -83,9 +83,8 @@ static void lowerConv(Conv2DOp op) {
               memref::StoreOp::create(b, loc, init, out,
                                       ValueRange{batch, filter, p[0], p[1]});
             });
-        if (!anyKept)
-          return;
-        for (int64_t pattern = 0; pattern < numPatterns; ++pattern) {
+        for (int64_t pattern = 0; anyKept && pattern < numPatterns;
+             ++pattern) {
           if (!schedule.patternUsed[pattern])
             continue;
           // Kernels of this filter with this pattern: rowPtr[f*K+p ..+1].
@@ -135,6 +134,18 @@ static void lowerConv(Conv2DOp op) {
                 memref::StoreOp::create(b, loc, acc, out, outIdx);
               });
         }
+        // Fused activation over the finished outputs of this filter.
+        if (op.getRelu())
+          scf::buildLoopNest(
+              b, loc, ValueRange{c0, c0}, ValueRange{cOutH, cOutW},
+              ValueRange{c1, c1},
+              [&](OpBuilder &b, Location loc, ValueRange p) {
+                SmallVector<Value> idx = {batch, filter, p[0], p[1]};
+                Value v = memref::LoadOp::create(b, loc, out, idx);
+                memref::StoreOp::create(
+                    b, loc, arith::MaximumFOp::create(b, loc, v, zero), out,
+                    idx);
+              });
       });
 
   Value result = bufferization::ToTensorOp::create(

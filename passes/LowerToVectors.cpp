@@ -176,6 +176,13 @@ static void lowerConv(Conv2DOp op, const TileShape &tile) {
                      kernelLoop.getResults().end());
         }
 
+        // Fused activation, in registers.
+        if (op.getRelu()) {
+          Value zeroVec = vector::BroadcastOp::create(b, loc, vecType, zero);
+          for (Value &a : acc)
+            a = arith::MaximumFOp::create(b, loc, a, zeroVec);
+        }
+
         // Write the tile once; partial rows/vectors are guarded/masked.
         for (int64_t r = 0; r < R; ++r) {
           Value outRow = arith::AddIOp::create(b, loc, row0, cIdx(b, loc, r));

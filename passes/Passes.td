@@ -81,6 +81,35 @@ def ImportLinalgPass : Pass<"pconv-import-linalg", "func::FuncOp"> {
                            "tensor::TensorDialect"];
 }
 
+def FuseActivationPass : Pass<"pconv-fuse-activation", "func::FuncOp"> {
+  let summary = "Fuse a ReLU that consumes a pconv.conv2d into its epilogue";
+  let description = [{
+    Finds elementwise `linalg.generic` ops whose only input is the single-use
+    result of a `pconv.conv2d` and whose body is a ReLU, in either form
+    torch-mlir emits (`arith.maximumf %x, 0` or `arith.select` of
+    `arith.cmpf ugt/ogt %x, 0`), and sets the conv's `relu` flag instead, so
+    the activation is applied in registers before the single store of each
+    output and the intermediate tensor is never written.
+
+    Before:
+    ```mlir
+    %y = pconv.conv2d %x, %w ... : (...) -> tensor<1x8x6x6xf32>
+    %r = linalg.generic {...} ins(%y : ...) outs(%e : ...) {
+      ^bb0(%in: f32, %out: f32):
+        %c = arith.cmpf ugt, %in, %zero : f32
+        %s = arith.select %c, %in, %zero : f32
+        linalg.yield %s : f32 } -> tensor<1x8x6x6xf32>
+    ```
+    After:
+    ```mlir
+    %r = pconv.conv2d %x, %w ... relu : (...) -> tensor<1x8x6x6xf32>
+    ```
+  }];
+  let statistics = [
+    Statistic<"numFused", "num-fused", "Activations fused into pconv.conv2d">,
+  ];
+}
+
 //===----------------------------------------------------------------------===//
 // Lowering
 //===----------------------------------------------------------------------===//

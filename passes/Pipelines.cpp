@@ -37,6 +37,8 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
     importOptions.library = options.library;
     pm.addNestedPass<func::FuncOp>(createImportLinalgPass(importOptions));
   }
+  // Apply ReLUs of pattern convs in their epilogue (no intermediate tensor).
+  pm.addNestedPass<func::FuncOp>(createFuseActivationPass());
 
   // Lower pconv.conv2d to code on buffers before bufferization; the results
   // re-enter as `to_tensor restrict`, which one-shot bufferization accepts.

@@ -150,11 +150,13 @@ def compile_linalg(imported: ImportedModule, opts: CompileOptions) -> Artifact:
     write_weights(weights, imported.weights)
     stages["linalg"] = imported.text if len(imported.text) < 4_000_000 else "// (large module elided)"
 
-    # Stage pconv: attach the weights, import pattern-sparse convolutions.
+    # Stage pconv: attach the weights, import pattern-sparse convolutions,
+    # fuse their ReLUs.
     pconv_bc = workdir / "pconv.mlirbc"
     # Quoted: the attribute text contains spaces and commas.
     library = f'library="{opts.library.to_mlir()}"' if opts.library else ""
-    import_pass = f",func.func(pconv-import-linalg{{{library}}})" if opts.import_pattern_convs else ""
+    import_pass = (f",func.func(pconv-import-linalg{{{library}}},pconv-fuse-activation)"
+                   if opts.import_pattern_convs else "")
     session.run("pconv", [tool("pconv-opt"), str(linalg),
                           f"--pass-pipeline=builtin.module(pconv-attach-weights{{file={weights}}}{import_pass})",
                           "--emit-bytecode", "-o", str(pconv_bc)], inputs=[linalg, weights])

@@ -8,8 +8,10 @@
 // but only 13 distinct input vectors (rows r+dy shared between rows of the
 // tile): load-redundancy elimination. Partial vectors use masked stores.
 // CHECK-LABEL: func.func @tile
-// LOADS: 13
-// FMAS: 16
+// The counts cover the whole file: @tile and @relu_epilogue have the same
+// geometry (13 loads, 16 FMAs each); @strided has none.
+// LOADS: 26
+// FMAS: 32
 // The padded input has room for 2 whole tiles of 4 rows (+2 halo rows).
 // CHECK: memref.alloc() {alignment = 64 : i64} : memref<1x2x10x16xf32>
 // CHECK: scf.parallel (%{{.*}}, %{{.*}}, %[[F:.*]]) =
@@ -42,4 +44,18 @@ func.func @strided(%x: tensor<1x1x8x8xf32>, %w: tensor<4xf32>) -> tensor<1x1x3x3
          strides [2, 2] padding [0, 0, 0, 0] dilations [1, 1]
          : (tensor<1x1x8x8xf32>, tensor<4xf32>) -> tensor<1x1x3x3xf32>
   return %y : tensor<1x1x3x3xf32>
+}
+
+// -----
+
+// A fused ReLU is applied to the accumulators before the single store.
+// CHECK-LABEL: func.func @relu_epilogue
+// CHECK: scf.yield
+// CHECK: arith.maximumf %{{.*}}, %{{.*}} : vector<8xf32>
+// CHECK: vector.maskedstore
+func.func @relu_epilogue(%x: tensor<1x1x6x6xf32>, %w: tensor<4xf32>) -> tensor<1x1x4x4xf32> {
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1] relu
+         : (tensor<1x1x6x6xf32>, tensor<4xf32>) -> tensor<1x1x4x4xf32>
+  return %y : tensor<1x1x4x4xf32>
 }
