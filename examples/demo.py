@@ -97,7 +97,7 @@ def main() -> None:
         print(f"  {target:<18} ran on {runs_on:<13} max |err| vs PyTorch = {err:.2e}  [{status}]"
               f"  (compile {secs:.1f} s)")
     print(f"  host latency, {args.threads} thread(s): PConv {pconv_ms:.3f} ms, PyTorch eager {torch_ms:.3f} ms"
-          f" (ratio {torch_ms / pconv_ms:.2f}x; the pattern path is the reference lowering, not yet optimized)")
+          f" ({torch_ms / pconv_ms:.2f}x; speed claims come from benchmarks/, not this demo)")
     if any(err >= 1e-3 for _, _, err, _ in rows):
         raise SystemExit("demo: a compiled model does not match PyTorch")
 

@@ -59,6 +59,8 @@ class CompileOptions:
         library: pattern library to impose on every pattern conv; ``None`` infers
             one per layer from its weights.
         import_pattern_convs: set False to compile everything on the dense path.
+        fold_batchnorm: fold eval-mode BatchNorm into the preceding conv before
+            import (weights and bias), so it costs nothing at run time.
         vector_width: f32 lanes of the vectorized pattern lowering; ``None`` takes
             the target's (16 with AVX-512, 4 on NEON), 0 keeps the reference loops.
         keep_workdir: keep the work directory (its path is ``Artifact.workdir``).
@@ -69,6 +71,7 @@ class CompileOptions:
     library: PatternLibrary | None = None
     import_pattern_convs: bool = True
     vector_width: int | None = None
+    fold_batchnorm: bool = True
     keep_workdir: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -84,7 +87,7 @@ def compile(model: Any, example_inputs: Sequence[Any], target: str | None = None
     opts = options or CompileOptions(**kwargs)
     if target is not None:
         opts = replace(opts, target=target)
-    imported = import_torch(model, tuple(example_inputs))
+    imported = import_torch(model, tuple(example_inputs), fold_bn=opts.fold_batchnorm)
     return compile_linalg(imported, opts)
 
 

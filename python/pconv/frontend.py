@@ -68,13 +68,38 @@ def _make_hooks():
     return WeightsHooks()
 
 
-def import_torch(model: Any, example_inputs: Sequence[Any], func_name: str = "forward") -> ImportedModule:
+def fold_batchnorm(model: Any) -> Any:
+    """A copy of ``model`` with every eval-mode BatchNorm that follows a conv
+    folded into the conv's weights and bias (per-filter scaling keeps pruned
+    weights exactly zero). Models torch.fx cannot trace are returned as is."""
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():  # the module imports deprecated torch.jit pieces
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from torch.fx.experimental.optimization import fuse
+
+    if not isinstance(model, torch.nn.Module) or not any(
+        isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules()
+    ):
+        return model
+    try:
+        return fuse(model.eval(), inplace=False)
+    except Exception:  # untraceable Python control flow: keep the BN ops
+        return model
+
+
+def import_torch(model: Any, example_inputs: Sequence[Any], func_name: str = "forward",
+                 fold_bn: bool = True) -> ImportedModule:
     """Export ``model`` with torch.export and lower it to linalg-on-tensors."""
     import torch
     from torch_mlir import fx
 
     if isinstance(model, torch.nn.Module):
         model = model.eval()
+        if fold_bn:
+            model = fold_batchnorm(model)
     hooks = _make_hooks()
     try:
         with torch.no_grad():

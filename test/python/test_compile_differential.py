@@ -68,3 +68,13 @@ def test_every_lowering_matches(vector_width):
     if vector_width:
         assert f"vector<{vector_width}xf32>" in art.stages["llvm"]
     np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("fold", [True, False])
+def test_batchnorm_folded_or_not(fold):
+    model, shape = random_cnn(4)
+    x = torch.randn(*shape)
+    art = pconv.compile(model, (x,), fold_batchnorm=fold)
+    # Folding removes the BN arithmetic (sqrt of the variance) from the IR.
+    assert ("math.sqrt" in art.stages["linalg"]) is (not fold)
+    np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
