@@ -1,6 +1,7 @@
 //===- LowerToVectors.cpp - Vectorized lowering of pconv.conv2d -----------===//
 //
-// Output-stationary, register-blocked vector code for stride-1 pattern convs:
+// Output-stationary, register-blocked vector code for pattern convs (any
+// stride, through a column-phase-split padded input):
 // a tile of R rows x V vectors of one filter lives in registers while all the
 // filter's kept kernels are applied, pattern by pattern, with straight-line
 // taps and each input vector loaded once per kernel (load-redundancy
@@ -67,16 +68,31 @@ static void lowerConv(Conv2DOp op, const TileShape &tile) {
   int64_t vw = tile.vectorWidth, V = tile.vectors, R = tile.rows;
   auto vecType = VectorType::get({vw}, f32);
 
-  // Zero-padded input, large enough for whole tiles: no bounds checks.
-  int64_t hp = std::max(h + pad[0] + pad[2], tile.rowBlocks * R + (kh - 1) * dil[0]);
-  int64_t wp = paddedWidth(w, pad[1],
-                           std::max(w + pad[1] + pad[3],
-                                    tile.chunks * V * vw + (kw - 1) * dil[1]),
-                           vw);
+  // Zero-padded input, large enough for whole tiles: no bounds checks. Its
+  // columns are split into `sw` phases (rank 5: N, C, H, phase, W/sw), so a
+  // tap of `vw` consecutive outputs is one contiguous vector at any stride.
+  int64_t sh = s.strides[0], sw = s.strides[1];
+  int64_t hp = std::max(h + pad[0] + pad[2],
+                        (tile.rowBlocks * R - 1) * sh + (kh - 1) * dil[0] + 1);
+  int64_t tileWidth = tile.chunks * V * vw;
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
-  Value padded =
-      createZeroPaddedCopy(b, loc, toReadOnlyBuffer(b, loc, op.getInput()), hp,
-                           wp, pad[0], pad[1], vw);
+  Value source = toReadOnlyBuffer(b, loc, op.getInput());
+  Value padded;
+  if (sw == 1) {
+    int64_t wp = paddedWidth(
+        w, pad[1], std::max(w + pad[1] + pad[3], tileWidth + (kw - 1) * dil[1]),
+        vw);
+    Value flat =
+        createZeroPaddedCopy(b, loc, source, hp, wp, pad[0], pad[1], vw);
+    padded = memref::ExpandShapeOp::create(
+        b, loc, MemRefType::get({n, s.channels, hp, 1, wp}, f32), flat,
+        ArrayRef<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
+  } else {
+    int64_t wq = std::max<int64_t>(llvm::divideCeil(w + pad[1] + pad[3], sw),
+                          tileWidth + ((kw - 1) * dil[1]) / sw);
+    padded = createPhaseSplitCopy(b, loc, source, hp, sw,
+                                  llvm::alignTo(wq, vw), pad[0], pad[1], vw);
+  }
 
   Value out = memref::AllocOp::create(
       b, loc, MemRefType::get(resultType.getShape(), f32),
@@ -105,6 +121,7 @@ static void lowerConv(Conv2DOp op, const TileShape &tile) {
       [&](OpBuilder &b, Location loc, ValueRange ivs) {
         Value batch = ivs[0], filter = ivs[2];
         Value row0 = arith::MulIOp::create(b, loc, ivs[1], cIdx(b, loc, R));
+        Value inRow0 = arith::MulIOp::create(b, loc, row0, cIdx(b, loc, sh));
         Value init = bias ? memref::LoadOp::create(b, loc, bias, filter)
                                 .getResult()
                           : zero;
@@ -147,16 +164,17 @@ static void lowerConv(Conv2DOp op, const TileShape &tile) {
                 // (input row, column shift, vector) of the tile.
                 llvm::DenseMap<std::tuple<int64_t, int64_t, int64_t>, Value>
                     loads;
+                // Input row (tile row r, tap dy): (row0 + r) * sh + dy.
                 auto load = [&](int64_t inRow, int64_t dx, int64_t v) {
                   Value &cached = loads[{inRow, dx, v}];
                   if (!cached) {
-                    Value r = arith::AddIOp::create(b, loc, row0,
+                    Value r = arith::AddIOp::create(b, loc, inRow0,
                                                     cIdx(b, loc, inRow));
                     Value col = arith::AddIOp::create(
-                        b, loc, col0, cIdx(b, loc, v * vw + dx));
+                        b, loc, col0, cIdx(b, loc, v * vw + dx / sw));
                     cached = vector::LoadOp::create(
                         b, loc, vecType, padded,
-                        ValueRange{batch, ch, r, col});
+                        ValueRange{batch, ch, r, cIdx(b, loc, dx % sw), col});
                   }
                   return cached;
                 };
@@ -167,7 +185,7 @@ static void lowerConv(Conv2DOp op, const TileShape &tile) {
                   for (int64_t r = 0; r < R; ++r)
                     for (int64_t v = 0; v < V; ++v)
                       next[r * V + v] = vector::FMAOp::create(
-                          b, loc, load(r + dy, dx, v), tapWeights[t],
+                          b, loc, load(r * sh + dy, dx, v), tapWeights[t],
                           next[r * V + v]);
                 }
                 scf::YieldOp::create(b, loc, next);
@@ -239,10 +257,7 @@ struct LowerToVectorsPass
       return signalPassFailure();
     }
     SmallVector<Conv2DOp> convs;
-    getOperation().walk([&](Conv2DOp op) {
-      if (llvm::all_of(op.getStrides(), [](int64_t s) { return s == 1; }))
-        convs.push_back(op);
-    });
+    getOperation().walk([&](Conv2DOp op) { convs.push_back(op); });
     for (Conv2DOp op : convs) {
       auto type = op.getResult().getType();
       lowerConv(op, TileShape::choose(type.getDimSize(2), type.getDimSize(3),

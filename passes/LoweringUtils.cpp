@@ -177,3 +177,53 @@ Value mlir::pconv::createZeroPaddedCopy(OpBuilder &b, Location loc,
       });
   return padded;
 }
+
+Value mlir::pconv::createPhaseSplitCopy(OpBuilder &b, Location loc,
+                                        Value source, int64_t paddedHeight,
+                                        int64_t stride, int64_t phaseWidth,
+                                        int64_t top, int64_t left,
+                                        int64_t lanes) {
+  auto sourceType = cast<MemRefType>(source.getType());
+  int64_t n = sourceType.getDimSize(0), c = sourceType.getDimSize(1);
+  int64_t h = sourceType.getDimSize(2), w = sourceType.getDimSize(3);
+  Type f32 = sourceType.getElementType();
+  auto vecType = VectorType::get({lanes}, f32);
+  auto cst = [&](OpBuilder &b, int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  Value padded = memref::AllocOp::create(
+      b, loc,
+      MemRefType::get({n, c, paddedHeight, stride, phaseWidth}, f32),
+      b.getI64IntegerAttr(64));
+  Value zero = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(vecType, b.getFloatAttr(f32, 0)));
+  Value c0 = cst(b, 0), c1 = cst(b, 1);
+  scf::ParallelOp::create(
+      b, loc, ValueRange{c0, c0}, ValueRange{cst(b, n), cst(b, c)},
+      ValueRange{c1, c1}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+        Value i = ivs[0], j = ivs[1];
+        scf::buildLoopNest(
+            b, loc, ValueRange{c0, c0, c0},
+            ValueRange{cst(b, paddedHeight), cst(b, stride),
+                       cst(b, phaseWidth)},
+            ValueRange{c1, c1, cst(b, lanes)},
+            [&](OpBuilder &b, Location loc, ValueRange p) {
+              vector::TransferWriteOp::create(
+                  b, loc, zero, padded, ValueRange{i, j, p[0], p[1], p[2]},
+                  ArrayRef<bool>{false});
+            });
+        scf::buildLoopNest(
+            b, loc, ValueRange{c0, c0}, ValueRange{cst(b, h), cst(b, w)},
+            ValueRange{c1, c1}, [&](OpBuilder &b, Location loc, ValueRange p) {
+              Value v = memref::LoadOp::create(b, loc, source,
+                                               ValueRange{i, j, p[0], p[1]});
+              Value row = arith::AddIOp::create(b, loc, p[0], cst(b, top));
+              Value col = arith::AddIOp::create(b, loc, p[1], cst(b, left));
+              Value phase = arith::RemUIOp::create(b, loc, col, cst(b, stride));
+              Value pos = arith::DivUIOp::create(b, loc, col, cst(b, stride));
+              memref::StoreOp::create(b, loc, v, padded,
+                                      ValueRange{i, j, row, phase, pos});
+            });
+      });
+  return padded;
+}

@@ -65,6 +65,17 @@ Value createZeroPaddedCopy(OpBuilder &b, Location loc, Value source,
                            int64_t paddedHeight, int64_t paddedWidth,
                            int64_t top, int64_t left, int64_t lanes);
 
+/// Allocates an N x C x `paddedHeight` x `stride` x `phaseWidth` buffer
+/// holding `source` (N x C x H x W) zero-padded by `top` rows and `left`
+/// columns, with the columns of each padded row split into `stride` phases:
+/// padded column x lands at [x % stride][x / stride]. A stride-`stride`
+/// convolution then reads `lanes` consecutive outputs' taps as one contiguous
+/// vector of a phase. Zeroing is vectorized; the scatter is scalar.
+Value createPhaseSplitCopy(OpBuilder &b, Location loc, Value source,
+                           int64_t paddedHeight, int64_t stride,
+                           int64_t phaseWidth, int64_t top, int64_t left,
+                           int64_t lanes);
+
 } // namespace pconv
 } // namespace mlir
 

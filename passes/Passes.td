@@ -144,10 +144,9 @@ def LowerToLoopsPass : Pass<"pconv-lower-to-loops", "func::FuncOp"> {
 }
 
 def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
-  let summary = "Vectorized, register-blocked lowering of stride-1 pconv.conv2d";
+  let summary = "Vectorized, register-blocked lowering of pconv.conv2d";
   let description = [{
-    Lowers stride-1 `pconv.conv2d` ops to output-stationary vector code
-    (strided ones are left to `pconv-lower-to-loops`):
+    Lowers `pconv.conv2d` ops to output-stationary vector code:
 
     - output width is spread across vector lanes; a register tile of
       `R` output rows x `V` vectors of one filter stays in registers (loop
@@ -160,8 +159,10 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
       loaded once and feeds every (row, tap) of the tile that reads it (rows
       r and r+1 share input rows through taps of different heights);
     - the input is copied once into a zero-padded buffer wide and tall
-      enough for whole tiles, so loads need no bounds checks; partial output
-      vectors are written with masked stores;
+      enough for whole tiles, so loads need no bounds checks; at column
+      stride s its columns are split into s phases (column x at phase x % s,
+      position x / s), so the taps of consecutive outputs stay contiguous
+      vectors at any stride; partial output vectors use masked stores;
     - row blocks x filters (filters innermost, so a thread's consecutive
       tiles reuse the same input rows from cache) form the `scf.parallel`
       space (OpenMP).

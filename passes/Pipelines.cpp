@@ -42,8 +42,8 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
 
   // Lower pconv.conv2d to code on buffers before bufferization; the results
   // re-enter as `to_tensor restrict`, which one-shot bufferization accepts.
-  // Stride-1 convs get the vectorized, register-blocked lowering; the
-  // reference loops take whatever is left (strided convs, vector-width=0).
+  // The vectorized, register-blocked lowering takes every pattern conv; the
+  // reference loops only run with vector-width=0.
   if (options.vectorWidth > 0) {
     LowerToVectorsPassOptions vectorOptions;
     vectorOptions.vectorWidth = options.vectorWidth;

@@ -9,11 +9,14 @@
 // tile): load-redundancy elimination. Partial vectors use masked stores.
 // CHECK-LABEL: func.func @tile
 // The counts cover the whole file: @tile and @relu_epilogue have the same
-// geometry (13 loads, 16 FMAs each); @strided has none.
-// LOADS: 26
-// FMAS: 32
-// The padded input has room for 2 whole tiles of 4 rows (+2 halo rows).
+// geometry (13 loads, 16 FMAs each); @strided has 12 loads for 12 FMAs (a
+// stride-2 tile of 3 rows shares no input rows between its taps' rows).
+// LOADS: 38
+// FMAS: 44
+// The padded input has room for 2 whole tiles of 4 rows (+2 halo rows); at
+// stride 1 it is viewed with a unit column-phase dimension.
 // CHECK: memref.alloc() {alignment = 64 : i64} : memref<1x2x10x16xf32>
+// CHECK: memref.expand_shape {{.*}} into memref<1x2x10x1x16xf32>
 // CHECK: scf.parallel (%{{.*}}, %{{.*}}, %[[F:.*]]) =
 // CHECK:   vector.broadcast %{{.*}} : f32 to vector<8xf32>
 // CHECK:   scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
@@ -34,10 +37,15 @@ func.func @tile(%x: tensor<1x2x6x6xf32>, %w: tensor<8xf32>) -> tensor<1x1x6x6xf3
 
 // -----
 
-// Strided convs are left for the reference lowering.
+// Stride 2: the padded copy splits columns into 2 phases, so the taps of 8
+// consecutive outputs are contiguous; tap (dy, dx) of tile row r reads input
+// row 2 * (row0 + r) + dy, phase dx % 2, column offset dx / 2.
 // CHECK-LABEL: func.func @strided
-// CHECK: pconv.conv2d
-// CHECK-NOT: vector.fma
+// CHECK: memref.alloc() {alignment = 64 : i64} : memref<1x1x8x2x16xf32>
+// CHECK: arith.remui
+// CHECK: arith.divui
+// CHECK: vector.fma
+// CHECK-NOT: pconv.conv2d
 func.func @strided(%x: tensor<1x1x8x8xf32>, %w: tensor<4xf32>) -> tensor<1x1x3x3xf32> {
   %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
          kernels dense<0> : tensor<1x1xi8>
