@@ -182,6 +182,23 @@ assignPatterns(ArrayRef<float> weights, int64_t numFilters,
   return result;
 }
 
+/// The degenerate assignment of a dense filter: one pattern keeping every
+/// tap; only all-zero kernels are pruned.
+static PatternAssignment fullPatternAssignment(ArrayRef<float> weights,
+                                               int64_t numKernels,
+                                               int64_t area) {
+  PatternAssignment result;
+  result.taps = area;
+  for (int64_t p = 0; p < area; ++p)
+    result.positions.push_back(p);
+  result.ids.assign(numKernels, -1);
+  for (int64_t k = 0; k < numKernels; ++k)
+    if (llvm::any_of(weights.slice(k * area, area),
+                     [](float v) { return v != 0.0f; }))
+      result.ids[k] = 0;
+  return result;
+}
+
 /// Zero padding of H/W absorbed from a tensor.pad, as [top, left, bottom,
 /// right]; the unpadded input is returned in `input`.
 static void absorbPadding(Value &input, SmallVector<int64_t, 4> &padding) {
@@ -264,10 +281,8 @@ struct ImportLinalgPass
         [&](linalg::Conv2DNchwFchwOp conv) { convs.push_back(conv); });
     for (linalg::Conv2DNchwFchwOp conv : convs) {
       std::string why;
-      if (succeeded(importConv(conv, why))) {
-        ++numConverted;
+      if (succeeded(importConv(conv, why)))
         continue;
-      }
       ++numDense;
       LLVM_DEBUG(llvm::dbgs() << "[" DEBUG_TYPE "] dense path: " << why
                               << " at " << conv.getLoc() << "\n");
@@ -293,18 +308,26 @@ struct ImportLinalgPass
     int64_t numFilters = filterType.getDimSize(0);
     int64_t numChannels = filterType.getDimSize(1);
     int64_t kh = filterType.getDimSize(2), kw = filterType.getDimSize(3);
-    if (libraryAttr && libraryAttr.getKernelShape() != ArrayRef<int64_t>{kh, kw}) {
-      why = "the given library's kernel shape does not match the filter";
-      return failure();
-    }
-
     FailureOr<std::vector<float>> weights =
         readConstantFilter(conv.getInputs()[1], why);
     if (failed(weights))
       return failure();
-    FailureOr<PatternAssignment> assignment =
-        assignPatterns(*weights, numFilters, numChannels, kh * kw, libraryAttr,
-                       maxPatterns, why);
+
+    FailureOr<PatternAssignment> assignment = failure();
+    if (!patterns)
+      why = "pattern import is disabled";
+    else if (libraryAttr &&
+             libraryAttr.getKernelShape() != ArrayRef<int64_t>{kh, kw})
+      why = "the given library's kernel shape does not match the filter";
+    else
+      assignment = assignPatterns(*weights, numFilters, numChannels, kh * kw,
+                                  libraryAttr, maxPatterns, why);
+    bool denseImport = false;
+    if (failed(assignment) && dense && kh * kw <= 64) {
+      assignment =
+          fullPatternAssignment(*weights, numFilters * numChannels, kh * kw);
+      denseImport = true;
+    }
     if (failed(assignment))
       return failure();
 
@@ -347,6 +370,10 @@ struct ImportLinalgPass
         b.getDenseI64ArrayAttr(toVector(conv.getDilations())));
     conv.getResult(0).replaceAllUsesWith(op.getResult());
     conv.erase();
+    if (denseImport)
+      ++numDenseImported;
+    else
+      ++numConverted;
     return success();
   }
 

@@ -37,6 +37,11 @@ struct ToLLVMPipelineOptions
   PassOptions::Option<bool> importConvs{
       *this, "import", llvm::cl::desc("Import pattern-sparse convolutions"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> importDense{
+      *this, "import-dense",
+      llvm::cl::desc("Also compute the other convolutions with the pconv "
+                     "vector lowering (one full kernel pattern)"),
+      llvm::cl::init(true)};
   PassOptions::Option<unsigned> vectorWidth{
       *this, "vector-width",
       llvm::cl::desc("f32 lanes of the vectorized pattern lowering (16: "

@@ -48,7 +48,9 @@ def ImportLinalgPass : Pass<"pconv-import-linalg", "func::FuncOp"> {
     `linalg.broadcast` of a per-filter bias producing the init are absorbed.
     Anything that cannot be proven pattern-sparse stays on the dense path; the
     reason is emitted as a remark with `remarks=true` and under
-    `-debug-only=pconv-import-linalg`.
+    `-debug-only=pconv-import-linalg`. With `dense=true` such convolutions are
+    imported too, with a single full-kernel pattern, so the vectorized pconv
+    lowering computes them (all-zero kernels are still skipped).
 
     Before:
     ```mlir
@@ -71,10 +73,18 @@ def ImportLinalgPass : Pass<"pconv-import-linalg", "func::FuncOp"> {
            "Largest inferred library accepted as pattern-sparse">,
     Option<"remarks", "remarks", "bool", /*default=*/"false",
            "Emit a remark for every convolution left on the dense path">,
+    Option<"patterns", "patterns", "bool", /*default=*/"true",
+           "Import pattern-sparse convolutions">,
+    Option<"dense", "dense", "bool", /*default=*/"false",
+           "Also import convolutions that are not pattern-sparse, as one full "
+           "kernel pattern (zero kernels still skipped), so they take the "
+           "vectorized pconv lowering instead of upstream loops">,
   ];
   let statistics = [
     Statistic<"numConverted", "num-converted",
-              "Convolutions rewritten to pconv.conv2d">,
+              "Pattern-sparse convolutions rewritten to pconv.conv2d">,
+    Statistic<"numDenseImported", "num-dense-imported",
+              "Other convolutions imported with a full kernel pattern">,
     Statistic<"numDense", "num-dense", "Convolutions left on the dense path">,
   ];
   let dependentDialects = ["pconv::PConvDialect", "arith::ArithDialect",

@@ -32,9 +32,13 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
 
   // Pattern-sparse convolutions -> pconv.conv2d, while the pad and bias
   // producers are still visible as tensor ops.
-  if (options.importConvs) {
+  // With import-dense, the other convolutions join as one full pattern and
+  // share the vector lowering.
+  if (options.importConvs || options.importDense) {
     ImportLinalgPassOptions importOptions;
     importOptions.library = options.library;
+    importOptions.patterns = options.importConvs;
+    importOptions.dense = options.importDense;
     pm.addNestedPass<func::FuncOp>(createImportLinalgPass(importOptions));
   }
   // Apply ReLUs of pattern convs in their epilogue (no intermediate tensor).

@@ -59,6 +59,9 @@ class CompileOptions:
         library: pattern library to impose on every pattern conv; ``None`` infers
             one per layer from its weights.
         import_pattern_convs: set False to compile everything on the dense path.
+        vectorize_dense_convs: compute convolutions that are not pattern-sparse
+            with the vectorized pconv lowering too (as one full kernel pattern);
+            False leaves them to upstream linalg loops.
         fold_batchnorm: fold eval-mode BatchNorm into the preceding conv before
             import (weights and bias), so it costs nothing at run time.
         vector_width: f32 lanes of the vectorized pattern lowering; ``None`` takes
@@ -70,6 +73,7 @@ class CompileOptions:
     threads: int = 0
     library: PatternLibrary | None = None
     import_pattern_convs: bool = True
+    vectorize_dense_convs: bool = True
     vector_width: int | None = None
     fold_batchnorm: bool = True
     keep_workdir: bool = False
@@ -158,8 +162,10 @@ def compile_linalg(imported: ImportedModule, opts: CompileOptions) -> Artifact:
     pconv_bc = workdir / "pconv.mlirbc"
     # Quoted: the attribute text contains spaces and commas.
     library = f'library="{opts.library.to_mlir()}"' if opts.library else ""
-    import_pass = (f",func.func(pconv-import-linalg{{{library}}},pconv-fuse-activation)"
-                   if opts.import_pattern_convs else "")
+    import_options = " ".join(filter(None, [
+        library, f"patterns={str(opts.import_pattern_convs).lower()}",
+        f"dense={str(opts.vectorize_dense_convs).lower()}"]))
+    import_pass = f",func.func(pconv-import-linalg{{{import_options}}},pconv-fuse-activation)"
     session.run("pconv", [tool("pconv-opt"), str(linalg),
                           f"--pass-pipeline=builtin.module(pconv-attach-weights{{file={weights}}}{import_pass})",
                           "--emit-bytecode", "-o", str(pconv_bc)], inputs=[linalg, weights])
@@ -169,7 +175,8 @@ def compile_linalg(imported: ImportedModule, opts: CompileOptions) -> Artifact:
     vector_width = target.vector_width if opts.vector_width is None else opts.vector_width
     llvm_bc = workdir / "llvm.mlirbc"
     session.run("llvm", [tool("pconv-opt"), str(pconv_bc),
-                         f"--pass-pipeline=builtin.module(pconv-to-llvm{{import=false num-threads={opts.threads} "
+                         f"--pass-pipeline=builtin.module(pconv-to-llvm{{import=false import-dense=false "
+                         f"num-threads={opts.threads} "
                          f"vector-width={vector_width} target={target.triple}}})",
                          "--emit-bytecode", "-o", str(llvm_bc)], inputs=[pconv_bc])
     stages["llvm"] = session.print_stage(llvm_bc)
@@ -212,8 +219,16 @@ def _link_command(target: Target, obj: Path, out: Path) -> list[str]:
             f"-Wl,-rpath,{omp}", "-lm"]
 
 
+_PCONV_RE = re.compile(r"pconv\.conv2d .*?#pconv\.patterns<(\d+)x(\d+), taps = (\d+)")
+
+
 def _stage_stats(pconv_text: str) -> dict[str, int]:
+    """Convs on the pattern path, dense convs on the pconv vector lowering,
+    and convs left to upstream linalg loops."""
+    full = sum(int(kh) * int(kw) == int(taps) for kh, kw, taps in _PCONV_RE.findall(pconv_text))
+    total = len(_PCONV_RE.findall(pconv_text))
     return {
-        "pconv_convs": len(re.findall(r"\bpconv\.conv2d\b", pconv_text)),
+        "pconv_convs": total - full,
+        "dense_pconv_convs": full,
         "dense_convs": len(re.findall(r"\blinalg\.conv_2d_nchw_fchw\b", pconv_text)),
     }

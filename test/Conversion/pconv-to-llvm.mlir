@@ -1,5 +1,5 @@
 // RUN: pconv-opt %s --pconv-to-llvm="num-threads=2 target=aarch64-unknown-linux-gnu" | FileCheck %s
-// RUN: pconv-opt %s --pconv-to-llvm="import=false" | FileCheck %s --check-prefix=DENSE
+// RUN: pconv-opt %s --pconv-to-llvm="import=false import-dense=false" | FileCheck %s --check-prefix=DENSE
 
 // The named pipeline takes linalg-on-tensors to the LLVM dialect: the pattern
 // conv is imported and lowered, the result becomes an out-parameter of a C
@@ -13,7 +13,8 @@
 // CHECK-NOT: pconv.
 // CHECK-NOT: linalg.
 // CHECK-NOT: memrefCopy
-// With import=false the convolution stays dense (plain loops, 9 taps).
+// With import=false import-dense=false the convolution stays on upstream
+// linalg loops.
 // DENSE-LABEL: llvm.func @conv
 // DENSE-NOT: num_threads
 // DENSE: omp.wsloop

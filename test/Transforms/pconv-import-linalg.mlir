@@ -1,6 +1,8 @@
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-import-linalg{remarks=true}))' -verify-diagnostics | FileCheck %s
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-import-linalg{library="#pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5], [3, 4, 5, 7], [0, 1, 2, 4]]>"}))' | FileCheck %s --check-prefix=LIB
 
+// RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-import-linalg{dense=true}))' | FileCheck %s --check-prefix=DENSE
+
 // A pattern-sparse conv with torch-mlir's pad and bias broadcast: the library
 // is inferred (most frequent pattern first), pad and bias are absorbed, the
 // non-zeros are packed filter by filter, kernel by kernel, in pattern order.
@@ -69,7 +71,10 @@ func.func @all_pruned(%x: tensor<1x2x5x5xf32>) -> tensor<1x3x3x3xf32> {
 
 // -----
 
-// A dense filter stays on the dense path, with a remark saying why.
+// A dense filter stays on the dense path, with a remark saying why; with
+// dense=true it is imported as one full 9-tap pattern.
+// DENSE-LABEL: func.func @dense_filter
+// DENSE: pconv.conv2d {{.*}} library #pconv.patterns<3x3, taps = 9, {{\[}}[0, 1, 2, 3, 4, 5, 6, 7, 8]]> kernels dense<0> : tensor<1x1xi8>
 // CHECK-LABEL: func.func @dense_filter
 // CHECK: linalg.conv_2d_nchw_fchw
 // CHECK-NOT: pconv.conv2d

@@ -19,7 +19,7 @@ def _check(model, shape, target, seed):
     art = pconv.compile(model, (x,), target=target)
     # Every 3x3 conv of these models is pattern-sparse (or fully pruned).
     assert art.stats["pconv_convs"] == 4, art.stages["pconv"]
-    assert art.stats["dense_convs"] == 0
+    assert art.stats["dense_convs"] == 0 and art.stats["dense_pconv_convs"] == 0
     fn = art.load()
     y = fn(x.numpy())
     with torch.no_grad():
@@ -51,11 +51,26 @@ def test_torch_tensor_in_torch_tensor_out():
     torch.testing.assert_close(y, model(x).detach(), rtol=RTOL, atol=ATOL)
 
 
-def test_dense_path_only_matches_too():
+@pytest.mark.parametrize("vectorize_dense", [True, False])
+def test_dense_path_only_matches_too(vectorize_dense):
     model, shape = random_cnn(8)
     x = torch.randn(*shape)
-    art = pconv.compile(model, (x,), import_pattern_convs=False)
-    assert art.stats["pconv_convs"] == 0 and art.stats["dense_convs"] == 4
+    art = pconv.compile(model, (x,), import_pattern_convs=False, vectorize_dense_convs=vectorize_dense)
+    assert art.stats["pconv_convs"] == 0
+    assert art.stats["dense_pconv_convs" if vectorize_dense else "dense_convs"] == 4
+    np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
+
+
+def test_dense_convs_take_the_vector_lowering():
+    # A 5x5 stride-2 conv and a 1x1 conv with dense weights, beside a pattern conv.
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 6, 5, stride=2, padding=2), torch.nn.ReLU(),
+        torch.nn.Conv2d(6, 10, 1), torch.nn.ReLU(),
+    ).eval()
+    x = torch.randn(1, 3, 17, 17)
+    art = pconv.compile(model, (x,))
+    assert art.stats == {"pconv_convs": 0, "dense_pconv_convs": 2, "dense_convs": 0}
     np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
 
 

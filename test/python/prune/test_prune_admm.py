@@ -166,3 +166,16 @@ def test_hard_prune_is_pattern_sparse_and_honours_the_rates() -> None:
     assert torch.equal(ids >= 0, kept_kernels)
     with pytest.raises(ValueError, match="already hard-pruned"):
         pruner.epoch_end()
+
+
+def test_rho_scale_multiplies_one_layers_penalty() -> None:
+    model = make_net()
+    plain = ADMMPruner(model, config=PruneConfig(rho=FLAT))
+    scaled = ADMMPruner(model, library=plain.library, config=PruneConfig(rho=FLAT, rho_scale={"conv1": 10.0}))
+    _perturb(model, 0)
+    conv1 = (model.conv1.weight - plain.z["conv1"] + plain.u["conv1"]).square().sum()
+    assert torch.allclose(scaled.penalty(), plain.penalty() + 9 * 1e-2 / 2 * conv1)
+    with pytest.raises(ValueError, match=r"rho_scale names \['conv9'\]"):
+        ADMMPruner(model, config=PruneConfig(rho_scale={"conv9": 2.0}))
+    with pytest.raises(ValueError, match="rho_scale for layer 'conv1' must be a positive"):
+        PruneConfig(rho_scale={"conv1": -1.0})
