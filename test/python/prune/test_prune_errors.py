@@ -20,10 +20,11 @@ from pconv.prune import (
     RhoSchedule,
     UnknownLayerError,
     extract_library,
+    fit,
     project_connectivity,
 )
 
-from _prune_testlib import make_net
+from _prune_testlib import make_dataset, make_net
 
 
 def test_error_types_are_value_errors() -> None:
@@ -84,3 +85,7 @@ def test_other_bad_settings() -> None:
         FitConfig(optimizer="lbfgs")
     with pytest.raises(PruneError, match="call hard_prune"):
         ADMMPruner(make_net()).export((1, 8, 8))
+    pruned = ADMMPruner(make_net())
+    pruned.hard_prune()
+    with pytest.raises(PruneError, match="already hard-pruned: use admm_epochs=0"):
+        fit(pruned, make_dataset(), nn.functional.cross_entropy, FitConfig(admm_epochs=1, progress=False))

@@ -102,3 +102,19 @@ def test_saved_export(tmp_path: Path) -> None:
     state = torch.load(out / "model.pt", weights_only=True)
     assert torch.equal(state["conv2.weight"], exported.model.conv2.weight)
     assert not exported.model.training
+
+
+def test_tables_without_a_library_infer_it_from_the_weights() -> None:
+    pruner = _pruned()
+    tables, library = pattern_tables(pruner.model, layers=pruner.pattern_layers)
+    assert set(library.patterns) <= set(pruner.library.patterns) and library.taps == 4
+    for name, table in tables.items():
+        # Same kernels, same masks: the ids differ only by the libraries' orders.
+        translated = np.array(
+            [pruner.library.patterns.index(library.patterns[i]) if i >= 0 else -1 for i in table.flat]
+        )
+        np.testing.assert_array_equal(translated.reshape(table.shape), pruner.assignments[name].numpy())
+    with torch.no_grad():
+        pruner.model.conv2.weight[0, 0].view(-1)[:] = 1.0  # a full 9-tap kernel among 4-tap ones
+    with pytest.raises(NotPatternSparseError, match=r"different tap counts \[4, 9\]"):
+        pattern_tables(pruner.model, layers=pruner.pattern_layers)

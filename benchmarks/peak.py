@@ -1,0 +1,63 @@
+"""This machine's measured single-core fp32 peak: a large sgemm (2048^3), one thread.
+
+Run in its own process with the one-thread environment; prints JSON.  Both numpy's
+BLAS and torch.mm are measured and the best is the reference "peak" (the DESIGN's
+theoretical FMA peak is reported beside it, for context, not used).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import numpy as np
+
+
+def _best(fn, budget: float) -> float:
+    fn()
+    best = float("inf")
+    t_end = time.perf_counter() + budget
+    n = 0
+    while n < 3 or time.perf_counter() < t_end:
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+        n += 1
+        if n >= 50:
+            break
+    return best
+
+
+def measure(n: int = 2048, budget: float = 2.0) -> dict:
+    flops = 2.0 * n ** 3
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    out: dict = {"n": n}
+    try:
+        from threadpoolctl import threadpool_info, threadpool_limits
+
+        with threadpool_limits(1):
+            out["numpy_gflops"] = flops / _best(lambda: a @ b, budget) / 1e9
+        out["numpy_blas"] = [f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')}" for i in threadpool_info()]
+    except Exception as e:
+        out["numpy_error"] = str(e)
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+        ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+        out["torch_gflops"] = flops / _best(lambda: torch.mm(ta, tb), budget) / 1e9
+    except Exception as e:
+        out["torch_error"] = str(e)
+    vals = [v for k, v in out.items() if k.endswith("_gflops")]
+    out["peak_gflops"] = max(vals) if vals else None
+    out["peak_source"] = max((k for k in out if k.endswith("_gflops")), key=lambda k: out[k], default=None)
+    return out
+
+
+if __name__ == "__main__":
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2048
+    budget = float(sys.argv[2]) if len(sys.argv) > 2 else 2.0
+    print(json.dumps(measure(n, budget)))

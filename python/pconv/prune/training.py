@@ -1,0 +1,366 @@
+"""A ready training loop for pruning: ADMM epochs, hard pruning, masked retraining.
+
+:func:`fit` is deterministic and resumable: every epoch draws its data order and its
+random numbers from ``(seed, epoch)`` alone, and the checkpoint written after every
+epoch holds the model, the optimizer and scheduler, the pruner (``Z, Y, U, V``, rho,
+masks) and the history.  A run interrupted after epoch ``e`` and resumed from its
+checkpoint therefore produces bit-identical weights to an uninterrupted run (same
+thread count and world size).  Under ``torchrun`` it wraps the model in
+``DistributedDataParallel`` and shards the data with a ``DistributedSampler``; rank 0
+writes the checkpoint (the directory must be shared to resume on other nodes).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler
+from tqdm.auto import tqdm
+
+from . import distributed
+from .errors import CheckpointError, PruneError
+from .masks import MaskSet, OptimizerMaskHandle
+
+__all__ = [
+    "FitConfig",
+    "FitResult",
+    "Pruner",
+    "default_optimizer",
+    "epoch_seed",
+    "fit",
+    "seed_everything",
+    "train_one_epoch",
+]
+
+CHECKPOINT_NAME = "last.pt"
+_CHECKPOINT_FORMAT = "pconv.prune.fit/1"
+# FitConfig fields that change the trajectory: a checkpoint only resumes the same run.
+_RUN_FIELDS = (
+    "admm_epochs",
+    "retrain_epochs",
+    "batch_size",
+    "seed",
+    "optimizer",
+    "lr",
+    "retrain_lr",
+    "momentum",
+    "weight_decay",
+    "admm_lr_schedule",
+    "retrain_lr_schedule",
+    "drop_last",
+)
+
+
+class Pruner(Protocol):
+    """What :func:`fit` needs from a pruner (:class:`ADMMPruner`, :class:`MagnitudePruner`)."""
+
+    phase: str
+
+    @property
+    def model(self) -> nn.Module: ...
+
+    def penalty(self) -> torch.Tensor: ...
+
+    def epoch_end(self) -> dict[str, float]: ...
+
+    def hard_prune(self) -> MaskSet: ...
+
+    def attach(self, optimizer: torch.optim.Optimizer) -> OptimizerMaskHandle: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """Settings of :func:`fit`.
+
+    Attributes:
+        admm_epochs: epochs with the ADMM penalty (0: one-shot hard pruning first).
+        retrain_epochs: epochs of masked retraining after hard pruning.
+        batch_size: minibatch size per process.
+        seed: seed of the data order, initialization-free randomness (dropout, ...).
+        optimizer: ``"adam"`` or ``"sgd"`` (ignored when ``fit`` gets ``make_optimizer``).
+        lr: learning rate of the ADMM phase.
+        retrain_lr: learning rate of the retraining phase (default: ``lr``).
+        momentum: SGD momentum.
+        weight_decay: weight decay of both phases.
+        admm_lr_schedule: ``"constant"`` (default) or ``"cosine"`` (decay over the phase).
+            Constant is the right default: the W-step has to keep tracking ``Z - U``
+            and ``Y - V`` as they move every epoch, which a decayed learning rate cannot.
+        retrain_lr_schedule: ``"cosine"`` (default) or ``"constant"``.
+        drop_last: drop the last incomplete minibatch of each epoch.
+        progress: show a tqdm progress bar (rank 0 only).
+    """
+
+    admm_epochs: int = 20
+    retrain_epochs: int = 10
+    batch_size: int = 64
+    seed: int = 0
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    retrain_lr: float | None = None
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    admm_lr_schedule: str = "constant"
+    retrain_lr_schedule: str = "cosine"
+    drop_last: bool = False
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.admm_epochs < 0 or self.retrain_epochs < 0:
+            raise PruneError(f"epoch counts must be >= 0, got {self.admm_epochs} and {self.retrain_epochs}")
+        if self.batch_size < 1:
+            raise PruneError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.optimizer not in ("adam", "sgd"):
+            raise PruneError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
+        for name in ("admm_lr_schedule", "retrain_lr_schedule"):
+            if getattr(self, name) not in ("cosine", "constant"):
+                raise PruneError(f"{name} must be 'cosine' or 'constant', got {getattr(self, name)!r}")
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` returns.
+
+    Attributes:
+        history: one record per epoch (stage, lr, loss, penalty, rho, residuals, metrics).
+        resumed_from: the epoch the run resumed at, or ``None`` for a fresh run.
+        masks: the final masks.
+    """
+
+    history: list[dict[str, Any]] = field(default_factory=list)
+    resumed_from: int | None = None
+    masks: MaskSet | None = None
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """A well-mixed 63-bit seed derived from ``(seed, epoch)`` only."""
+    state = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(epoch)]).generate_state(2, dtype=np.uint32)
+    return int(state[0]) << 31 ^ int(state[1])
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and PyTorch's global generators."""
+    random.seed(seed)
+    np.random.seed(seed & 0xFFFFFFFF)
+    torch.manual_seed(seed)
+
+
+def default_optimizer(params: Iterable[nn.Parameter], config: FitConfig, stage: str) -> torch.optim.Optimizer:
+    """The optimizer ``config`` describes for ``stage`` (``"admm"`` or ``"retrain"``)."""
+    lr = config.lr if stage == "admm" or config.retrain_lr is None else config.retrain_lr
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    return torch.optim.Adam(params, lr=lr, weight_decay=config.weight_decay)
+
+
+def _to(batch: Any, device: torch.device) -> Any:
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device)
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(_to(b, device) for b in batch)
+    return batch
+
+
+def train_one_epoch(
+    model: nn.Module,
+    loader: Iterable[Any],
+    loss_fn: Callable[[Any, Any], torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    penalty: Callable[[], torch.Tensor] | None = None,
+    device: torch.device | None = None,
+) -> dict[str, float]:
+    """One pass over ``loader`` of ``(inputs, targets)`` batches; returns mean loss and penalty."""
+    model.train()
+    loss_sum, penalty_sum, batches = 0.0, 0.0, 0
+    for inputs, targets in loader:
+        if device is not None:
+            inputs, targets = _to(inputs, device), _to(targets, device)
+        loss = loss_fn(model(inputs), targets)
+        total = loss
+        if penalty is not None:
+            term = penalty()
+            total = loss + term
+            penalty_sum += float(term.detach())
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        optimizer.step()
+        loss_sum += float(loss.detach())
+        batches += 1
+    return {"loss": loss_sum / max(batches, 1), "penalty": penalty_sum / max(batches, 1)}
+
+
+def _lr_factor(schedule: str, length: int) -> Callable[[int], float]:
+    if schedule == "constant" or length <= 0:
+        return lambda epoch: 1.0
+    return lambda epoch: 0.5 * (1.0 + math.cos(math.pi * min(epoch, length) / length))
+
+
+def _save_atomic(state: Mapping[str, Any], path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(dict(state), tmp)
+    os.replace(tmp, path)  # a crash mid-write never leaves a truncated checkpoint
+
+
+def fit(
+    pruner: Pruner,
+    train_set: Dataset,
+    loss_fn: Callable[[Any, Any], torch.Tensor],
+    config: FitConfig | None = None,
+    *,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
+    resume: bool = True,
+    evaluate: Callable[[nn.Module], Mapping[str, float]] | None = None,
+    on_epoch_end: Callable[[int, dict[str, Any]], None] | None = None,
+    make_optimizer: Callable[[list[nn.Parameter], str], torch.optim.Optimizer] | None = None,
+) -> FitResult:
+    """Prune ``pruner.model`` on ``train_set``: ADMM epochs, hard pruning, masked retraining.
+
+    Args:
+        pruner: an :class:`ADMMPruner` (or any :class:`Pruner`), built on the trained model.
+        train_set: a map-style dataset of ``(inputs, targets)``.
+        loss_fn: ``loss_fn(model(inputs), targets)`` -> scalar loss.
+        config: epochs, batch size, seed, optimizer (:class:`FitConfig`).
+        checkpoint_dir: where ``last.pt`` is written after every epoch; ``None``: no checkpoints.
+        resume: continue from ``checkpoint_dir/last.pt`` when it exists.
+        evaluate: ``evaluate(model) -> {metric: value}`` after every epoch (in eval mode).
+        on_epoch_end: ``on_epoch_end(epoch, record)`` after the checkpoint is written.
+        make_optimizer: ``make_optimizer(params, stage)`` with stage ``"admm"``/``"retrain"``,
+            replacing the optimizer ``config`` describes.
+
+    Raises:
+        CheckpointError: the checkpoint belongs to a different run (other FitConfig,
+            library, layer plan or model).
+    """
+    config = config if config is not None else FitConfig()
+    model = pruner.model
+    device = next(model.parameters()).device
+    total = config.admm_epochs + config.retrain_epochs
+    ckpt = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
+    handle: OptimizerMaskHandle | None = None
+
+    def build(stage: str) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+        nonlocal handle
+        if handle is not None:
+            handle.remove()
+        params = [p for p in model.parameters() if p.requires_grad]
+        opt = make_optimizer(params, stage) if make_optimizer else default_optimizer(params, config, stage)
+        if stage == "admm":
+            factor = _lr_factor(config.admm_lr_schedule, config.admm_epochs)
+        else:
+            factor = _lr_factor(config.retrain_lr_schedule, config.retrain_epochs)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+        handle = pruner.attach(opt) if stage == "retrain" else None
+        return opt, sched
+
+    run = {key: asdict(config)[key] for key in _RUN_FIELDS}
+    result = FitResult()
+    start = 0
+    if ckpt is not None and resume and ckpt.exists():
+        state = torch.load(ckpt, map_location=device, weights_only=True)
+        if state.get("format") != _CHECKPOINT_FORMAT:
+            raise CheckpointError(f"{ckpt} is not a pconv.prune.fit checkpoint")
+        if state["run"] != run:
+            diff = {k: (state["run"].get(k), v) for k, v in run.items() if state["run"].get(k) != v}
+            raise CheckpointError(
+                f"{ckpt} was written by a different run (saved vs now: {diff});"
+                " use another checkpoint_dir or resume=False"
+            )
+        model.load_state_dict(state["model"])
+        pruner.load_state_dict(state["pruner"])
+        stage = state["stage"]
+        opt, sched = build(stage)
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        result.history = list(state["history"])
+        start = int(state["epoch"]) + 1
+        result.resumed_from = start
+    else:
+        if config.admm_epochs > 0 and pruner.phase == "pruned":
+            raise PruneError("the pruner is already hard-pruned: use admm_epochs=0 to only retrain it")
+        stage = "admm" if config.admm_epochs > 0 else "retrain"
+        if stage == "retrain" and pruner.phase != "pruned":
+            pruner.hard_prune()  # one-shot: project the trained weights once
+        opt, sched = build(stage)
+    if ckpt is not None:
+        ckpt.parent.mkdir(parents=True, exist_ok=True)
+
+    net: nn.Module = model
+    if distributed.is_distributed():
+        ids = [device.index] if device.type == "cuda" else None
+        net = nn.parallel.DistributedDataParallel(model, device_ids=ids)
+
+    bar = tqdm(
+        total=total,
+        initial=start,
+        desc="prune",
+        unit="epoch",
+        disable=not config.progress or distributed.rank() != 0,
+    )
+    for epoch in range(start, total):
+        if stage == "admm" and epoch >= config.admm_epochs:
+            pruner.hard_prune()
+            stage = "retrain"
+            opt, sched = build(stage)
+        seed_everything(epoch_seed(config.seed, epoch) & 0x7FFFFFFF)
+        if distributed.is_distributed():
+            sampler: Any = DistributedSampler(train_set, shuffle=True, seed=config.seed, drop_last=config.drop_last)
+            sampler.set_epoch(epoch)
+        else:
+            generator = torch.Generator().manual_seed(epoch_seed(config.seed, epoch))
+            sampler = RandomSampler(train_set, generator=generator)  # type: ignore[arg-type]
+        loader = DataLoader(train_set, batch_size=config.batch_size, sampler=sampler, drop_last=config.drop_last)
+        lr = opt.param_groups[0]["lr"]
+        stats = train_one_epoch(
+            net, loader, loss_fn, opt, penalty=pruner.penalty if stage == "admm" else None, device=device
+        )
+        sched.step()
+        record: dict[str, Any] = {"epoch": epoch, "stage": stage, "lr": lr, **stats}
+        if stage == "admm":
+            record.update(pruner.epoch_end())
+        if evaluate is not None:
+            model.eval()
+            with torch.no_grad():
+                record.update({k: float(v) for k, v in evaluate(model).items()})
+        result.history.append(record)
+        if ckpt is not None:
+            if distributed.rank() == 0:
+                _save_atomic(
+                    {
+                        "format": _CHECKPOINT_FORMAT,
+                        "epoch": epoch,
+                        "stage": stage,
+                        "run": run,
+                        "model": model.state_dict(),
+                        "optimizer": opt.state_dict(),
+                        "scheduler": sched.state_dict(),
+                        "pruner": pruner.state_dict(),
+                        "history": result.history,
+                    },
+                    ckpt,
+                )
+            distributed.barrier()
+        bar.set_postfix(
+            stage=stage, loss=f"{stats['loss']:.4f}", **({"rho": f"{record['rho']:.0e}"} if "rho" in record else {})
+        )
+        bar.update(1)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, record)
+    bar.close()
+    if handle is not None:
+        handle.remove()
+    if pruner.phase != "pruned":
+        pruner.hard_prune()  # ADMM only (no retraining): finish with the hard projection
+    result.masks = pruner.masks  # type: ignore[attr-defined]
+    return result

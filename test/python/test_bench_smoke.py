@@ -1,0 +1,46 @@
+"""Smoke test of the benchmark harness (benchmarks/): tiny network, always-present engines.
+
+Checks that the harness runs end to end and records correct-output flags; it asserts
+nothing about timing (benchmarks are not tests).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_bench_smoke(tmp_path: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = tmp_path / "results"
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--networks", "tiny", "--engines", "pytorch,pconv",
+         "--threads", "1", "--budget", "0.05", "--warmup", "0.01", "--cap", "50", "--no-layers", "--no-mca",
+         "--no-peak", "--work", str(tmp_path / "work"), "--out", str(out), "--name", "smoke"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=55)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    result = json.loads((out / "smoke.json").read_text())
+    rows = {r["engine"]: r for r in result["rows"]}
+    assert set(rows) == {"pytorch", "pconv"}
+    for engine, row in rows.items():
+        assert row["status"] == "ok", (engine, row.get("reason"))
+        assert row["check"]["pass"] is True
+        assert row["check"]["max_abs_err"] is not None and row["check"]["max_rel_err"] is not None
+        assert row["timing"]["runs"] >= 1
+    assert rows["pconv"]["pconv_stats"]["pconv_convs"] >= 1  # the pattern path was taken
+    assert (out / "smoke.md").exists() and (out / "SUMMARY-smoke.md").exists()
+    assert (out / "smoke-latency-tiny.png").exists()
+
+
+def test_missing_engine_is_a_row_with_a_reason() -> None:
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.engines import EngineSpec
+    from benchmarks.run import engine_available
+
+    ok, why = engine_available(EngineSpec("ghost", "ghost", "Ghost", needs=("no_such_engine_module_xyz",)))
+    assert not ok and "no_such_engine_module_xyz" in why
