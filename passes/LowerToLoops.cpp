@@ -148,10 +148,7 @@ static void lowerConv(Conv2DOp op) {
               });
       });
 
-  Value result = bufferization::ToTensorOp::create(
-      b, loc, resultType, out, /*restrict=*/true, /*writable=*/true);
-  op.getResult().replaceAllUsesWith(result);
-  op.erase();
+  replaceWithOutputBuffer(b, op, out);
 }
 
 struct LowerToLoopsPass

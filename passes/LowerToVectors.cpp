@@ -239,10 +239,7 @@ static void lowerConv(Conv2DOp op, const TileShape &tile) {
         }
       });
 
-  Value result = bufferization::ToTensorOp::create(
-      b, loc, resultType, out, /*restrict=*/true, /*writable=*/true);
-  op.getResult().replaceAllUsesWith(result);
-  op.erase();
+  replaceWithOutputBuffer(b, op, out);
 }
 
 struct LowerToVectorsPass

@@ -84,6 +84,15 @@ Value mlir::pconv::toReadOnlyBuffer(OpBuilder &b, Location loc, Value tensor) {
       /*read_only=*/true);
 }
 
+void mlir::pconv::replaceWithOutputBuffer(OpBuilder &b, Conv2DOp op,
+                                          Value out) {
+  Value result = bufferization::ToTensorOp::create(
+      b, op.getLoc(), op.getResult().getType(), out, /*restrict=*/true,
+      /*writable=*/true);
+  op.getResult().replaceAllUsesWith(result);
+  op.erase();
+}
+
 Value mlir::pconv::loadIndex(OpBuilder &b, Location loc, Value table,
                              Value index) {
   Value value = memref::LoadOp::create(b, loc, table, index);

@@ -48,6 +48,10 @@ ScheduleBuffers createScheduleBuffers(OpBuilder &b, Location loc,
 /// A read-only buffer view of a tensor (bufferization.to_buffer read_only).
 Value toReadOnlyBuffer(OpBuilder &b, Location loc, Value tensor);
 
+/// Replaces `op` by the tensor view of its computed output buffer `out`
+/// (`to_tensor restrict writable`, which one-shot bufferization accepts).
+void replaceWithOutputBuffer(OpBuilder &b, Conv2DOp op, Value out);
+
 /// Loads an i32 table entry as an index.
 Value loadIndex(OpBuilder &b, Location loc, Value table, Value index);
 
