@@ -22,11 +22,15 @@ ConvShape ConvShape::of(Conv2DOp op) {
           op.getPadding(),   op.getStrides(),   op.getDilations()};
 }
 
-PatternSchedule PatternSchedule::build(Conv2DOp op) {
+PatternSchedule PatternSchedule::build(Conv2DOp op, int64_t channelBlock,
+                                       int64_t groups) {
   int64_t numFilters = op.getNumFilters(), numChannels = op.getNumChannels();
   int64_t numPatterns = op.getLibrary().getNumPatterns();
   int64_t taps = op.getLibrary().getTaps();
   SmallVector<int8_t> ids(op.getKernelPatterns().getValues<int8_t>());
+  if (channelBlock <= 0 || channelBlock > numChannels)
+    channelBlock = numChannels;
+  groups = std::clamp<int64_t>(groups, 1, numFilters);
 
   // Offset of every kept kernel's weights in the packed (filter, channel)
   // order.
@@ -39,21 +43,161 @@ PatternSchedule PatternSchedule::build(Conv2DOp op) {
     }
 
   PatternSchedule schedule;
+  schedule.numPatterns = numPatterns;
+  schedule.channelBlock = channelBlock;
+  schedule.numChannelBlocks = llvm::divideCeil(numChannels, channelBlock);
   schedule.patternUsed.assign(numPatterns, false);
   schedule.rowPtr.push_back(0);
+  SmallVector<int64_t> work(numFilters, 0);
   for (int64_t f = 0; f < numFilters; ++f)
-    for (int64_t p = 0; p < numPatterns; ++p) {
-      for (int64_t c = 0; c < numChannels; ++c) {
-        int64_t k = f * numChannels + c;
-        if (ids[k] != p)
-          continue;
-        schedule.channel.push_back(c);
-        schedule.weightOffset.push_back(offsets[k]);
-        schedule.patternUsed[p] = true;
+    for (int64_t cb = 0; cb < schedule.numChannelBlocks; ++cb)
+      for (int64_t p = 0; p < numPatterns; ++p) {
+        int64_t cEnd = std::min(numChannels, (cb + 1) * channelBlock);
+        for (int64_t c = cb * channelBlock; c < cEnd; ++c) {
+          int64_t k = f * numChannels + c;
+          if (ids[k] != p)
+            continue;
+          schedule.channel.push_back(c);
+          schedule.weightOffset.push_back(offsets[k]);
+          schedule.patternUsed[p] = true;
+          work[f] += taps;
+        }
+        schedule.rowPtr.push_back(schedule.channel.size());
       }
-      schedule.rowPtr.push_back(schedule.channel.size());
+
+  // Work-balanced filter groups: cut the prefix sum of kept taps (plus a
+  // per-tile cost of one kernel for every channel block) into equal parts.
+  int64_t total = 0;
+  for (int64_t &w : work) {
+    w += taps * schedule.numChannelBlocks;
+    total += w;
+  }
+  schedule.groupStart.push_back(0);
+  int64_t done = 0;
+  for (int64_t f = 0, g = 1; f < numFilters && g < groups; ++f) {
+    done += work[f];
+    while (g < groups && done * groups >= total * g) {
+      schedule.groupStart.push_back(f + 1);
+      ++g;
     }
+  }
+  while (int64_t(schedule.groupStart.size()) < groups + 1)
+    schedule.groupStart.push_back(numFilters);
+  schedule.groupStart.back() = numFilters;
   return schedule;
+}
+
+DictionaryAttr PatternSchedule::toAttr(MLIRContext *context) const {
+  Builder b(context);
+  return b.getDictionaryAttr({
+      b.getNamedAttr("channel_block", b.getI64IntegerAttr(channelBlock)),
+      b.getNamedAttr("group_start", b.getDenseI32ArrayAttr(groupStart)),
+      b.getNamedAttr("row_ptr", b.getDenseI32ArrayAttr(rowPtr)),
+      b.getNamedAttr("channel", b.getDenseI32ArrayAttr(channel)),
+      b.getNamedAttr("weight_offset", b.getDenseI32ArrayAttr(weightOffset)),
+  });
+}
+
+FailureOr<std::optional<PatternSchedule>>
+PatternSchedule::fromOp(Conv2DOp op) {
+  auto dict = op->getAttrOfType<DictionaryAttr>(kScheduleAttrName);
+  if (!dict)
+    return std::optional<PatternSchedule>();
+  auto fail = [&](const Twine &why) {
+    return op.emitOpError() << "has an invalid '" << kScheduleAttrName
+                            << "' attribute: " << why;
+  };
+  auto block = dict.getAs<IntegerAttr>("channel_block");
+  auto groupStart = dict.getAs<DenseI32ArrayAttr>("group_start");
+  auto rowPtr = dict.getAs<DenseI32ArrayAttr>("row_ptr");
+  auto channel = dict.getAs<DenseI32ArrayAttr>("channel");
+  auto offset = dict.getAs<DenseI32ArrayAttr>("weight_offset");
+  if (!block || !groupStart || !rowPtr || !channel || !offset)
+    return fail("expected channel_block (integer) and group_start, row_ptr, "
+                "channel, weight_offset (array<i32>)");
+  // The schedule must describe exactly the op's kernels: rebuild it with the
+  // same blocking and compare (cheap next to code generation).
+  PatternSchedule expected =
+      build(op, block.getInt(), std::max<int64_t>(groupStart.size() - 1, 1));
+  if (block.getInt() != expected.channelBlock)
+    return fail("channel_block must be in [1, channels]");
+  if (ArrayRef<int32_t>(rowPtr) != ArrayRef<int32_t>(expected.rowPtr) ||
+      ArrayRef<int32_t>(channel) != ArrayRef<int32_t>(expected.channel) ||
+      ArrayRef<int32_t>(offset) != ArrayRef<int32_t>(expected.weightOffset))
+    return fail("tables do not match the op's kernels (stale schedule?)");
+  ArrayRef<int32_t> starts = groupStart;
+  if (starts.size() < 2 || starts.front() != 0 ||
+      starts.back() != op.getNumFilters() || !llvm::is_sorted(starts))
+    return fail("group_start must rise from 0 to the number of filters");
+  expected.groupStart.assign(starts.begin(), starts.end());
+  return std::optional<PatternSchedule>(std::move(expected));
+}
+
+FailureOr<TileShape> mlir::pconv::chooseTile(Conv2DOp op,
+                                             const TileModel &model) {
+  ConvShape s = ConvShape::of(op);
+  int64_t vectorWidth = model.vectorWidth;
+  int64_t requestedRows = 0, requestedVectors = 0, requestedBlock = 0,
+          requestedGroups = 0;
+  if (Attribute attr = op->getAttr(kTileAttrName)) {
+    auto dict = dyn_cast<DictionaryAttr>(attr);
+    auto get = [&](StringRef name, int64_t &field) -> LogicalResult {
+      Attribute value = dict.get(name);
+      if (!value)
+        return success();
+      auto integer = dyn_cast<IntegerAttr>(value);
+      if (!integer || integer.getInt() < 1)
+        return failure();
+      field = integer.getInt();
+      return success();
+    };
+    if (!dict || failed(get("rows", requestedRows)) ||
+        failed(get("vectors", requestedVectors)) ||
+        failed(get("channel_block", requestedBlock)) ||
+        failed(get("filter_groups", requestedGroups)))
+      return op.emitOpError()
+             << "has an invalid '" << kTileAttrName
+             << "' attribute: expected a dictionary of positive integers "
+                "(rows, vectors, channel_block, filter_groups)";
+  }
+  TileShape t;
+  t.vectorWidth = vectorWidth;
+  int64_t perRow = llvm::divideCeil(s.outWidth, vectorWidth);
+  t.chunks = llvm::divideCeil(
+      perRow, requestedVectors ? std::min(requestedVectors, perRow)
+                               : model.maxVectors);
+  t.vectors = llvm::divideCeil(perRow, t.chunks); // balanced chunks
+  t.rows = requestedRows
+               ? requestedRows
+               : std::clamp<int64_t>(model.maxAccumulators / t.vectors, 1,
+                                         model.maxRows);
+  t.rows = std::min(t.rows, s.outHeight);
+  t.rowBlocks = llvm::divideCeil(s.outHeight, t.rows);
+  // Input bytes per channel that one tile reads.
+  int64_t sh = s.strides[0], sw = s.strides[1];
+  int64_t inRows = (t.rows - 1) * sh + (s.kernelHeight - 1) * s.dilations[0] + 1;
+  int64_t inCols = t.vectors * vectorWidth * sw + (s.kernelWidth - 1) * s.dilations[1];
+  int64_t perChannel = 4 * inRows * inCols;
+  t.channelBlock = requestedBlock ? requestedBlock
+                                  : std::max<int64_t>(1, model.cacheBytes / perChannel);
+  t.channelBlock = std::min(t.channelBlock, s.channels);
+  int64_t tasks = s.batch * t.rowBlocks * t.chunks;
+  t.groups = requestedGroups ? requestedGroups
+                             : llvm::divideCeil(model.minTasks, tasks);
+  t.groups = std::clamp<int64_t>(t.groups, 1, s.filters);
+  return t;
+}
+
+void mlir::pconv::setTileAttr(Conv2DOp op, const TileShape &tile) {
+  Builder b(op.getContext());
+  op->setAttr(kTileAttrName,
+              b.getDictionaryAttr(
+                  {b.getNamedAttr("rows", b.getI64IntegerAttr(tile.rows)),
+                   b.getNamedAttr("vectors", b.getI64IntegerAttr(tile.vectors)),
+                   b.getNamedAttr("channel_block",
+                                  b.getI64IntegerAttr(tile.channelBlock)),
+                   b.getNamedAttr("filter_groups",
+                                  b.getI64IntegerAttr(tile.groups))}));
 }
 
 /// A read-only buffer view of a constant i32 table.
@@ -74,7 +218,8 @@ ScheduleBuffers mlir::pconv::createScheduleBuffers(
     OpBuilder &b, Location loc, const PatternSchedule &schedule) {
   return {createTable(b, loc, schedule.rowPtr),
           createTable(b, loc, schedule.channel),
-          createTable(b, loc, schedule.weightOffset)};
+          createTable(b, loc, schedule.weightOffset),
+          createTable(b, loc, schedule.groupStart)};
 }
 
 Value mlir::pconv::toReadOnlyBuffer(OpBuilder &b, Location loc, Value tensor) {
@@ -235,4 +380,41 @@ Value mlir::pconv::createPhaseSplitCopy(OpBuilder &b, Location loc,
             });
       });
   return padded;
+}
+
+Value mlir::pconv::createShiftedCopies(OpBuilder &b, Location loc,
+                                       Value padded, int64_t shifts,
+                                       int64_t step, int64_t width,
+                                       int64_t lanes) {
+  auto paddedType = cast<MemRefType>(padded.getType());
+  int64_t n = paddedType.getDimSize(0), c = paddedType.getDimSize(1);
+  int64_t h = paddedType.getDimSize(2);
+  Type f32 = paddedType.getElementType();
+  auto vecType = VectorType::get({lanes}, f32);
+  auto cst = [&](OpBuilder &b, int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  Value copies = memref::AllocOp::create(
+      b, loc, MemRefType::get({n, c, h, shifts, width}, f32),
+      b.getI64IntegerAttr(64));
+  Value c0 = cst(b, 0), c1 = cst(b, 1);
+  scf::ParallelOp::create(
+      b, loc, ValueRange{c0, c0}, ValueRange{cst(b, n), cst(b, c)},
+      ValueRange{c1, c1}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+        Value i = ivs[0], j = ivs[1];
+        scf::buildLoopNest(
+            b, loc, ValueRange{c0, c0}, ValueRange{cst(b, h), cst(b, width)},
+            ValueRange{c1, cst(b, lanes)},
+            [&](OpBuilder &b, Location loc, ValueRange p) {
+              for (int64_t s = 0; s < shifts; ++s) {
+                Value col = arith::AddIOp::create(b, loc, p[1],
+                                                  cst(b, s * step));
+                Value v = vector::LoadOp::create(b, loc, vecType, padded,
+                                                 ValueRange{i, j, p[0], col});
+                vector::StoreOp::create(b, loc, v, copies,
+                                        ValueRange{i, j, p[0], cst(b, s), p[1]});
+              }
+            });
+      });
+  return copies;
 }

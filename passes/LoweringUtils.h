@@ -12,6 +12,8 @@
 #include "dialect/PConvOps.h"
 #include "mlir/IR/Builders.h"
 
+#include <optional>
+
 namespace mlir {
 namespace pconv {
 
@@ -25,22 +27,78 @@ struct ConvShape {
   static ConvShape of(Conv2DOp op);
 };
 
-/// Entries rowPtr[f*K+p] .. rowPtr[f*K+p+1] of `channel`/`weightOffset` are
-/// the kernels of filter f that keep pattern p, in channel order.
+/// The kept kernels of a conv, grouped for branch-free code (pattern
+/// grouping). Channels are cut into blocks of `channelBlock`; entries
+/// rowPtr[r] .. rowPtr[r + 1] of `channel` / `weightOffset`, with
+/// r = (f * numChannelBlocks + cb) * numPatterns + p, are the kernels of
+/// filter f in channel block cb that keep pattern p, in channel order.
+/// Filters are split into contiguous groups of about equal work (kept taps),
+/// groupStart[g] .. groupStart[g + 1].
 struct PatternSchedule {
+  int64_t numPatterns = 0, channelBlock = 0, numChannelBlocks = 1;
   SmallVector<int32_t> rowPtr;
   SmallVector<int32_t> channel;
   SmallVector<int32_t> weightOffset;
+  SmallVector<int32_t> groupStart;
   /// Whether any kernel of the layer keeps pattern p.
   SmallVector<bool> patternUsed;
 
-  static PatternSchedule build(Conv2DOp op);
+  /// `channelBlock` 0 means one block of all channels; `groups` >= 1.
+  static PatternSchedule build(Conv2DOp op, int64_t channelBlock = 0,
+                               int64_t groups = 1);
+  /// The schedule stored on `op` by pconv-group-patterns (attribute
+  /// `pconv.schedule`), checked against the op; null when it has none.
+  static FailureOr<std::optional<PatternSchedule>> fromOp(Conv2DOp op);
+  /// The schedule as a dictionary attribute (see pconv-group-patterns).
+  DictionaryAttr toAttr(MLIRContext *context) const;
+
   bool empty() const { return channel.empty(); }
+  int64_t numGroups() const { return int64_t(groupStart.size()) - 1; }
+  /// Bytes of the index tables (i32 each).
+  int64_t indexBytes() const {
+    return 4 * int64_t(rowPtr.size() + channel.size() + weightOffset.size() +
+                       groupStart.size());
+  }
 };
+
+/// Name of the discardable attribute holding a conv's schedule.
+inline constexpr StringLiteral kScheduleAttrName = "pconv.schedule";
+
+/// Name of the discardable attribute that fixes a conv's register tile and
+/// blocking: a dictionary with any of rows, vectors, channel_block,
+/// filter_groups (positive integers), set by hand or by the auto-tuner.
+inline constexpr StringLiteral kTileAttrName = "pconv.tile";
+
+/// Register tile, cache blocking and parallel split of one convolution.
+struct TileShape {
+  int64_t vectorWidth;  // lanes per vector
+  int64_t vectors;      // V: vectors per tile row
+  int64_t rows;         // R: output rows per tile
+  int64_t chunks;       // column chunks of V vectors covering the width
+  int64_t rowBlocks;    // row blocks of R rows covering the height
+  int64_t channelBlock; // input channels whose tile inputs stay in L1
+  int64_t groups;       // work-balanced filter groups (parallel dimension)
+};
+
+/// Limits of the model that picks a tile when the op does not fix it.
+struct TileModel {
+  int64_t vectorWidth = 16, maxAccumulators = 24, maxVectors = 8,
+          maxRows = 4, cacheBytes = 24576, minTasks = 32;
+};
+
+/// The model-based default: the widest row of vectors up to `maxVectors`,
+/// as many rows as the accumulator budget allows (more rows = more input
+/// vectors shared by taps of neighbouring rows), a channel block whose input
+/// rows fit `cacheBytes`, and enough filter groups for `minTasks` parallel
+/// tasks. Fields of a `pconv.tile` attribute on the op override the choice.
+FailureOr<TileShape> chooseTile(Conv2DOp op, const TileModel &model);
+
+/// Writes `tile` as the op's `pconv.tile` attribute.
+void setTileAttr(Conv2DOp op, const TileShape &tile);
 
 /// The schedule's tables as read-only buffers (constants + to_buffer).
 struct ScheduleBuffers {
-  Value rowPtr, channel, weightOffset;
+  Value rowPtr, channel, weightOffset, groupStart;
 };
 ScheduleBuffers createScheduleBuffers(OpBuilder &b, Location loc,
                                       const PatternSchedule &schedule);
@@ -68,6 +126,16 @@ int64_t paddedWidth(int64_t width, int64_t left, int64_t minWidth,
 Value createZeroPaddedCopy(OpBuilder &b, Location loc, Value source,
                            int64_t paddedHeight, int64_t paddedWidth,
                            int64_t top, int64_t left, int64_t lanes);
+
+/// Allocates an N x C x H x `shifts` x `width` buffer whose copy j of every
+/// row of `padded` (N x C x H x W) starts `j * step` columns further:
+/// out[n][c][y][j][x] = padded[n][c][y][x + j * step]. A tap at column
+/// offset j * step then reads an aligned vector of copy j instead of an
+/// unaligned one (which splits across cache lines). Needs
+/// W >= width + (shifts - 1) * step; `width` a multiple of `lanes`.
+Value createShiftedCopies(OpBuilder &b, Location loc, Value padded,
+                          int64_t shifts, int64_t step, int64_t width,
+                          int64_t lanes);
 
 /// Allocates an N x C x `paddedHeight` x `stride` x `phaseWidth` buffer
 /// holding `source` (N x C x H x W) zero-padded by `top` rows and `left`

@@ -48,6 +48,11 @@ struct ToLLVMPipelineOptions
                      "AVX-512, 8: AVX2, 4: NEON); 0 keeps the reference "
                      "loops for every pattern conv"),
       llvm::cl::init(16)};
+  PassOptions::Option<std::string> tiles{
+      *this, "tiles",
+      llvm::cl::desc("Tuned tiles by conv index, passed to pconv-choose-tiles "
+                     "('index=rows,vectors,channel_block,filter_groups;...')"),
+      llvm::cl::init("")};
   PassOptions::Option<unsigned> numThreads{
       *this, "num-threads",
       llvm::cl::desc("OpenMP threads per parallel region (0: the runtime's "

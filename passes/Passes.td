@@ -173,9 +173,19 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
       stride s its columns are split into s phases (column x at phase x % s,
       position x / s), so the taps of consecutive outputs stay contiguous
       vectors at any stride; partial output vectors use masked stores;
-    - row blocks x filters (filters innermost, so a thread's consecutive
-      tiles reuse the same input rows from cache) form the `scf.parallel`
-      space (OpenMP).
+    - cache blocking: input channels are cut into blocks whose tile input
+      rows fit `cache-bytes`; a task runs block by block, and inside a block
+      every filter of its group applies that block's kernels to the same
+      few input rows (L1 hits); the partial sums of a tile go to the output
+      between blocks, and bias / ReLU happen in the first / last block;
+    - parallel tasks are (image, row block, column chunk, filter group)
+      (`scf.parallel`, OpenMP); filters are split into contiguous groups of
+      equal kept work (taps), not equal filter counts, with enough groups
+      for `min-tasks` tasks;
+    - the tile and blocking come from a model (options below) unless the op
+      carries `pconv.tile = {rows = R, vectors = V, channel_block = B,
+      filter_groups = G}` (any subset; the auto-tuner writes it), and the
+      schedule from `pconv-group-patterns` when the op carries one.
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "unsigned", /*default=*/"16",
@@ -184,12 +194,87 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
            "Upper bound on the R x V accumulator vectors of a register tile">,
     Option<"maxVectorsPerRow", "max-vectors-per-row", "unsigned",
            /*default=*/"8", "Upper bound on V, the vectors of a tile row">,
+    Option<"maxRows", "max-rows", "unsigned", /*default=*/"4",
+           "Upper bound on R, the output rows of a tile">,
+    Option<"cacheBytes", "cache-bytes", "unsigned", /*default=*/"24576",
+           "Bytes of tile input rows a channel block may occupy (L1 share)">,
+    Option<"minTasks", "min-tasks", "unsigned", /*default=*/"32",
+           "Parallel tasks to aim for (filter groups are added until reached)">,
+    Option<"shiftedCopies", "shifted-copies", "bool", /*default=*/"true",
+           "At stride 1, copy the padded input once per kernel column shift "
+           "so that every tap load is an aligned vector">,
   ];
   let dependentDialects = ["arith::ArithDialect", "bufferization::BufferizationDialect",
                            "linalg::LinalgDialect", "memref::MemRefDialect",
                            "scf::SCFDialect", "vector::VectorDialect"];
   let statistics = [
     Statistic<"numLowered", "num-lowered", "pconv.conv2d ops vectorized">,
+  ];
+}
+
+def ChooseTilesPass : Pass<"pconv-choose-tiles", "ModuleOp"> {
+  let summary = "Pick the register tile, cache blocking and parallel split of every pattern conv";
+  let description = [{
+    Writes `pconv.tile = {rows = R, vectors = V, channel_block = B,
+    filter_groups = G}` on every `pconv.conv2d`. Ops named in `tiles` (by
+    their index in walk order; the auto-tuner's measured choices) get those
+    values; every other field comes from the model of
+    `pconv-lower-to-vectors`: V covers the output width in at most
+    `max-vectors-per-row` vectors, R = min(max-rows, max-accumulators / V),
+    B channels of tile input fit `cache-bytes`, and G filter groups give at
+    least `min-tasks` parallel tasks. A `pconv.tile` already on an op is
+    kept (missing fields are filled in).
+  }];
+  let options = [
+    Option<"tiles", "tiles", "std::string", /*default=*/"\"\"",
+           "Fixed choices: 'index=rows,vectors,channel_block,filter_groups;...' (0: model)">,
+    Option<"vectorWidth", "vector-width", "unsigned", /*default=*/"16",
+           "f32 lanes per vector">,
+    Option<"maxAccumulators", "max-accumulators", "unsigned", /*default=*/"24",
+           "Upper bound on the R x V accumulator vectors of a register tile">,
+    Option<"maxVectorsPerRow", "max-vectors-per-row", "unsigned",
+           /*default=*/"8", "Upper bound on V, the vectors of a tile row">,
+    Option<"maxRows", "max-rows", "unsigned", /*default=*/"4",
+           "Upper bound on R, the output rows of a tile">,
+    Option<"cacheBytes", "cache-bytes", "unsigned", /*default=*/"24576",
+           "Bytes of tile input rows a channel block may occupy (L1 share)">,
+    Option<"minTasks", "min-tasks", "unsigned", /*default=*/"32",
+           "Parallel tasks to aim for">,
+  ];
+  let statistics = [
+    Statistic<"numChosen", "num-chosen", "pconv.conv2d ops given a tile">,
+    Statistic<"numTuned", "num-tuned", "tiles taken from the tiles option">,
+  ];
+}
+
+def GroupPatternsPass : Pass<"pconv-group-patterns", "ModuleOp"> {
+  let summary = "Group kept kernels by pattern into a branch-free schedule";
+  let description = [{
+    Builds the schedule of every `pconv.conv2d` and stores it on the op as
+    `pconv.schedule = {channel_block, group_start, row_ptr, channel,
+    weight_offset}`: for filter f, channel block cb and pattern p, entries
+    row_ptr[(f * blocks + cb) * P + p] .. row_ptr[.. + 1] of `channel` /
+    `weight_offset` are the kernels with that pattern, so the lowering emits
+    one straight-line loop per pattern and never branches on a kernel's
+    pattern; `group_start` splits the filters into contiguous groups of
+    equal kept work (taps) for the parallel loop. The blocking comes from
+    the op's `pconv.tile` (channel_block, filter_groups; all channels and
+    one group without it).
+
+    Statistics (and, with `remarks`, one remark per op) report the storage
+    of the sparse format: packed non-zero weights + i8 pattern ids + i32
+    schedule tables, against dense f32 weights.
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark per conv with its groups and storage">,
+  ];
+  let statistics = [
+    Statistic<"numScheduled", "num-scheduled", "pconv.conv2d ops scheduled">,
+    Statistic<"numGroups", "num-filter-groups", "Filter groups, all convs">,
+    Statistic<"weightBytes", "weight-bytes", "Bytes of packed non-zero weights">,
+    Statistic<"indexBytes", "index-bytes", "Bytes of pattern ids and schedule tables">,
+    Statistic<"denseBytes", "dense-bytes", "Bytes of the same weights stored dense">,
   ];
 }
 

@@ -48,7 +48,14 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
   // re-enter as `to_tensor restrict`, which one-shot bufferization accepts.
   // The vectorized, register-blocked lowering takes every pattern conv; the
   // reference loops only run with vector-width=0.
+  // Before it: each conv's tile (tuned or from the model) and its grouped,
+  // work-balanced schedule, both recorded on the op.
   if (options.vectorWidth > 0) {
+    ChooseTilesPassOptions tileOptions;
+    tileOptions.tiles = options.tiles;
+    tileOptions.vectorWidth = options.vectorWidth;
+    pm.addPass(createChooseTilesPass(tileOptions));
+    pm.addPass(createGroupPatternsPass());
     LowerToVectorsPassOptions vectorOptions;
     vectorOptions.vectorWidth = options.vectorWidth;
     pm.addNestedPass<func::FuncOp>(createLowerToVectorsPass(vectorOptions));

@@ -29,7 +29,7 @@ from .patterns import PatternLibrary
 from .toolchain import Target, get_target, tool
 from .weights import write_weights
 
-__all__ = ["CompileError", "CompileOptions", "compile", "compile_linalg"]
+__all__ = ["CompileError", "CompileOptions", "compile", "compile_linalg", "compile_pconv"]
 
 # Larger elements attributes / resources are elided in the stage texts.
 _ELIDE = ["--mlir-elide-elementsattrs-if-larger=64", "--mlir-elide-resource-strings-if-larger=64"]
@@ -66,6 +66,11 @@ class CompileOptions:
             import (weights and bias), so it costs nothing at run time.
         vector_width: f32 lanes of the vectorized pattern lowering; ``None`` takes
             the target's (16 with AVX-512, 4 on NEON), 0 keeps the reference loops.
+        tune: measure candidate tiles of every pattern conv on this machine and keep
+            the fastest (cached per layer shape and sparsity, see
+            :mod:`pconv.tuning`); host targets only. Off: a model picks the tiles.
+        tiles: fixed tiles ``{conv index: (rows, vectors, channel_block,
+            filter_groups)}``, overriding both (what the tuner passes on).
         keep_workdir: keep the work directory (its path is ``Artifact.workdir``).
     """
 
@@ -75,6 +80,8 @@ class CompileOptions:
     import_pattern_convs: bool = True
     vectorize_dense_convs: bool = True
     vector_width: int | None = None
+    tune: bool = False
+    tiles: dict[int, Sequence[int]] | None = None
     fold_batchnorm: bool = True
     keep_workdir: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -171,31 +178,14 @@ def compile_linalg(imported: ImportedModule, opts: CompileOptions) -> Artifact:
                           "--emit-bytecode", "-o", str(pconv_bc)], inputs=[linalg, weights])
     stages["pconv"] = session.print_stage(pconv_bc)
 
-    # Stage llvm: the rest of pconv-to-llvm (import already done).
-    vector_width = target.vector_width if opts.vector_width is None else opts.vector_width
-    llvm_bc = workdir / "llvm.mlirbc"
-    session.run("llvm", [tool("pconv-opt"), str(pconv_bc),
-                         f"--pass-pipeline=builtin.module(pconv-to-llvm{{import=false import-dense=false "
-                         f"num-threads={opts.threads} "
-                         f"vector-width={vector_width} target={target.triple}}})",
-                         "--emit-bytecode", "-o", str(llvm_bc)], inputs=[pconv_bc])
-    stages["llvm"] = session.print_stage(llvm_bc)
+    tiles = opts.tiles
+    if opts.tune and tiles is None and vector_width_of(opts, target) > 0:
+        from .tuning import tune_module
 
-    # LLVM: bitcode (weights stay binary), IR optimizations, code generation.
-    bitcode, optimized, obj = workdir / "model.bc", workdir / "model.opt.bc", workdir / "model.o"
-    session.run("translate", [tool("pconv-translate"), str(llvm_bc), "-o", str(bitcode)], inputs=[llvm_bc])
-    cpu = ["-mcpu=" + target.cpu]
-    session.run("opt", [tool("opt"), "-O3", f"-mtriple={target.triple}", *cpu, str(bitcode),
-                        "-o", str(optimized)], inputs=[bitcode])
-    session.run("llc", [tool("llc"), "-O3", f"-mtriple={target.triple}", *cpu, "-relocation-model=pic",
-                        "-filetype=obj", str(optimized), "-o", str(obj)], inputs=[optimized])
-    library_path = workdir / "model.so"
-    session.run("link", _link_command(target, obj, library_path), inputs=[obj])
-
+        tiles = tune_module(pconv_bc, stages["pconv"], opts)
+    library_path = _lower_to_library(session, pconv_bc, opts, target, stages, tiles)
     if not opts.keep_workdir:
-        for path in workdir.iterdir():
-            if path != library_path:
-                path.unlink()
+        _remove_all_but(workdir, library_path)
     artifact = Artifact(
         directory=workdir,
         target=target.name,
@@ -206,8 +196,76 @@ def compile_linalg(imported: ImportedModule, opts: CompileOptions) -> Artifact:
         stages=stages,
         stats=_stage_stats(stages["pconv"]),
     )
+    if tiles:
+        artifact.stats["tuned_convs"] = len(tiles)
     if not opts.keep_workdir:
         # The work directory lives as long as the artifact (and what it loaded).
+        weakref.finalize(artifact, shutil.rmtree, workdir, True)
+    return artifact
+
+
+def _remove_all_but(workdir: Path, keep: Path) -> None:
+    for path in workdir.iterdir():
+        if path != keep:
+            path.unlink()
+
+
+def vector_width_of(opts: CompileOptions, target: Target) -> int:
+    """Lanes of the vector lowering for ``opts`` on ``target`` (0: reference loops)."""
+    return target.vector_width if opts.vector_width is None else opts.vector_width
+
+
+def format_tiles(tiles: dict[int, Sequence[int]]) -> str:
+    """``{index: (rows, vectors, channel_block, filter_groups)}`` as the pipeline's
+    ``tiles`` option."""
+    return ";".join(f"{i}={','.join(str(int(v)) for v in t)}" for i, t in sorted(tiles.items()))
+
+
+def _lower_to_library(session: "_Session", pconv_input: Path, opts: CompileOptions, target: Target,
+                      stages: "OrderedDict[str, str] | None" = None,
+                      tiles: dict[int, Sequence[int]] | None = None) -> Path:
+    """The rest of pconv-to-llvm (import already done), then LLVM: bitcode
+    (weights stay binary), IR optimizations, code generation, link."""
+    workdir = session.workdir
+    llvm_bc = workdir / "llvm.mlirbc"
+    tile_option = f' tiles="{format_tiles(tiles)}"' if tiles else ""
+    session.run("llvm", [tool("pconv-opt"), str(pconv_input),
+                         f"--pass-pipeline=builtin.module(pconv-to-llvm{{import=false import-dense=false "
+                         f"num-threads={opts.threads} "
+                         f"vector-width={vector_width_of(opts, target)} target={target.triple}{tile_option}}})",
+                         "--emit-bytecode", "-o", str(llvm_bc)], inputs=[pconv_input])
+    if stages is not None:
+        stages["llvm"] = session.print_stage(llvm_bc)
+
+    bitcode, optimized, obj = workdir / "model.bc", workdir / "model.opt.bc", workdir / "model.o"
+    session.run("translate", [tool("pconv-translate"), str(llvm_bc), "-o", str(bitcode)], inputs=[llvm_bc])
+    cpu = ["-mcpu=" + target.cpu]
+    session.run("opt", [tool("opt"), "-O3", f"-mtriple={target.triple}", *cpu, str(bitcode),
+                        "-o", str(optimized)], inputs=[bitcode])
+    session.run("llc", [tool("llc"), "-O3", f"-mtriple={target.triple}", *cpu, "-relocation-model=pic",
+                        "-filetype=obj", str(optimized), "-o", str(obj)], inputs=[optimized])
+    library_path = workdir / "model.so"
+    session.run("link", _link_command(target, obj, library_path), inputs=[obj])
+    return library_path
+
+
+def compile_pconv(text: str, opts: CompileOptions | None = None, func_name: str = "forward",
+                  tiles: dict[int, Sequence[int]] | None = None) -> Artifact:
+    """Compile a module already in the pconv dialect (e.g. one layer written by
+    hand or by the auto-tuner) whose weights are inline constants."""
+    opts = opts or CompileOptions()
+    target = get_target(opts.target)
+    workdir = Path(tempfile.mkdtemp(prefix="pconv-"))
+    session = _Session(workdir)
+    source = workdir / "pconv.mlir"
+    source.write_text(text)
+    inputs, outputs = _func_signature(text, func_name)
+    library_path = _lower_to_library(session, source, opts, target, tiles=tiles)
+    if not opts.keep_workdir:
+        _remove_all_but(workdir, library_path)
+    artifact = Artifact(directory=workdir, target=target.name, triple=target.triple,
+                        symbol=f"_mlir_ciface_{func_name}", inputs=inputs, outputs=outputs)
+    if not opts.keep_workdir:
         weakref.finalize(artifact, shutil.rmtree, workdir, True)
     return artifact
 

@@ -1,4 +1,5 @@
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8}))' | FileCheck %s
+// RUN: pconv-opt %S/Inputs/bad-tile.mlir -split-input-file -verify-diagnostics -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8}))'
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8}))' | grep -c "vector.load" | FileCheck %s --check-prefix=LOADS
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8}))' | grep -c "vector.fma" | FileCheck %s --check-prefix=FMAS
 
@@ -9,22 +10,28 @@
 // tile): load-redundancy elimination. Partial vectors use masked stores.
 // CHECK-LABEL: func.func @tile
 // The counts cover the whole file: @tile and @relu_epilogue have the same
-// geometry (13 loads, 16 FMAs each); @strided has 12 loads for 12 FMAs (a
-// stride-2 tile of 3 rows shares no input rows between its taps' rows).
-// LOADS: 38
-// FMAS: 44
-// The padded input has room for 2 whole tiles of 4 rows (+2 halo rows); at
-// stride 1 it is viewed with a unit column-phase dimension.
-// CHECK: memref.alloc() {alignment = 64 : i64} : memref<1x2x10x16xf32>
-// CHECK: memref.expand_shape {{.*}} into memref<1x2x10x1x16xf32>
-// CHECK: scf.parallel (%{{.*}}, %{{.*}}, %[[F:.*]]) =
+// geometry (13 loads, 16 FMAs each, plus 3 loads making the shifted copies);
+// @strided has 12 loads for 12 FMAs (a stride-2 tile of 3 rows shares no
+// input rows between its taps' rows); @blocked is @tile's geometry again (its
+// kernel loop is emitted once and runs once per channel block).
+// LOADS: 60
+// FMAS: 60
+// The padded input has room for 2 whole tiles of 4 rows (+2 halo rows);
+// at stride 1 it is copied once per column shift (3 copies of 8 columns),
+// so every tap load is an aligned vector.
+// CHECK: memref.alloc() {alignment = 64 : i64} : memref<1x2x10x24xf32>
+// CHECK: %[[COPIES:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x2x10x3x8xf32>
+// Tasks: (image, row block, column chunk, filter group).
+// CHECK: scf.parallel (%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) =
+// Channel blocks, then the group's filters.
+// CHECK:   scf.for
+// CHECK:   scf.for
 // CHECK:   vector.broadcast %{{.*}} : f32 to vector<8xf32>
 // CHECK:   scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK-COUNT-4: vector.broadcast
-// CHECK: vector.load
+// CHECK: vector.load %[[COPIES]]
 // CHECK: vector.fma
 // CHECK: scf.yield
-// CHECK: vector.create_mask
 // CHECK: vector.maskedstore
 // CHECK: bufferization.to_tensor
 func.func @tile(%x: tensor<1x2x6x6xf32>, %w: tensor<8xf32>) -> tensor<1x1x6x6xf32> {
@@ -66,4 +73,28 @@ func.func @relu_epilogue(%x: tensor<1x1x6x6xf32>, %w: tensor<4xf32>) -> tensor<1
          kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1] relu
          : (tensor<1x1x6x6xf32>, tensor<4xf32>) -> tensor<1x1x4x4xf32>
   return %y : tensor<1x1x4x4xf32>
+}
+
+// -----
+
+// Channel blocks of 1 channel (pconv.tile): a tile starts from the bias in
+// the first block and from its partial sums (masked loads) after it; ReLU
+// applies only after the last block (max with 0 there, -inf before).
+// CHECK-LABEL: func.func @blocked
+// CHECK: scf.parallel
+// CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[BLOCK:.*]], %c0
+// CHECK: %[[LAST:.*]] = arith.cmpi eq, %[[BLOCK]]
+// CHECK: arith.select %[[LAST]]
+// CHECK: scf.if %[[FIRST]] -> (vector<8xf32>
+// CHECK: } else {
+// CHECK: vector.maskedload
+// CHECK: vector.fma
+// CHECK: arith.maximumf
+// CHECK: vector.maskedstore
+func.func @blocked(%x: tensor<1x2x6x6xf32>, %w: tensor<8xf32>, %b: tensor<1xf32>) -> tensor<1x1x6x6xf32> {
+  %y = pconv.conv2d %x, %w bias(%b) library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x2xi8>
+         strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1] relu {pconv.tile = {channel_block = 1, rows = 4}}
+         : (tensor<1x2x6x6xf32>, tensor<8xf32>, tensor<1xf32>) -> tensor<1x1x6x6xf32>
+  return %y : tensor<1x1x6x6xf32>
 }

@@ -93,3 +93,52 @@ def test_batchnorm_folded_or_not(fold):
     # Folding removes the BN arithmetic (sqrt of the variance) from the IR.
     assert ("math.sqrt" in art.stages["linalg"]) is (not fold)
     np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
+
+
+# Tiles (rows, vectors, channel_block, filter_groups; 0 = the model's) for
+# the 4 pattern convs of random_cnn: one row, odd row counts, single-channel
+# blocks (partial sums through the output between blocks), more filter
+# groups than work, and the model's choice.
+TILE_SETS = [
+    {i: (1, 1, 1, 1) for i in range(4)},
+    {i: (3, 2, 2, 3) for i in range(4)},
+    {i: (2, 1, 1, 64) for i in range(4)},
+    {0: (0, 0, 0, 0), 1: (5, 0, 3, 0), 2: (0, 0, 0, 2), 3: (1, 0, 1000, 0)},
+]
+
+
+@pytest.mark.parametrize("tiles", TILE_SETS, ids=["1-1-1-1", "3-2-2-3", "2-1-1-64", "mixed"])
+def test_every_tile_choice_matches(tiles):
+    model, shape = random_cnn(11)
+    _check_tiles(model, shape, tiles)
+
+
+def _check_tiles(model, shape, tiles, **kwargs):
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(3))
+    art = pconv.compile(model, (x,), tiles=tiles, **kwargs)
+    np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("vector_width", [4, 8])
+def test_channel_blocks_with_other_widths(vector_width):
+    model, shape = random_cnn(12)
+    _check_tiles(model, shape, {i: (2, 0, 1, 2) for i in range(4)}, vector_width=vector_width)
+
+
+def test_tuned_compile_matches_and_is_cached(tmp_path, monkeypatch):
+    from pconv import tuning
+
+    monkeypatch.setenv("PCONV_CACHE_DIR", str(tmp_path))
+    model, shape = random_cnn(13)
+    x = torch.randn(*shape)
+    art = pconv.compile(model, (x,), tune=True)
+    assert art.stats["tuned_convs"] == 4
+    np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
+    cache = tuning.cache_path()
+    assert cache.parent == tmp_path and cache.exists()
+    entries = len(__import__("json").loads(cache.read_text()))
+    assert 1 <= entries <= 4  # one per distinct (shape, sparsity) layer
+    # A second compile takes every tile from the cache: nothing is measured.
+    monkeypatch.setattr(tuning, "measure", lambda *a, **k: pytest.fail("measured again"))
+    again = pconv.compile(model, (x,), tune=True)
+    assert again.stats["tuned_convs"] == 4

@@ -1,0 +1,224 @@
+"""Auto-tuning of pattern convolutions: per layer, measure candidate tiles on
+this machine and keep the fastest.
+
+A tile is ``(rows, vectors, channel_block, filter_groups)`` of
+``pconv-lower-to-vectors`` (see ``pconv-choose-tiles``; 0 lets the model pick
+that field). For every ``pconv.conv2d`` of a module the tuner
+
+1. writes a one-layer module per candidate (same shape, same kernel table,
+   i.e. the same sparsity, constant weights: timing does not depend on their
+   values), all candidates as functions of one module, compiled once;
+2. runs each candidate on random input (best of a few runs, in this process);
+3. keeps the fastest, and caches it under a key made of the layer's shape,
+   strides, padding, kernel table and library, the target and the vector
+   width, so the next compile of the same layer (or the same layer in another
+   model) costs nothing.
+
+Without tuning the model-based default of ``pconv-choose-tiles`` applies;
+that is also what cross-compiles (AArch64) get, since candidates cannot be
+timed on the target here. The cache lives in ``$PCONV_CACHE_DIR`` (default
+``~/.cache/pconv``), file ``tiles.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+from .toolchain import get_target, tool
+
+if TYPE_CHECKING:
+    from .compiler import CompileOptions
+
+__all__ = ["ConvLayer", "TuningError", "cache_path", "candidates", "conv_layers", "layer_module",
+           "tune_layers", "tune_module"]
+
+Tile = tuple[int, int, int, int]
+
+
+class TuningError(RuntimeError):
+    """The tuner could not measure a layer (the message says which and why)."""
+
+
+_CONV_RE = re.compile(
+    r"^\s*%\S+ = pconv\.conv2d %[\w.#]+, %[\w.#]+(?P<bias> bias\(%[\w.#]+\))? "
+    r"(?P<rest>library .*?)(?P<attrs> \{[^{}]*(?:\{[^{}]*\}[^{}]*)*\})? : "
+    r"\((?P<types>[^)]*)\) -> (?P<result>tensor<[^>]*>)\s*$", re.M)
+_SHAPE_RE = re.compile(r"tensor<([0-9x]+)xf32>")
+
+
+@dataclass(frozen=True)
+class ConvLayer:
+    """One ``pconv.conv2d`` of a module, enough to rebuild it alone."""
+
+    index: int
+    body: str  # from `library` to the end of the relu flag: shape + sparsity
+    input_type: str
+    weight_type: str
+    bias_type: str | None
+    result_type: str
+
+    def shape(self, type_text: str) -> list[int]:
+        m = _SHAPE_RE.fullmatch(type_text.strip())
+        if not m:
+            raise TuningError(f"conv {self.index}: unexpected type {type_text}")
+        return [int(d) for d in m.group(1).split("x")]
+
+    @property
+    def kept_taps(self) -> int:
+        return self.shape(self.weight_type)[0]
+
+    def key(self, target: str, vector_width: int, threads: int) -> str:
+        text = "|".join([self.body, self.input_type, self.weight_type, str(self.bias_type),
+                         self.result_type, target, str(vector_width), str(threads)])
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def conv_layers(pconv_text: str) -> list[ConvLayer]:
+    """The ``pconv.conv2d`` ops of a module's text, in walk order."""
+    layers = []
+    for i, m in enumerate(_CONV_RE.finditer(pconv_text)):
+        types = [t.strip() for t in m.group("types").split(", tensor")]
+        types = [types[0]] + ["tensor" + t for t in types[1:]]
+        if len(types) not in (2, 3) or ("__elided__" in m.group("rest")):
+            raise TuningError(f"conv {i}: cannot read the op back from the module text")
+        layers.append(ConvLayer(index=i, body=m.group("rest"), input_type=types[0], weight_type=types[1],
+                                bias_type=types[2] if len(types) == 3 else None,
+                                result_type=m.group("result")))
+    return layers
+
+
+def layer_module(layer: ConvLayer, tiles: Sequence[Tile]) -> str:
+    """A module with one function ``@candidate<i>`` per tile, each computing
+    ``layer`` with that tile (weights and bias are constants)."""
+    funcs = []
+    for i, tile in enumerate(tiles):
+        fields = [f"{name} = {v}" for name, v in zip(("rows", "vectors", "channel_block", "filter_groups"), tile)
+                  if v > 0]
+        bias_def = f"    %b = arith.constant dense<1.000000e-02> : {layer.bias_type}\n" if layer.bias_type else ""
+        bias_use = " bias(%b)" if layer.bias_type else ""
+        types = ", ".join(filter(None, [layer.input_type, layer.weight_type, layer.bias_type]))
+        funcs.append(
+            f"  func.func @candidate{i}(%x: {layer.input_type}) -> {layer.result_type} {{\n"
+            f"    %w = arith.constant dense<3.000000e-02> : {layer.weight_type}\n{bias_def}"
+            f"    %y = pconv.conv2d %x, %w{bias_use} {layer.body} {{pconv.tile = {{{', '.join(fields)}}}}}"
+            f" : ({types}) -> {layer.result_type}\n"
+            f"    return %y : {layer.result_type}\n  }}\n")
+    return "module {\n" + "".join(funcs) + "}\n"
+
+
+def candidates(layer: ConvLayer, vector_width: int, max_accumulators: int = 28) -> list[Tile]:
+    """Tiles worth measuring for ``layer``: rows x vectors per row (within the
+    register budget) x channel blocks around the cache model's choice."""
+    _, channels, _, _ = layer.shape(layer.input_type)
+    _, _, out_h, out_w = layer.shape(layer.result_type)
+    per_row = -(-out_w // vector_width)
+    vectors = sorted({min(per_row, v) for v in (per_row, 4, 2)})
+    tiles: list[Tile] = []
+    for v in vectors:
+        chunks = -(-per_row // v)
+        v = -(-per_row // chunks)
+        for rows in (2, 4, 6):
+            if rows * v > max_accumulators or rows > out_h:
+                continue
+            for block in sorted({min(channels, b) for b in (8, 16, 32, 64)}):
+                tiles.append((rows, v, block, 0))
+    return sorted(set(tiles))
+
+
+def cache_path() -> Path:
+    return Path(os.environ.get("PCONV_CACHE_DIR", Path.home() / ".cache" / "pconv")) / "tiles.json"
+
+
+def _load_cache() -> dict[str, list[int]]:
+    try:
+        return json.loads(cache_path().read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def _store_cache(cache: dict[str, list[int]]) -> None:
+    path = cache_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(cache, indent=1, sort_keys=True))
+    tmp.replace(path)
+
+
+def _time(fn, x: np.ndarray, budget_s: float = 0.15, max_runs: int = 20) -> float:
+    """Best CPU time of the process over a few runs: on a shared machine,
+    wall time mostly measures the other jobs; CPU time measures the code."""
+    fn(x)  # warm-up (page faults, OpenMP start)
+    best, start, runs = float("inf"), time.perf_counter(), 0
+    while runs < 3 or (time.perf_counter() - start < budget_s and runs < max_runs):
+        t = time.process_time()
+        fn(x)
+        best = min(best, time.process_time() - t)
+        runs += 1
+    return best
+
+
+def measure(layer: ConvLayer, tiles: Sequence[Tile], opts: "CompileOptions") -> list[float]:
+    """Seconds per run (best of several) of ``layer`` with each tile."""
+    from .artifact import Artifact
+    from .compiler import compile_pconv, vector_width_of  # noqa: F401  (import cycle)
+
+    art = compile_pconv(layer_module(layer, tiles), replace(opts, tune=False, tiles=None),
+                        func_name="candidate0")
+    x = np.random.default_rng(0).standard_normal(layer.shape(layer.input_type)).astype(np.float32)
+    times = []
+    for i in range(len(tiles)):
+        candidate = Artifact(directory=art.directory, target=art.target, triple=art.triple,
+                             symbol=f"_mlir_ciface_candidate{i}", inputs=art.inputs, outputs=art.outputs)
+        times.append(_time(candidate.load(), x))
+    return times
+
+
+def tune_layers(layers: Sequence[ConvLayer], opts: "CompileOptions", progress: bool = False) -> dict[int, Tile]:
+    """The fastest measured tile of every layer (from the cache where known)."""
+    from .compiler import vector_width_of
+
+    target = get_target(opts.target)
+    if target.name != "host":
+        raise TuningError(f"tuning measures on this machine; it cannot time target '{target.name}' "
+                          "(cross-compiles use the model-based tiles)")
+    width = vector_width_of(opts, target)
+    cache = _load_cache()
+    chosen: dict[int, Tile] = {}
+    iterator = layers
+    if progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(layers, desc="tuning convs", unit="conv")
+    for layer in iterator:
+        key = layer.key(target.triple + ":" + target.cpu, width, opts.threads)
+        if key in cache:
+            chosen[layer.index] = tuple(cache[key])  # type: ignore[assignment]
+            continue
+        tiles = candidates(layer, width)
+        times = measure(layer, tiles, opts)
+        best = tiles[int(np.argmin(times))]
+        chosen[layer.index] = best
+        cache[key] = list(best)
+        _store_cache(cache)
+    return chosen
+
+
+def tune_module(pconv_module: Path, pconv_text: str, opts: "CompileOptions") -> dict[int, Tile]:
+    """Tiles for every pattern conv of a compiled module's pconv stage."""
+    # The stage text elides large tables; print the kernel tables in full (the
+    # weights, resources, stay elided).
+    proc = subprocess.run([tool("pconv-opt"), str(pconv_module), "--mlir-elide-resource-strings-if-larger=16"],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise TuningError(f"cannot print {pconv_module}: {proc.stderr.strip()}")
+    return tune_layers(conv_layers(proc.stdout), opts, progress=True)

@@ -1,0 +1,27 @@
+// RUN: pconv-opt %s -split-input-file -pconv-choose-tiles | FileCheck %s
+// RUN: pconv-opt %s -split-input-file -pconv-choose-tiles='vector-width=8 cache-bytes=1024 min-tasks=4' | FileCheck %s --check-prefix=SMALL
+// RUN: pconv-opt %s -split-input-file -pconv-choose-tiles='tiles="0=2,1,1,2"'  | FileCheck %s --check-prefix=TUNED
+// RUN: not pconv-opt %s -pconv-choose-tiles='tiles="0=2,1"'  2>&1 | FileCheck %s --check-prefix=BAD
+
+// Model defaults (16 lanes): 56 output columns -> V = 4 vectors, R = 4 rows
+// (24 accumulators allowed, at most 4 rows); 6 input rows x 66 columns x 4 B
+// per channel -> 24 KiB hold 15 channels; 14 row blocks need 3 filter groups
+// for 32 tasks.
+// CHECK-LABEL: func.func @model
+// CHECK: pconv.tile = {channel_block = 15 : i64, filter_groups = 3 : i64, rows = 4 : i64, vectors = 4 : i64}
+// 8 lanes: V = 7, R = 3; a 1 KiB budget still keeps one channel; 19 row
+// blocks already give 4 tasks.
+// SMALL: pconv.tile = {channel_block = 1 : i64, filter_groups = 1 : i64, rows = 3 : i64, vectors = 7 : i64}
+// The tuner's choice wins, by op index.
+// TUNED: pconv.tile = {channel_block = 1 : i64, filter_groups = 2 : i64, rows = 2 : i64, vectors = 1 : i64}
+// BAD: error: pconv-choose-tiles: bad entry '0=2,1' in tiles; expected 'index=rows,vectors,channel_block,filter_groups' (0: the model picks that field)
+func.func @model(%x: tensor<1x32x56x56xf32>, %w: tensor<128xf32>) -> tensor<1x4x56x56xf32> {
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<[[0, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1],
+                        [0, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1],
+                        [0, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1],
+                        [0, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1]]> : tensor<4x32xi8>
+         strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]
+         : (tensor<1x32x56x56xf32>, tensor<128xf32>) -> tensor<1x4x56x56xf32>
+  return %y : tensor<1x4x56x56xf32>
+}
