@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialect/PConvOps.h"
+#include "passes/LoweringUtils.h"
 #include "passes/Passes.h"
 
 #include "mlir/AsmParser/AsmParser.h"
@@ -32,48 +33,6 @@ using namespace mlir::pconv;
 
 namespace {
 
-
-/// The dense f32 values of a constant filter, or a rejection.
-static FailureOr<std::vector<float>> readConstantFilter(Value filter,
-                                                        std::string &why) {
-  auto cst = filter.getDefiningOp<arith::ConstantOp>();
-  if (!cst) {
-    why = "filter is not a constant";
-    return failure();
-  }
-  auto type = cast<RankedTensorType>(cst.getType());
-  if (!type.getElementType().isF32()) {
-    why = "filter element type is not f32";
-    return failure();
-  }
-  int64_t n = type.getNumElements();
-  std::vector<float> values(n);
-  if (auto dense = dyn_cast<DenseElementsAttr>(cst.getValue())) {
-    if (dense.isSplat())
-      std::fill(values.begin(), values.end(), dense.getSplatValue<float>());
-    else
-      llvm::copy(dense.getValues<float>(), values.begin());
-    return values;
-  }
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(cst.getValue())) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob) {
-      why = "filter dense_resource '" +
-            resource.getRawHandle().getKey().str() +
-            "' has no data (attach it with --pconv-attach-weights)";
-      return failure();
-    }
-    ArrayRef<char> bytes = blob->getData();
-    if (bytes.size() != size_t(n) * sizeof(float)) {
-      why = "filter dense_resource has the wrong byte size";
-      return failure();
-    }
-    std::memcpy(values.data(), bytes.data(), bytes.size());
-    return values;
-  }
-  why = "filter constant is neither dense nor dense_resource";
-  return failure();
-}
 
 /// The library and per-kernel pattern ids proving a filter pattern-sparse.
 struct PatternAssignment {
@@ -244,20 +203,6 @@ static FailureOr<Value> absorbInit(OpBuilder &b, Value init,
   return failure();
 }
 
-/// A constant holding `values`: inline `dense` when small, a resource blob
-/// otherwise (cheap to print elided, to write as bytecode, to translate).
-static Value createPackedConstant(OpBuilder &b, Location loc,
-                                  ArrayRef<float> values) {
-  auto type = RankedTensorType::get({int64_t(values.size())}, b.getF32Type());
-  if (values.size() <= 1024)
-    return arith::ConstantOp::create(b, loc,
-                                     DenseElementsAttr::get(type, values));
-  auto attr = DenseResourceElementsAttr::get(
-      type, "pconv_packed",
-      HeapAsmResourceBlob::allocateAndCopyInferAlign(values));
-  return arith::ConstantOp::create(b, loc, attr);
-}
-
 struct ImportLinalgPass
     : public pconv::impl::ImportLinalgPassBase<ImportLinalgPass> {
   using ImportLinalgPassBase::ImportLinalgPassBase;
@@ -309,7 +254,7 @@ struct ImportLinalgPass
     int64_t numChannels = filterType.getDimSize(1);
     int64_t kh = filterType.getDimSize(2), kw = filterType.getDimSize(3);
     FailureOr<std::vector<float>> weights =
-        readConstantFilter(conv.getInputs()[1], why);
+        readConstantF32(conv.getInputs()[1], why);
     if (failed(weights))
       return failure();
 
@@ -362,7 +307,7 @@ struct ImportLinalgPass
     auto toVector = [](DenseIntElementsAttr attr) {
       return llvm::to_vector(attr.getValues<int64_t>());
     };
-    Value packedWeights = createPackedConstant(b, loc, packed);
+    Value packedWeights = createF32Constant(b, loc, packed);
     auto op = Conv2DOp::create(
         b, loc, resultType, input, packedWeights, *bias, lib, table,
         b.getDenseI64ArrayAttr(toVector(conv.getStrides())),

@@ -8,6 +8,9 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
+#include <cstring>
 
 using namespace mlir;
 using namespace mlir::pconv;
@@ -198,6 +201,62 @@ void mlir::pconv::setTileAttr(Conv2DOp op, const TileShape &tile) {
                                   b.getI64IntegerAttr(tile.channelBlock)),
                    b.getNamedAttr("filter_groups",
                                   b.getI64IntegerAttr(tile.groups))}));
+}
+
+/// The dense f32 values of a constant filter, or a rejection.
+FailureOr<std::vector<float>> mlir::pconv::readConstantF32(Value filter,
+                                                       std::string &why) {
+  auto cst = filter.getDefiningOp<arith::ConstantOp>();
+  if (!cst) {
+    why = "filter is not a constant";
+    return failure();
+  }
+  auto type = cast<RankedTensorType>(cst.getType());
+  if (!type.getElementType().isF32()) {
+    why = "filter element type is not f32";
+    return failure();
+  }
+  int64_t n = type.getNumElements();
+  std::vector<float> values(n);
+  if (auto dense = dyn_cast<DenseElementsAttr>(cst.getValue())) {
+    if (dense.isSplat())
+      std::fill(values.begin(), values.end(), dense.getSplatValue<float>());
+    else
+      llvm::copy(dense.getValues<float>(), values.begin());
+    return values;
+  }
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(cst.getValue())) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob) {
+      why = "filter dense_resource '" +
+            resource.getRawHandle().getKey().str() +
+            "' has no data (attach it with --pconv-attach-weights)";
+      return failure();
+    }
+    ArrayRef<char> bytes = blob->getData();
+    if (bytes.size() != size_t(n) * sizeof(float)) {
+      why = "filter dense_resource has the wrong byte size";
+      return failure();
+    }
+    std::memcpy(values.data(), bytes.data(), bytes.size());
+    return values;
+  }
+  why = "filter constant is neither dense nor dense_resource";
+  return failure();
+}
+
+/// A constant holding `values`: inline `dense` when small, a resource blob
+/// otherwise (cheap to print elided, to write as bytecode, to translate).
+Value mlir::pconv::createF32Constant(OpBuilder &b, Location loc,
+                                     ArrayRef<float> values) {
+  auto type = RankedTensorType::get({int64_t(values.size())}, b.getF32Type());
+  if (values.size() <= 1024)
+    return arith::ConstantOp::create(b, loc,
+                                     DenseElementsAttr::get(type, values));
+  auto attr = DenseResourceElementsAttr::get(
+      type, "pconv_packed",
+      HeapAsmResourceBlob::allocateAndCopyInferAlign(values));
+  return arith::ConstantOp::create(b, loc, attr);
 }
 
 /// A read-only buffer view of a constant i32 table.

@@ -13,6 +13,8 @@
 #include "mlir/IR/Builders.h"
 
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace mlir {
 namespace pconv {
@@ -102,6 +104,14 @@ struct ScheduleBuffers {
 };
 ScheduleBuffers createScheduleBuffers(OpBuilder &b, Location loc,
                                       const PatternSchedule &schedule);
+
+/// The f32 values of a constant tensor (`dense` or an attached
+/// `dense_resource`), or failure with the reason in `why`.
+FailureOr<std::vector<float>> readConstantF32(Value value, std::string &why);
+
+/// A 1-D f32 constant holding `values`: inline `dense` when small, a
+/// resource blob otherwise (cheap to print elided, to write as bytecode).
+Value createF32Constant(OpBuilder &b, Location loc, ArrayRef<float> values);
 
 /// A read-only buffer view of a tensor (bufferization.to_buffer read_only).
 Value toReadOnlyBuffer(OpBuilder &b, Location loc, Value tensor);

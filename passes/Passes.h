@@ -48,6 +48,11 @@ struct ToLLVMPipelineOptions
                      "AVX-512, 8: AVX2, 4: NEON); 0 keeps the reference "
                      "loops for every pattern conv"),
       llvm::cl::init(16)};
+  PassOptions::Option<bool> reorder{
+      *this, "reorder",
+      llvm::cl::desc("Filter kernel reorder (pconv-reorder-filters) after "
+                     "the import"),
+      llvm::cl::init(true)};
   PassOptions::Option<std::string> tiles{
       *this, "tiles",
       llvm::cl::desc("Tuned tiles by conv index, passed to pconv-choose-tiles "

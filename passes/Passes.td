@@ -212,6 +212,36 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
   ];
 }
 
+def ReorderFiltersPass : Pass<"pconv-reorder-filters", "func::FuncOp"> {
+  let summary = "Filter kernel reorder: sort filters by length and pattern mix";
+  let description = [{
+    Sorts the filters of every `pconv.conv2d` by kept kernels (longest
+    first), then by pattern histogram, so that neighbouring filters (which
+    share a work-balanced filter group, see `pconv-group-patterns`) have
+    alike cost and code paths. Kernels inside a filter are ordered by
+    pattern by the schedule.
+
+    The output-channel permutation is absorbed at compile time, never paid
+    at run time: it flows through ops that commute with it (max/sum pooling,
+    spatial `tensor.pad`, one-input elementwise `linalg.generic`) into the
+    input channels (kernel table columns and packed weights) of every
+    pattern conv that reads the result. A conv whose result reaches any
+    other op (a residual add, a reshape, the function result) keeps its
+    order; so does one whose weights are not constants. The bias is
+    permuted with the filters.
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark per conv: reordered, or why not">,
+  ];
+  let dependentDialects = ["arith::ArithDialect"];
+  let statistics = [
+    Statistic<"numReordered", "num-reordered", "pconv.conv2d ops whose filters were reordered">,
+    Statistic<"numAbsorbed", "num-absorbed", "Consumer convs that absorbed a permutation">,
+    Statistic<"numKept", "num-kept", "pconv.conv2d ops left in their order">,
+  ];
+}
+
 def ChooseTilesPass : Pass<"pconv-choose-tiles", "ModuleOp"> {
   let summary = "Pick the register tile, cache blocking and parallel split of every pattern conv";
   let description = [{

@@ -43,6 +43,9 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
   }
   // Apply ReLUs of pattern convs in their epilogue (no intermediate tensor).
   pm.addNestedPass<func::FuncOp>(createFuseActivationPass());
+  // Filter kernel reorder, its permutation absorbed by the consumer convs.
+  if ((options.importConvs || options.importDense) && options.reorder)
+    pm.addNestedPass<func::FuncOp>(createReorderFiltersPass());
 
   // Lower pconv.conv2d to code on buffers before bufferization; the results
   // re-enter as `to_tensor restrict`, which one-shot bufferization accepts.

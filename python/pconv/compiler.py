@@ -66,6 +66,8 @@ class CompileOptions:
             import (weights and bias), so it costs nothing at run time.
         vector_width: f32 lanes of the vectorized pattern lowering; ``None`` takes
             the target's (16 with AVX-512, 4 on NEON), 0 keeps the reference loops.
+        reorder_filters: filter kernel reorder (pconv-reorder-filters): sort filters
+            by length and pattern mix, absorbing the permutation into consumer convs.
         tune: measure candidate tiles of every pattern conv on this machine and keep
             the fastest (cached per layer shape and sparsity, see
             :mod:`pconv.tuning`); host targets only. Off: a model picks the tiles.
@@ -80,6 +82,7 @@ class CompileOptions:
     import_pattern_convs: bool = True
     vectorize_dense_convs: bool = True
     vector_width: int | None = None
+    reorder_filters: bool = True
     tune: bool = False
     tiles: dict[int, Sequence[int]] | None = None
     fold_batchnorm: bool = True
@@ -165,14 +168,15 @@ def compile_linalg(imported: ImportedModule, opts: CompileOptions) -> Artifact:
     stages["linalg"] = imported.text if len(imported.text) < 4_000_000 else "// (large module elided)"
 
     # Stage pconv: attach the weights, import pattern-sparse convolutions,
-    # fuse their ReLUs.
+    # fuse their ReLUs, reorder their filters.
     pconv_bc = workdir / "pconv.mlirbc"
     # Quoted: the attribute text contains spaces and commas.
     library = f'library="{opts.library.to_mlir()}"' if opts.library else ""
     import_options = " ".join(filter(None, [
         library, f"patterns={str(opts.import_pattern_convs).lower()}",
         f"dense={str(opts.vectorize_dense_convs).lower()}"]))
-    import_pass = f",func.func(pconv-import-linalg{{{import_options}}},pconv-fuse-activation)"
+    reorder = ",pconv-reorder-filters" if opts.reorder_filters else ""
+    import_pass = f",func.func(pconv-import-linalg{{{import_options}}},pconv-fuse-activation{reorder})"
     session.run("pconv", [tool("pconv-opt"), str(linalg),
                           f"--pass-pipeline=builtin.module(pconv-attach-weights{{file={weights}}}{import_pass})",
                           "--emit-bytecode", "-o", str(pconv_bc)], inputs=[linalg, weights])

@@ -142,3 +142,29 @@ def test_tuned_compile_matches_and_is_cached(tmp_path, monkeypatch):
     monkeypatch.setattr(tuning, "measure", lambda *a, **k: pytest.fail("measured again"))
     again = pconv.compile(model, (x,), tune=True)
     assert again.stats["tuned_convs"] == 4
+
+
+def test_filter_reorder_is_absorbed_and_exact():
+    # conv -> relu -> conv -> maxpool -> conv: the first two convs' filter
+    # permutations are absorbed by the next conv (through the pool).
+    import random
+
+    from pconv.testing import apply_random_patterns, random_library
+
+    torch.manual_seed(5)
+    rng = random.Random(5)
+    library = random_library(rng)
+    convs = [torch.nn.Conv2d(3, 12, 3, padding=1), torch.nn.Conv2d(12, 10, 3, padding=1),
+             torch.nn.Conv2d(10, 6, 3, padding=1)]
+    for conv in convs:
+        apply_random_patterns(conv, library, rng)
+    model = torch.nn.Sequential(convs[0], torch.nn.ReLU(), convs[1], torch.nn.ReLU(),
+                                torch.nn.MaxPool2d(2), convs[2]).eval()
+    x = torch.randn(1, 3, 12, 12)
+    ref = model(x).detach().numpy()
+    stages = {}
+    for reorder in (False, True):
+        art = pconv.compile(model, (x,), reorder_filters=reorder)
+        stages[reorder] = art.stages["pconv"]
+        np.testing.assert_allclose(art.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
+    assert stages[True] != stages[False]
