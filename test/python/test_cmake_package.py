@@ -3,6 +3,7 @@ configure, build and run the out-of-tree consumer in test/cmake-consumer/
 (one .cpp: registers the dialect, parses a pconv.conv2d, reads its library,
 runs pconv-lower-to-loops from a textual pipeline)."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -41,11 +42,17 @@ def test_install_tree_has_the_package(prefix):
                    "passes/Passes.h.inc"]:
         assert (include / header).is_file(), header
     assert (prefix / "include" / "pconv_runtime.h").is_file()
-    for lib in ["libMLIRPConv.a", "libMLIRPConvPasses.a", "PConvPlugin.so", "libpconv_runtime.so"]:
+    for lib in ["libMLIRPConv.a", "libMLIRPConvPasses.a", "PConvPlugin.so", "libpconv_runtime.so",
+                "libPConvPythonCAPI.so", "pconv/python/_pconv_ops_gen.py"]:
         assert (prefix / "lib" / lib).is_file(), lib
     # The installed driver finds the wheel's libMLIR.so on its own.
     out = _run([prefix / "bin" / "pconv-opt", "--help"]).stdout
     assert "--pconv-lower-to-loops" in out
+    # So do the Python bindings, pointed at the prefix.
+    script = ("from mlir import ir; from pconv import dialect as d\n"
+              "with ir.Context() as c: d.register_dialect(c); print(d.__name__, d.Conv2DOp.OPERATION_NAME)")
+    env = dict(os.environ, PCONV_BUILD_DIR=str(prefix))
+    assert "pconv.conv2d" in _run([sys.executable, "-c", script], env=env).stdout
 
 
 def test_out_of_tree_consumer_builds_and_runs(prefix, tmp_path):
