@@ -24,6 +24,8 @@ tool_dirs = [
 ]
 config.environment["PATH"] = os.pathsep.join(tool_dirs + [config.environment.get("PATH", os.environ["PATH"])])
 config.substitutions.append(("%python", sys.executable))
+# The dialect + pass plugin for the wheel's upstream mlir-opt (plugin/).
+config.substitutions.append(("%pconv_plugin", os.path.join(root, "build", "lib", "PConvPlugin.so")))
 config.substitutions.append(("%host_omp_dir", "/usr/lib/llvm-14/lib"))
 aarch64_omp = os.path.join(root, "build", "aarch64-sysroot", "usr", "lib", "llvm-14", "lib")
 config.substitutions.append(("%aarch64_omp_dir", aarch64_omp))

@@ -18,9 +18,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from .artifact import Artifact, TensorSpec
-from .toolchain import get_target
+from .toolchain import Target, get_target
 
-__all__ = ["load", "load_library", "CompiledModel"]
+__all__ = ["load", "load_library", "CompiledModel", "emulated_command"]
 
 
 def _descriptor_type(rank: int) -> type[ctypes.Structure]:
@@ -123,6 +123,16 @@ def _build_runner(cc: str) -> Path:
     return out
 
 
+def emulated_command(target: Target, argv: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment that run ``argv`` (a program built for
+    ``target``) under qemu-user, with the target's sysroot and libomp."""
+    env = dict(os.environ, QEMU_LD_PREFIX=target.sysroot or "")
+    # The sysroot's libc first: a host with Debian's libc6:arm64 also
+    # installed would otherwise mix two libcs (threads then hang).
+    env["LD_LIBRARY_PATH"] = ":".join([target.omp_dir, f"{target.sysroot}/lib"])
+    return [target.qemu, "-L", target.sysroot or "/", *argv], env
+
+
 class EmulatedModel(CompiledModel):
     """Runs each call in a fresh qemu-user process (the artifact's target is not the host)."""
 
@@ -141,15 +151,9 @@ class EmulatedModel(CompiledModel):
                     f.write(struct.pack(f"<{len(shape)}q", *shape))
                 for a in arrays:
                     f.write(a.astype(np.float32, copy=False).tobytes())
-            env = dict(os.environ, QEMU_LD_PREFIX=self.target.sysroot or "")
-            # The sysroot's libc first: a host with Debian's libc6:arm64 also
-            # installed would otherwise mix two libcs (threads then hang).
-            env["LD_LIBRARY_PATH"] = ":".join([self.target.omp_dir, f"{self.target.sysroot}/lib"])
-            proc = subprocess.run(
-                [self.target.qemu, "-L", self.target.sysroot or "/", str(self._runner), str(self.library),
-                 self.meta["symbol"], str(io_path)],
-                capture_output=True, text=True, env=env,
-            )
+            command, env = emulated_command(
+                self.target, [str(self._runner), str(self.library), self.meta["symbol"], str(io_path)])
+            proc = subprocess.run(command, capture_output=True, text=True, env=env)
             if proc.returncode != 0:
                 raise RuntimeError(f"{self.target.name} run under {self.target.qemu} failed "
                                    f"(exit {proc.returncode}): {proc.stderr.strip()}")
