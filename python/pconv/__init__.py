@@ -22,3 +22,11 @@ __all__ = [
     "compile", "compile_linalg", "compile_onnx", "load",
 ]
 __version__ = "0.1.0"
+
+# torch.compile(model, backend="pconv"): registered here when torch is already
+# imported (an installed pconv also declares it as a torch_dynamo_backends entry
+# point); importing pconv alone never imports torch.
+if "torch" in __import__("sys").modules:
+    from .dynamo import register as _register_dynamo_backend
+
+    _register_dynamo_backend()
