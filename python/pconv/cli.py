@@ -386,7 +386,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         bar.update()
         _step(bar, f"writing {args.emit}")
         try:
-            _emit(args.emit, art, out, target, llc_command)
+            note = _emit(args.emit, art, out, target, llc_command)
             if args.emit == "artifact" and model.kind == "module" and len(art.inputs) == 1:
                 # For `pconv inspect ARTIFACT`: the weights are inside model.so.
                 report = sparsity_report(model.obj, tuple(art.inputs[0].shape))
@@ -399,22 +399,25 @@ def cmd_compile(args: argparse.Namespace) -> int:
     print(f"{args.model} -> {out} ({args.emit}, {target.name})")
     print(f"  convolutions: {stats['pconv_convs']} pattern-sparse, {stats['dense_pconv_convs']} dense (vectorized),"
           f" {stats['dense_convs']} dense (linalg loops)")
+    if note:
+        print(note)
     if args.keep_workdir:
         print(f"  work directory kept: {art.directory}")
     return 0
 
 
-def _emit(stage: str, art: Any, out: Path, target: Any, llc_command: Any) -> None:
+def _emit(stage: str, art: Any, out: Path, target: Any, llc_command: Any) -> str | None:
+    """Write ``stage`` of ``art`` to ``out``; returns a note for the user, if any."""
     if stage == "artifact":
         art.save(out)
-        return
+        return None
     out.parent.mkdir(parents=True, exist_ok=True)
     workdir = Path(art.directory)
     if stage == "linalg":
         shutil.copy(workdir / "linalg.mlir", out)
         shutil.copy(workdir / "weights.pcw", out.with_suffix(".pcw"))
-        print(f"  weights: {out.with_suffix('.pcw')} (pconv-opt {out} --pconv-to-llvm=\"weights="
-              f"{out.with_suffix('.pcw')}\")")
+        return (f"  weights: {out.with_suffix('.pcw')} (pconv-opt {out} --pconv-to-llvm=\"weights="
+                f"{out.with_suffix('.pcw')}\")")
     elif stage in ("pconv", "llvm"):
         out.write_text(art.stages[stage])
     elif stage == "asm":
@@ -424,6 +427,7 @@ def _emit(stage: str, art: Any, out: Path, target: Any, llc_command: Any) -> Non
             raise RuntimeError(f"llc failed: {proc.stderr.strip()}")
     elif stage == "obj":
         shutil.copy(workdir / "model.o", out)
+    return None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -436,12 +440,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.artifact}: an artifact is a folder (written by pconv compile), got a file")
     arrays = []
     for path in args.inputs:
+        with open(_existing(path, "input file"), "rb") as f:
+            if f.read(6) != b"\x93NUMPY":
+                raise UsageError(f"{path}: not a .npy file (save inputs with numpy.save)")
         try:
-            arrays.append(np.load(_existing(path, "input file"), allow_pickle=False))
-        except UsageError:
-            raise
+            arrays.append(np.load(path, allow_pickle=False))
         except Exception as e:
-            raise RuntimeError(f"{path}: not a .npy array ({e})") from None
+            raise RuntimeError(f"{path}: unreadable .npy file ({e})") from None
     model = load(artifact)
     outputs = model(*arrays)
     outputs = list(outputs) if isinstance(outputs, tuple) else [outputs]

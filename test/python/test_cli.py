@@ -153,6 +153,7 @@ def test_prune_npz_data(capsys, tmp_path):
     (["compile", "no_such_module:f", "-o", "{d}/o"], 2, "cannot import 'no_such_module'"),
     (["compile", "{d}/sorts.pt", "-o", "{d}/o", "--input-shape", "1,4"], 1, "tm_tensor.sort"),
     (["run", "{d}/net.pt.pconv", "{d}/nope.npy", "-o", "{d}/y.npy"], 2, "no such input file"),
+    (["run", "{d}/net.pt.pconv", "{d}/net.pt", "-o", "{d}/y.npy"], 2, "not a .npy file"),
     (["run", "{d}/net.pt.pconv", "{d}/small.npy", "-o", "{d}/y.npy"], 1,
      "input 0: expected shape (1, 3, 10, 10), got (1, 3, 9, 9)"),
     (["run", "{d}/broken.pconv", "{d}/x.npy", "-o", "{d}/y.npy"], 1, "checksum mismatch"),
