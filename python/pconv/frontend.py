@@ -33,23 +33,30 @@ class ImportedModule:
     func_name: str = "forward"
 
 
-def weight_resource(weights: dict[str, np.ndarray], array: np.ndarray, name: str | None = None):
+def weight_resource(weights: dict[str, np.ndarray], array: np.ndarray, name: str | None = None,
+                    tensor_type: Any = None):
     """Keep ``array`` in ``weights`` as ``pconv_wN`` (unless ``name``, an existing
     entry, is given); return the name and the ``dense_resource`` attribute naming it
-    (needs an active torch-mlir context)."""
+    (needs an active torch-mlir context; ``tensor_type`` defaults to f32 of the shape)."""
     from torch_mlir.ir import DenseResourceElementsAttr, RankedTensorType
 
     if name is None:
         name = f"pconv_w{len(weights)}"
         weights[name] = array
-    tensor_type = RankedTensorType.parse(f"tensor<{'x'.join(str(d) for d in array.shape)}xf32>")
+    if tensor_type is None:
+        tensor_type = RankedTensorType.parse(f"tensor<{'x'.join(str(d) for d in array.shape)}xf32>")
     return name, DenseResourceElementsAttr.get_from_buffer(array, name, tensor_type)
 
 
 def _make_hooks():
-    from torch_mlir.extras.fx_importer import FxImporterHooks
+    from torch_mlir.extras.fx_importer import FxImporterHooks, create_mlir_tensor_type
     from torch_mlir.ir import Operation
     import torch
+
+    # Every literal tensor with data goes to the .pcw file: the module is printed
+    # with its resources elided, so one left to torch-mlir (e.g. the int64 indices
+    # of an index_select) would lose its data.
+    dtypes = {torch.float32, torch.float64, torch.int64, torch.int32, torch.int8, torch.uint8, torch.bool}
 
     class WeightsHooks(FxImporterHooks):
         def __init__(self) -> None:
@@ -57,13 +64,14 @@ def _make_hooks():
             self._names: dict[int, str] = {}
 
         def resolve_literal(self, gni: Any, literal: Any, info: Any):
-            if not isinstance(literal, torch.Tensor) or literal.dtype != torch.float32:
+            if not isinstance(literal, torch.Tensor) or literal.dtype not in dtypes:
                 return None
             if literal.numel() <= 1:
                 return None  # splat constants stay inline (torch-mlir does the same)
             key = id(literal)
             array = np.ascontiguousarray(literal.detach().cpu().numpy())
-            self._names[key], attr = weight_resource(self.weights, array, self._names.get(key))
+            self._names[key], attr = weight_resource(self.weights, array, self._names.get(key),
+                                                     create_mlir_tensor_type(literal))
             vtensor_type = gni._cc.tensor_to_vtensor_type(literal)
             op = Operation.create(
                 "torch.vtensor.literal", results=[vtensor_type], attributes={"value": attr}
