@@ -174,7 +174,9 @@ def pconv_backend(gm: Any, example_inputs: Sequence[Any], options: dict[str, Any
 
 def register() -> None:
     """Register the backend as ``"pconv"`` (idempotent)."""
-    from torch._dynamo.backends.registry import _COMPILER_FNS, register_backend
+    from torch._dynamo.backends.registry import _BACKENDS, _COMPILER_FNS, register_backend
 
-    if "pconv" not in _COMPILER_FNS:
+    # An entry point torch already discovered registers itself when torch loads it
+    # (which imports this module: registering here too would be a duplicate).
+    if "pconv" not in _COMPILER_FNS and _BACKENDS.get("pconv") is None:
         register_backend(pconv_backend, name="pconv")

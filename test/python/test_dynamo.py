@@ -2,8 +2,9 @@
 it can run, PyTorch where it cannot."""
 
 import logging
+import subprocess
+import sys
 import tomllib
-from pathlib import Path
 
 import pytest
 import torch
@@ -83,3 +84,20 @@ def test_entry_point_is_declared():
     assert project["entry-points"]["torch_dynamo_backends"] == {"pconv": "pconv.dynamo:pconv_backend"}
     assert project["scripts"] == {"pconv": "pconv.cli:main"}
     assert "pconv" in torch._dynamo.list_backends(exclude_tags=())
+
+
+def test_entry_point_loads_without_importing_pconv_first():
+    # What torch does for an installed pconv: discover the entry point, load it on
+    # lookup (which imports pconv, whose import-time registration must stand aside).
+    code = (
+        "import importlib.metadata, sys, torch\n"
+        "from torch._dynamo.backends import registry\n"
+        "registry._BACKENDS['pconv'] = importlib.metadata.EntryPoint(\n"
+        "    name='pconv', value='pconv.dynamo:pconv_backend', group='torch_dynamo_backends')\n"
+        "assert 'pconv' not in sys.modules\n"
+        "backend = registry.lookup_backend('pconv')\n"
+        "from pconv.dynamo import pconv_backend\n"
+        "assert backend is pconv_backend\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
