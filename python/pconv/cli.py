@@ -77,7 +77,6 @@ class LoadedModel:
 
     kind: str
     obj: Any  # nn.Module, ExportedProgram, or the ONNX path
-    source: str
 
     def module(self) -> Any:
         """An nn.Module view (ExportedProgram.module() for .pt2); None for ONNX."""
@@ -93,10 +92,10 @@ def load_model(spec: str, weights: str | None = None) -> LoadedModel:
     path = Path(spec)
     if path.is_file():
         if path.suffix == ".onnx":
-            loaded = LoadedModel("onnx", path, spec)
+            loaded = LoadedModel("onnx", path)
         elif path.suffix == ".pt2":
             try:
-                loaded = LoadedModel("exported", torch.export.load(str(path)), spec)
+                loaded = LoadedModel("exported", torch.export.load(str(path)))
             except Exception as e:
                 raise RuntimeError(f"{spec}: cannot load the ExportedProgram ({e})") from e
         else:
@@ -105,9 +104,9 @@ def load_model(spec: str, weights: str | None = None) -> LoadedModel:
             except Exception as e:
                 raise RuntimeError(f"{spec}: not a model saved with torch.save ({type(e).__name__}: {e})") from e
             if isinstance(obj, torch.export.ExportedProgram):
-                loaded = LoadedModel("exported", obj, spec)
+                loaded = LoadedModel("exported", obj)
             elif isinstance(obj, torch.nn.Module):
-                loaded = LoadedModel("module", obj, spec)
+                loaded = LoadedModel("module", obj)
             elif isinstance(obj, dict):
                 raise UsageError(f"{spec} holds a state dict, not a model: give the architecture as "
                                  f"package.module:factory and this file with --weights")
@@ -125,10 +124,12 @@ def load_model(spec: str, weights: str | None = None) -> LoadedModel:
             raise UsageError(f"{spec}: module '{module_name}' has no attribute '{attr}'")
         obj = getattr(module, attr)
         if not isinstance(obj, torch.nn.Module):
+            if not callable(obj):
+                raise UsageError(f"{spec} is a {type(obj).__name__}, neither an nn.Module nor a factory")
             obj = obj()
         if not isinstance(obj, torch.nn.Module):
             raise UsageError(f"{spec} returned a {type(obj).__name__}, not an nn.Module")
-        loaded = LoadedModel("module", obj, spec)
+        loaded = LoadedModel("module", obj)
     else:
         raise UsageError(f"{spec}: no such model file (nor a package.module:factory reference)")
     if weights is not None:
