@@ -73,7 +73,8 @@ fi
 for t in pconv-opt pconv-translate; do
   ln -sf "$ROOT/build/bin/$t" ".venv/bin/$t"
 done
-if ! .venv/bin/python -c 'import pconv' 2>/dev/null; then
+# (Re)install when pconv is missing or predates its console script / entry points.
+if ! .venv/bin/python -c 'import pconv' 2>/dev/null || [ ! -x .venv/bin/pconv ]; then
   log "installing the pconv package (editable)"
   .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
 fi

@@ -98,11 +98,15 @@ def compile(model: Any, example_inputs: Sequence[Any], target: str | None = None
     ``options`` is not given. Returns an :class:`Artifact`: ``art.stages`` maps
     stage names to IR text, ``art.save(path)`` writes a loadable artifact.
     """
-    opts = options or CompileOptions(**kwargs)
-    if target is not None:
-        opts = replace(opts, target=target)
+    opts = resolve_options(target, options, kwargs)
     imported = import_torch(model, tuple(example_inputs), fold_bn=opts.fold_batchnorm)
     return compile_linalg(imported, opts)
+
+
+def resolve_options(target: str | None, options: CompileOptions | None, kwargs: dict[str, Any]) -> CompileOptions:
+    """``options`` (or CompileOptions(**kwargs)) with ``target`` applied when given."""
+    opts = options or CompileOptions(**kwargs)
+    return opts if target is None else replace(opts, target=target)
 
 
 _TENSOR_RE = re.compile(r"tensor<([0-9x]*?)x?(f32|f64|i64|i32|f16|bf16|i1)>")
@@ -246,8 +250,7 @@ def _lower_to_library(session: "_Session", pconv_input: Path, opts: CompileOptio
     cpu = ["-mcpu=" + target.cpu]
     session.run("opt", [tool("opt"), "-O3", f"-mtriple={target.triple}", *cpu, str(bitcode),
                         "-o", str(optimized)], inputs=[bitcode])
-    session.run("llc", [tool("llc"), "-O3", f"-mtriple={target.triple}", *cpu, "-relocation-model=pic",
-                        "-filetype=obj", str(optimized), "-o", str(obj)], inputs=[optimized])
+    session.run("llc", llc_command(target, optimized, obj), inputs=[optimized])
     library_path = workdir / "model.so"
     session.run("link", _link_command(target, obj, library_path), inputs=[obj])
     return library_path
@@ -272,6 +275,12 @@ def compile_pconv(text: str, opts: CompileOptions | None = None, func_name: str 
     if not opts.keep_workdir:
         weakref.finalize(artifact, shutil.rmtree, workdir, True)
     return artifact
+
+
+def llc_command(target: Target, bitcode: Path, out: Path, filetype: str = "obj") -> list[str]:
+    """llc on optimized bitcode, as the compiler runs it (``filetype``: obj or asm)."""
+    return [tool("llc"), "-O3", f"-mtriple={target.triple}", f"-mcpu={target.cpu}", "-relocation-model=pic",
+            f"-filetype={filetype}", str(bitcode), "-o", str(out)]
 
 
 def _link_command(target: Target, obj: Path, out: Path) -> list[str]:

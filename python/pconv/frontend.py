@@ -33,10 +33,30 @@ class ImportedModule:
     func_name: str = "forward"
 
 
+def weight_resource(weights: dict[str, np.ndarray], array: np.ndarray, name: str | None = None,
+                    tensor_type: Any = None):
+    """Keep ``array`` in ``weights`` as ``pconv_wN`` (unless ``name``, an existing
+    entry, is given); return the name and the ``dense_resource`` attribute naming it
+    (needs an active torch-mlir context; ``tensor_type`` defaults to f32 of the shape)."""
+    from torch_mlir.ir import DenseResourceElementsAttr, RankedTensorType
+
+    if name is None:
+        name = f"pconv_w{len(weights)}"
+        weights[name] = array
+    if tensor_type is None:
+        tensor_type = RankedTensorType.parse(f"tensor<{'x'.join(str(d) for d in array.shape)}xf32>")
+    return name, DenseResourceElementsAttr.get_from_buffer(array, name, tensor_type)
+
+
 def _make_hooks():
-    from torch_mlir.extras.fx_importer import FxImporterHooks
-    from torch_mlir.ir import DenseResourceElementsAttr, Operation, RankedTensorType
+    from torch_mlir.extras.fx_importer import FxImporterHooks, create_mlir_tensor_type
+    from torch_mlir.ir import Operation
     import torch
+
+    # Every literal tensor with data goes to the .pcw file: the module is printed
+    # with its resources elided, so one left to torch-mlir (e.g. the int64 indices
+    # of an index_select) would lose its data.
+    dtypes = {torch.float32, torch.float64, torch.int64, torch.int32, torch.int8, torch.uint8, torch.bool}
 
     class WeightsHooks(FxImporterHooks):
         def __init__(self) -> None:
@@ -44,22 +64,15 @@ def _make_hooks():
             self._names: dict[int, str] = {}
 
         def resolve_literal(self, gni: Any, literal: Any, info: Any):
-            if not isinstance(literal, torch.Tensor) or literal.dtype != torch.float32:
+            if not isinstance(literal, torch.Tensor) or literal.dtype not in dtypes:
                 return None
             if literal.numel() <= 1:
                 return None  # splat constants stay inline (torch-mlir does the same)
             key = id(literal)
-            name = self._names.get(key)
             array = np.ascontiguousarray(literal.detach().cpu().numpy())
-            if name is None:
-                name = f"pconv_w{len(self.weights)}"
-                self._names[key] = name
-                self.weights[name] = array
+            self._names[key], attr = weight_resource(self.weights, array, self._names.get(key),
+                                                     create_mlir_tensor_type(literal))
             vtensor_type = gni._cc.tensor_to_vtensor_type(literal)
-            tensor_type = RankedTensorType.parse(
-                f"tensor<{'x'.join(str(d) for d in array.shape)}xf32>"
-            )
-            attr = DenseResourceElementsAttr.get_from_buffer(array, name, tensor_type)
             op = Operation.create(
                 "torch.vtensor.literal", results=[vtensor_type], attributes={"value": attr}
             )
@@ -109,11 +122,17 @@ def import_torch(model: Any, example_inputs: Sequence[Any], func_name: str = "fo
             )
     except Exception as e:  # torch.export / torch-mlir report unsupported ops here
         raise UnsupportedModelError(_explain_import_failure(e)) from e
+    return finish_import(module, hooks.weights, func_name)
+
+
+def finish_import(module: Any, weights: dict[str, np.ndarray], func_name: str) -> ImportedModule:
+    """Print a lowered torch-mlir module with its weight resources elided (they go
+    to the .pcw file) and check that the pipeline supports every op in it."""
     buf = io.StringIO()
     module.operation.print(file=buf, large_resource_limit=1, assume_verified=True)
     text = buf.getvalue()
     check_supported_ops(text)
-    return ImportedModule(text=text, weights=hooks.weights, func_name=func_name)
+    return ImportedModule(text=text, weights=weights, func_name=func_name)
 
 
 # Dialects the pconv-to-llvm pipeline lowers; torch-mlir may leave others

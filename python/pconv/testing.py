@@ -13,7 +13,7 @@ import numpy as np
 
 from .patterns import PatternLibrary
 
-__all__ = ["random_library", "apply_random_patterns", "random_cnn", "count_macs"]
+__all__ = ["random_library", "apply_random_patterns", "random_cnn", "digits_cnn", "count_macs"]
 
 
 def random_library(rng: random.Random, k: int = 8, taps: int = 4, kernel: int = 3) -> PatternLibrary:
@@ -95,6 +95,20 @@ def random_cnn(seed: int, in_channels: int = 3) -> tuple[Any, tuple[int, ...]]:
         keep = 0.0 if i == all_pruned else rng.choice([0.3, 0.6, 1.0])
         apply_random_patterns(conv, library, rng, keep=keep, prune_filters=rng.choice([0, 1, 2]))
     return net, (1, in_channels, size, size)
+
+
+def digits_cnn(width: int = 16, classes: int = 10) -> Any:
+    """A small dense CNN for 1x8x8 inputs (scikit-learn's digits): three 3x3 convs
+    with batch norm, a max-pool, global average pooling and a linear head. A
+    picklable ``nn.Sequential``; the factory of the CLI examples
+    (``pconv prune pconv.testing:digits_cnn ...``)."""
+    from torch import nn
+
+    def block(cin: int, cout: int) -> list:
+        return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
+
+    return nn.Sequential(*block(1, width), *block(width, width), nn.MaxPool2d(2), *block(width, 2 * width),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2 * width, classes))
 
 
 def count_macs(model: Any, example: Any) -> tuple[int, int]:
