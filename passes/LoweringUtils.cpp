@@ -410,32 +410,82 @@ Value mlir::pconv::createPhaseSplitCopy(OpBuilder &b, Location loc,
       b.getI64IntegerAttr(64));
   Value zero = arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(vecType, b.getFloatAttr(f32, 0)));
+  // Lane l of the vector at phase p, position col reads source column
+  // (col + l) * stride + p - left: a strided gather, masked to the row.
+  auto i32 = b.getI32Type();
+  auto idxType = VectorType::get({lanes}, i32);
+  SmallVector<int32_t> steps;
+  for (int64_t l = 0; l < lanes; ++l)
+    steps.push_back(int32_t(l * stride));
+  Value laneOffsets = arith::ConstantOp::create(
+      b, loc, DenseIntElementsAttr::get(idxType, ArrayRef<int32_t>(steps)));
+  Value zeroIdx = arith::ConstantOp::create(
+      b, loc, DenseIntElementsAttr::get(idxType, int32_t(0)));
+  Value widthIdx = arith::ConstantOp::create(
+      b, loc, DenseIntElementsAttr::get(idxType, int32_t(w)));
   Value c0 = cst(b, 0), c1 = cst(b, 1);
   scf::ParallelOp::create(
       b, loc, ValueRange{c0, c0}, ValueRange{cst(b, n), cst(b, c)},
       ValueRange{c1, c1}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
         Value i = ivs[0], j = ivs[1];
-        scf::buildLoopNest(
-            b, loc, ValueRange{c0, c0, c0},
-            ValueRange{cst(b, paddedHeight), cst(b, stride),
-                       cst(b, phaseWidth)},
-            ValueRange{c1, c1, cst(b, lanes)},
-            [&](OpBuilder &b, Location loc, ValueRange p) {
-              vector::TransferWriteOp::create(
-                  b, loc, zero, padded, ValueRange{i, j, p[0], p[1], p[2]},
-                  ArrayRef<bool>{false});
-            });
-        scf::buildLoopNest(
-            b, loc, ValueRange{c0, c0}, ValueRange{cst(b, h), cst(b, w)},
-            ValueRange{c1, c1}, [&](OpBuilder &b, Location loc, ValueRange p) {
-              Value v = memref::LoadOp::create(b, loc, source,
-                                               ValueRange{i, j, p[0], p[1]});
-              Value row = arith::AddIOp::create(b, loc, p[0], cst(b, top));
-              Value col = arith::AddIOp::create(b, loc, p[1], cst(b, left));
-              Value phase = arith::RemUIOp::create(b, loc, col, cst(b, stride));
-              Value pos = arith::DivUIOp::create(b, loc, col, cst(b, stride));
-              memref::StoreOp::create(b, loc, v, padded,
-                                      ValueRange{i, j, row, phase, pos});
+        scf::ForOp::create(
+            b, loc, c0, cst(b, paddedHeight), c1, ValueRange{},
+            [&](OpBuilder &b, Location loc, Value row, ValueRange) {
+              Value srcRow = arith::SubIOp::create(b, loc, row, cst(b, top));
+              Value inside = arith::AndIOp::create(
+                  b, loc,
+                  arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
+                                        srcRow, c0),
+                  arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                        srcRow, cst(b, h)));
+              auto eachVector = [&](OpBuilder &b,
+                                    function_ref<Value(OpBuilder &, int64_t,
+                                                       Value)>
+                                        value) {
+                for (int64_t p = 0; p < stride; ++p)
+                  scf::ForOp::create(
+                      b, loc, c0, cst(b, phaseWidth), cst(b, lanes),
+                      ValueRange{},
+                      [&](OpBuilder &b, Location loc, Value col, ValueRange) {
+                        vector::StoreOp::create(
+                            b, loc, value(b, p, col), padded,
+                            ValueRange{i, j, row, cst(b, p), col});
+                        scf::YieldOp::create(b, loc);
+                      });
+              };
+              scf::IfOp::create(
+                  b, loc, inside,
+                  [&](OpBuilder &b, Location loc) {
+                    eachVector(b, [&](OpBuilder &b, int64_t p, Value col) {
+                      Value start = arith::AddIOp::create(
+                          b, loc,
+                          arith::MulIOp::create(b, loc, col, cst(b, stride)),
+                          cst(b, p - left));
+                      Value startVec = vector::BroadcastOp::create(
+                          b, loc, idxType,
+                          arith::IndexCastOp::create(b, loc, i32, start));
+                      Value idx =
+                          arith::AddIOp::create(b, loc, startVec, laneOffsets);
+                      Value mask = arith::AndIOp::create(
+                          b, loc,
+                          arith::CmpIOp::create(
+                              b, loc, arith::CmpIPredicate::sge, idx, zeroIdx),
+                          arith::CmpIOp::create(
+                              b, loc, arith::CmpIPredicate::slt, idx, widthIdx));
+                      return vector::GatherOp::create(
+                                 b, loc, vecType, source,
+                                 ValueRange{i, j, srcRow, c0}, idx, mask, zero)
+                          .getResult();
+                    });
+                    scf::YieldOp::create(b, loc);
+                  },
+                  [&](OpBuilder &b, Location loc) {
+                    eachVector(b, [&](OpBuilder &, int64_t, Value) {
+                      return zero;
+                    });
+                    scf::YieldOp::create(b, loc);
+                  });
+              scf::YieldOp::create(b, loc);
             });
       });
   return padded;

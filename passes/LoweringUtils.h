@@ -152,7 +152,8 @@ Value createShiftedCopies(OpBuilder &b, Location loc, Value padded,
 /// columns, with the columns of each padded row split into `stride` phases:
 /// padded column x lands at [x % stride][x / stride]. A stride-`stride`
 /// convolution then reads `lanes` consecutive outputs' taps as one contiguous
-/// vector of a phase. Zeroing is vectorized; the scatter is scalar.
+/// vector of a phase. Every vector is one masked strided gather (zeros
+/// outside the source row).
 Value createPhaseSplitCopy(OpBuilder &b, Location loc, Value source,
                            int64_t paddedHeight, int64_t stride,
                            int64_t phaseWidth, int64_t top, int64_t left,
