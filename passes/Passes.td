@@ -211,6 +211,62 @@ def LowerStridedCopiesPass
   ];
 }
 
+def VectorizeDensePass : Pass<"pconv-vectorize-dense", "func::FuncOp"> {
+  let summary = "Vector code for the dense-path linalg ops on buffers";
+  let description = [{
+    Runs after bufferization and gives the linalg ops that are not
+    convolutions explicit vector code instead of upstream scalar loops:
+
+    - elementwise `linalg.generic` (and `linalg.fill`, `copy`, `broadcast`,
+      `map`, generalized first): the longest suffix of loops that every
+      operand reads contiguously in loop order (or not at all) is collapsed
+      into one dimension and read in `vector-width` vectors, the last one
+      masked; operands that do not depend on it (a per-channel bias, a
+      scalar) are loaded once per outer point and broadcast. The outer loops
+      (and chunks of the collapsed dimension) form an `scf.parallel`;
+    - trailing-dimension reductions (`addf` / `maximumf` into an output
+      indexed by the leading loops: global and adaptive average pooling) as
+      vector accumulations with a masked tail and one `vector.reduction`;
+    - `linalg.pooling_nchw_max` / `_sum` and `linalg.depthwise_conv_2d_nchw_chw`:
+      parallel over (N, C), output rows in vectors along the width; at column
+      stride s each tap loads s*vw consecutive inputs and keeps every s-th
+      lane with a shuffle; vectors near the row's end use masked loads;
+    - `linalg.matmul`: when B is a transpose of a weight matrix W (nn.Linear
+      as torch-mlir emits it), blocks of 4 rows of W (parallel) stream once
+      against up to 4 rows of A with several accumulators per dot product, and
+      the transposed copy is dropped; otherwise column blocks of B in vectors
+      with a broadcast A element per k.
+
+    Anything else (dynamic shapes, non-unit innermost strides, index-dependent
+    bodies) is left for `convert-linalg-to-parallel-loops`.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "unsigned", /*default=*/"16",
+           "Lanes per vector (16 f32: AVX-512, 8: AVX2, 4: NEON); 0 disables "
+           "the pass">,
+    Option<"minParallelElements", "min-parallel-elements", "int64_t",
+           /*default=*/"16384",
+           "Smallest iteration space (elements or MACs) given an scf.parallel "
+           "loop; smaller ops run sequentially, without a parallel region">,
+    Option<"chunkElements", "chunk-elements", "int64_t", /*default=*/"4096",
+           "Elements of a collapsed elementwise dimension per parallel "
+           "iteration">,
+  ];
+  let dependentDialects = ["arith::ArithDialect", "linalg::LinalgDialect",
+                           "memref::MemRefDialect", "scf::SCFDialect",
+                           "vector::VectorDialect"];
+  let statistics = [
+    Statistic<"numElementwise", "num-elementwise",
+              "Elementwise ops (generic, fill, copy, broadcast) vectorized">,
+    Statistic<"numReductions", "num-reductions",
+              "Trailing-dimension reductions vectorized">,
+    Statistic<"numPooling", "num-pooling", "Pooling ops vectorized">,
+    Statistic<"numDepthwise", "num-depthwise",
+              "Depthwise convolutions vectorized">,
+    Statistic<"numMatmuls", "num-matmuls", "Matrix products vectorized">,
+  ];
+}
+
 def SetTargetPass : Pass<"pconv-set-target", "ModuleOp"> {
   let summary = "Record the target triple on the module for LLVM translation";
   let description = [{

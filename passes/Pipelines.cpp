@@ -72,6 +72,14 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
 
   // Dense path: linalg ops -> scf.parallel over their parallel dimensions.
   pm.addNestedPass<func::FuncOp>(createLowerStridedCopiesPass());
+  // Dense-path ops with vector code (pooling, elementwise, reductions,
+  // depthwise, matmul); canonicalize drops the buffers it left unread.
+  if (options.vectorWidth > 0) {
+    VectorizeDensePassOptions denseOptions;
+    denseOptions.vectorWidth = options.vectorWidth;
+    pm.addNestedPass<func::FuncOp>(createVectorizeDensePass(denseOptions));
+    addUpstream(pm, "canonicalize");
+  }
   addUpstream(pm, "func.func(convert-linalg-to-parallel-loops)");
 
   // Outermost scf.parallel loops -> OpenMP parallel worksharing loops.
