@@ -76,11 +76,37 @@ class CompiledModel:
         raise NotImplementedError
 
 
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc <malloc.h>
+_malloc_tuned = False
+
+
+def _keep_freed_memory() -> None:
+    """Make glibc's malloc reuse freed activation buffers instead of returning
+    them to the kernel. The compiled code allocates each intermediate buffer
+    (megabytes) and frees it after its last use; with glibc's defaults such
+    blocks are mmap'ed and unmapped every call, and the page faults of
+    re-touching them cost about half of MobileNet-V2's run time (perf).
+    Blocks up to 32 MiB then come from the heap, which keeps up to 1 GiB free.
+    A no-op off glibc."""
+    global _malloc_tuned
+    if _malloc_tuned:
+        return
+    _malloc_tuned = True
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (AttributeError, OSError):
+        return
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt(_M_MMAP_THRESHOLD, 32 << 20)
+    mallopt(_M_TRIM_THRESHOLD, 1 << 30)
+
+
 class HostModel(CompiledModel):
     """Runs in this process through the C interface of the entry point."""
 
     def __init__(self, library: Path, meta: dict[str, Any]):
         super().__init__(library, meta)
+        _keep_freed_memory()
         self._lib = ctypes.CDLL(str(self.library), mode=os.RTLD_LOCAL)
         try:
             self._fn = getattr(self._lib, meta["symbol"])
