@@ -91,6 +91,20 @@ def ImportLinalgPass : Pass<"pconv-import-linalg", "func::FuncOp"> {
                            "tensor::TensorDialect"];
 }
 
+def FuseElementwisePass : Pass<"pconv-fuse-elementwise", "func::FuncOp"> {
+  let summary = "Fuse chains of elementwise linalg.generic ops";
+  let description = [{
+    Upstream elementwise fusion (`linalg::populateElementwiseOpsFusionPatterns`)
+    restricted to single-use, all-parallel producers feeding all-parallel
+    consumers: ReLU6's max and min generics, a residual add and its ReLU, a
+    bias add and its activation become one generic, i.e. one pass over the
+    activation once vectorized. Reductions (pooling) and contractions (linear
+    layers) are not fused into, so they keep the named or simple forms that
+    `pconv-vectorize-dense` lowers.
+  }];
+  let dependentDialects = ["linalg::LinalgDialect"];
+}
+
 def FuseActivationPass : Pass<"pconv-fuse-activation", "func::FuncOp"> {
   let summary = "Fuse a ReLU that consumes a pconv.conv2d into its epilogue";
   let description = [{

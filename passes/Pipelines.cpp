@@ -56,6 +56,11 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createLowerToLoopsPass());
   // Drop the pads/broadcasts the import made dead.
   addUpstream(pm, "canonicalize,cse");
+  // Dense path: chains of elementwise generics (ReLU6's max and min, residual
+  // add + ReLU) become one generic each, so pconv-vectorize-dense makes one
+  // pass over the activation instead of one per op.
+  if (options.vectorWidth > 0)
+    pm.addNestedPass<func::FuncOp>(createFuseElementwisePass());
 
   // Bufferize the whole module. tensor.empty -> alloc_tensor first (what it
   // cannot reuse in place); identity layouts at function boundaries so the
