@@ -183,9 +183,13 @@ Value collapseSuffix(OpBuilder &b, Location loc, Value buffer, int64_t count) {
   return memref::CollapseShapeOp::create(b, loc, buffer, groups);
 }
 
-bool isIntegerDivision(Operation &op) {
+/// Body ops the elementwise lowering does not vectorize: integer division
+/// (masked-off tail lanes could divide by zero) and powers with an integer
+/// exponent (LLVM's powi takes a scalar exponent, not a vector).
+bool isUnvectorizable(Operation &op) {
   return isa<arith::DivSIOp, arith::DivUIOp, arith::RemSIOp, arith::RemUIOp,
-             arith::CeilDivSIOp, arith::CeilDivUIOp, arith::FloorDivSIOp>(op);
+             arith::CeilDivSIOp, arith::CeilDivUIOp, arith::FloorDivSIOp,
+             math::FPowIOp, math::IPowIOp>(op);
 }
 
 //===----------------------------------------------------------------------===//
@@ -268,7 +272,7 @@ struct ElementwiseVectorizer {
     }
     for (Operation &inner : op.getBlock()->without_terminator()) {
       if (inner.getNumResults() != 1 || inner.getNumRegions() != 0 ||
-          isa<linalg::IndexOp>(inner) || isIntegerDivision(inner) ||
+          isa<linalg::IndexOp>(inner) || isUnvectorizable(inner) ||
           !isa<arith::ArithDialect, math::MathDialect>(inner.getDialect()))
         return failure();
       if (inner.getNumOperands() > 0 &&

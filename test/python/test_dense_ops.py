@@ -101,6 +101,13 @@ def test_plain_matmul_and_broadcast_bias():
     _check(Net(), torch.randn(3, 45))
 
 
+@pytest.mark.parametrize("act", [nn.GELU(approximate="tanh"), nn.SiLU(), nn.Hardswish(), nn.LeakyReLU(0.1)])
+def test_elementwise_activations(act):
+    # tanh-GELU's x**3 is a math.fpowi, which stays scalar; the others vectorize.
+    torch.manual_seed(5)
+    _check(nn.Sequential(nn.Conv2d(3, 5, 3, padding=1), act), torch.randn(1, 3, 9, 21))
+
+
 def test_matches_without_dense_vectorization():
     # vector_width=0 keeps every dense op on the upstream loops: same answer.
     torch.manual_seed(4)
