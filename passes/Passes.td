@@ -245,6 +245,9 @@ def VectorizeDensePass : Pass<"pconv-vectorize-dense", "func::FuncOp"> {
       parallel over (N, C), output rows in vectors along the width; at column
       stride s each tap loads s*vw consecutive inputs and keeps every s-th
       lane with a shuffle; vectors near the row's end use masked loads;
+    - a fill of a padded buffer whose interior (a subview padded in the last
+      two dimensions) is written in full by the next op that touches the
+      buffer writes only the border (tensor.pad's bufferized form);
     - `linalg.matmul`: when B is a transpose of a weight matrix W (nn.Linear
       as torch-mlir emits it), blocks of 4 rows of W (parallel) stream once
       against up to 4 rows of A with several accumulators per dot product, and
@@ -278,6 +281,8 @@ def VectorizeDensePass : Pass<"pconv-vectorize-dense", "func::FuncOp"> {
     Statistic<"numDepthwise", "num-depthwise",
               "Depthwise convolutions vectorized">,
     Statistic<"numMatmuls", "num-matmuls", "Matrix products vectorized">,
+    Statistic<"numBorderFills", "num-border-fills",
+              "Pad fills reduced to the border around an interior written next">,
   ];
 }
 

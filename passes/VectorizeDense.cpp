@@ -835,6 +835,132 @@ struct MatmulVectorizer {
   }
 };
 
+//===----------------------------------------------------------------------===//
+// Fills of padded buffers whose interior is overwritten right after
+//===----------------------------------------------------------------------===//
+
+/// A tensor.pad bufferizes to: fill the whole padded buffer with the pad
+/// value, then copy the source into its interior. When the interior's writer
+/// follows the fill and nothing reads the buffer in between, only the border
+/// (rows above and below, columns left and right of the interior in the last
+/// two dimensions) needs the pad value.
+struct BorderFill {
+  linalg::GenericOp op;
+  int64_t vw, minParallel;
+  Value fillValue;               // scalar written
+  SmallVector<int64_t> offsets;  // of the interior
+  SmallVector<int64_t> sizes;
+
+  LogicalResult match() {
+    if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
+        op.getNumParallelLoops() != op.getNumLoops())
+      return failure();
+    Value out = op.getDpsInits()[0];
+    auto type = dyn_cast<MemRefType>(out.getType());
+    if (!type || type.getRank() < 2 || !contiguousSuffix(type, type.getRank()) ||
+        type.getElementTypeBitWidth() < 8 ||
+        !op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isIdentity())
+      return failure();
+    // The body yields a scalar defined above it or a scalar input.
+    Block *body = op.getBlock();
+    Value yielded = body->getTerminator()->getOperand(0);
+    if (auto arg = dyn_cast<BlockArgument>(yielded)) {
+      if (arg.getOwner() != body || arg.getArgNumber() >= op.getNumDpsInputs())
+        return failure();
+      yielded = op.getDpsInputs()[arg.getArgNumber()];
+    } else if (Operation *def = yielded.getDefiningOp();
+               def && op->isProperAncestor(def)) {
+      return failure(); // computed in the body
+    }
+    if (isa<ShapedType>(yielded.getType()))
+      return failure();
+    fillValue = yielded;
+    // The buffer: this fill, one interior view fully written by a later
+    // all-parallel op in this block, deallocs, and readers after that op.
+    auto alloc = out.getDefiningOp<memref::AllocOp>();
+    if (!alloc)
+      return failure();
+    memref::SubViewOp interior;
+    for (Operation *user : alloc->getUsers()) {
+      if (auto view = dyn_cast<memref::SubViewOp>(user)) {
+        if (interior)
+          return failure();
+        interior = view;
+      }
+    }
+    if (!interior || !interior->hasOneUse())
+      return failure();
+    auto writer = dyn_cast<linalg::LinalgOp>(*interior->getUsers().begin());
+    if (!writer || !writer.hasPureBufferSemantics() ||
+        writer.getNumDpsInits() != 1 ||
+        writer.getDpsInits()[0] != interior.getResult() ||
+        writer.getNumParallelLoops() != writer.getNumLoops() ||
+        !writer.getMatchingIndexingMap(writer.getDpsInitOperand(0)).isIdentity() ||
+        writer.payloadUsesValueFromOperand(writer.getDpsInitOperand(0)) ||
+        writer->getBlock() != op->getBlock() || !op->isBeforeInBlock(writer) ||
+        llvm::is_contained(writer->getOperands(), out))
+      return failure();
+    for (Operation *user : alloc->getUsers()) {
+      if (user == op || user == interior || isa<memref::DeallocOp>(user))
+        continue;
+      Operation *inBlock = op->getBlock()->findAncestorOpInBlock(*user);
+      if (!inBlock || !writer->isBeforeInBlock(inBlock))
+        return failure();
+    }
+    if (llvm::any_of(interior.getStaticStrides(), [](int64_t s) { return s != 1; }) ||
+        llvm::any_of(interior.getStaticOffsets(), ShapedType::isDynamic) ||
+        llvm::any_of(interior.getStaticSizes(), ShapedType::isDynamic) ||
+        interior.getSourceType().getRank() != type.getRank() ||
+        interior.getType().getRank() != type.getRank())
+      return failure();
+    offsets = llvm::to_vector(interior.getStaticOffsets());
+    sizes = llvm::to_vector(interior.getStaticSizes());
+    // Padding only in the last two dimensions.
+    int64_t rank = type.getRank();
+    for (int64_t d = 0; d < rank - 2; ++d)
+      if (offsets[d] != 0 || sizes[d] != type.getDimSize(d))
+        return failure();
+    return success();
+  }
+
+  void rewrite() {
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    Gen g{b, loc, vw};
+    Value out = op.getDpsInits()[0];
+    auto type = cast<MemRefType>(out.getType());
+    int64_t rank = type.getRank();
+    int64_t rows = type.getDimSize(rank - 2), cols = type.getDimSize(rank - 1);
+    int64_t top = offsets[rank - 2], height = sizes[rank - 2];
+    int64_t left = offsets[rank - 1], width = sizes[rank - 1];
+    SmallVector<int64_t> outer(type.getShape().drop_back(2));
+    bool parallel = product(type.getShape()) >= minParallel && product(outer) > 1;
+    SmallVector<Value> ivs = g.openLoops(outer, parallel);
+    Value splat = g.broadcast(fillValue);
+    // Columns [from, from + count) of `row`.
+    auto fillColumns = [&](Value row, int64_t from, int64_t count) {
+      for (int64_t c = 0; c < count; c += vw) {
+        SmallVector<Value> at(ivs);
+        at.push_back(row);
+        at.push_back(g.idx(from + c));
+        g.store(splat, out, at, std::min(vw, count - c));
+      }
+    };
+    auto rowRange = [&](int64_t from, int64_t to,
+                        function_ref<void(Value)> body) {
+      if (from < to)
+        g.forLoop(g.idx(from), g.idx(to), 1, body);
+    };
+    rowRange(0, top, [&](Value row) { fillColumns(row, 0, cols); });
+    rowRange(top, top + height, [&](Value row) {
+      fillColumns(row, 0, left);
+      fillColumns(row, left + width, cols - left - width);
+    });
+    rowRange(top + height, rows, [&](Value row) { fillColumns(row, 0, cols); });
+    op.erase();
+  }
+};
+
 struct VectorizeDensePass
     : public pconv::impl::VectorizeDensePassBase<VectorizeDensePass> {
   using Base::Base;
@@ -855,6 +981,18 @@ struct VectorizeDensePass
     for (linalg::LinalgOp op : named) {
       rewriter.setInsertionPoint(op);
       (void)linalg::generalizeNamedOp(rewriter, op);
+    }
+
+    // Pad fills first: they look at the interior's writer before that is
+    // lowered.
+    SmallVector<linalg::GenericOp> generics;
+    getOperation().walk([&](linalg::GenericOp op) { generics.push_back(op); });
+    for (linalg::GenericOp op : generics) {
+      BorderFill fill{op, vw, minPar, {}, {}, {}};
+      if (succeeded(fill.match())) {
+        fill.rewrite();
+        ++numBorderFills;
+      }
     }
 
     SmallVector<Operation *> ops;
