@@ -91,6 +91,20 @@ def ImportLinalgPass : Pass<"pconv-import-linalg", "func::FuncOp"> {
                            "tensor::TensorDialect"];
 }
 
+def FuseElementwisePass : Pass<"pconv-fuse-elementwise", "func::FuncOp"> {
+  let summary = "Fuse chains of elementwise linalg.generic ops";
+  let description = [{
+    Upstream elementwise fusion (`linalg::populateElementwiseOpsFusionPatterns`)
+    restricted to single-use, all-parallel producers feeding all-parallel
+    consumers: ReLU6's max and min generics, a residual add and its ReLU, a
+    bias add and its activation become one generic, i.e. one pass over the
+    activation once vectorized. Reductions (pooling) and contractions (linear
+    layers) are not fused into, so they keep the named or simple forms that
+    `pconv-vectorize-dense` lowers.
+  }];
+  let dependentDialects = ["linalg::LinalgDialect"];
+}
+
 def FuseActivationPass : Pass<"pconv-fuse-activation", "func::FuncOp"> {
   let summary = "Fuse a ReLU that consumes a pconv.conv2d into its epilogue";
   let description = [{
@@ -323,6 +337,67 @@ def LowerStridedCopiesPass
   let dependentDialects = ["linalg::LinalgDialect"];
   let statistics = [
     Statistic<"numRewritten", "num-rewritten", "memref.copy ops rewritten">,
+  ];
+}
+
+def VectorizeDensePass : Pass<"pconv-vectorize-dense", "func::FuncOp"> {
+  let summary = "Vector code for the dense-path linalg ops on buffers";
+  let description = [{
+    Runs after bufferization and gives the linalg ops that are not
+    convolutions explicit vector code instead of upstream scalar loops:
+
+    - elementwise `linalg.generic` (and `linalg.fill`, `copy`, `broadcast`,
+      `map`, generalized first): the longest suffix of loops that every
+      operand reads contiguously in loop order (or not at all) is collapsed
+      into one dimension and read in `vector-width` vectors, the last one
+      masked; operands that do not depend on it (a per-channel bias, a
+      scalar) are loaded once per outer point and broadcast. The outer loops
+      (and chunks of the collapsed dimension) form an `scf.parallel`;
+    - trailing-dimension reductions (`addf` / `maximumf` into an output
+      indexed by the leading loops: global and adaptive average pooling) as
+      vector accumulations with a masked tail and one `vector.reduction`;
+    - `linalg.pooling_nchw_max` / `_sum` and `linalg.depthwise_conv_2d_nchw_chw`:
+      parallel over (N, C), output rows in vectors along the width; at column
+      stride s each tap loads s*vw consecutive inputs and keeps every s-th
+      lane with a shuffle; vectors near the row's end use masked loads;
+    - a fill of a padded buffer whose interior (a subview padded in the last
+      two dimensions) is written in full by the next op that touches the
+      buffer writes only the border (tensor.pad's bufferized form);
+    - `linalg.matmul`: when B is a transpose of a weight matrix W (nn.Linear
+      as torch-mlir emits it), blocks of 4 rows of W (parallel) stream once
+      against up to 4 rows of A with several accumulators per dot product, and
+      the transposed copy is dropped; otherwise column blocks of B in vectors
+      with a broadcast A element per k.
+
+    Anything else (dynamic shapes, non-unit innermost strides, index-dependent
+    bodies) is left for `convert-linalg-to-parallel-loops`.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "unsigned", /*default=*/"16",
+           "Lanes per vector (16 f32: AVX-512, 8: AVX2, 4: NEON); 0 disables "
+           "the pass">,
+    Option<"minParallelElements", "min-parallel-elements", "int64_t",
+           /*default=*/"16384",
+           "Smallest iteration space (elements or MACs) given an scf.parallel "
+           "loop; smaller ops run sequentially, without a parallel region">,
+    Option<"chunkElements", "chunk-elements", "int64_t", /*default=*/"4096",
+           "Elements of a collapsed elementwise dimension per parallel "
+           "iteration">,
+  ];
+  let dependentDialects = ["arith::ArithDialect", "linalg::LinalgDialect",
+                           "memref::MemRefDialect", "scf::SCFDialect",
+                           "vector::VectorDialect"];
+  let statistics = [
+    Statistic<"numElementwise", "num-elementwise",
+              "Elementwise ops (generic, fill, copy, broadcast) vectorized">,
+    Statistic<"numReductions", "num-reductions",
+              "Trailing-dimension reductions vectorized">,
+    Statistic<"numPooling", "num-pooling", "Pooling ops vectorized">,
+    Statistic<"numDepthwise", "num-depthwise",
+              "Depthwise convolutions vectorized">,
+    Statistic<"numMatmuls", "num-matmuls", "Matrix products vectorized">,
+    Statistic<"numBorderFills", "num-border-fills",
+              "Pad fills reduced to the border around an interior written next">,
   ];
 }
 

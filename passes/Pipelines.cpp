@@ -66,6 +66,11 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createLowerToLoopsPass());
   // Drop the pads/broadcasts the import made dead.
   addUpstream(pm, "canonicalize,cse");
+  // Dense path: chains of elementwise generics (ReLU6's max and min, residual
+  // add + ReLU) become one generic each, so pconv-vectorize-dense makes one
+  // pass over the activation instead of one per op.
+  if (options.vectorWidth > 0)
+    pm.addNestedPass<func::FuncOp>(createFuseElementwisePass());
 
   // Bufferize the whole module. tensor.empty -> alloc_tensor first (what it
   // cannot reuse in place); identity layouts at function boundaries so the
@@ -82,6 +87,14 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
 
   // Dense path: linalg ops -> scf.parallel over their parallel dimensions.
   pm.addNestedPass<func::FuncOp>(createLowerStridedCopiesPass());
+  // Dense-path ops with vector code (pooling, elementwise, reductions,
+  // depthwise, matmul); canonicalize drops the buffers it left unread.
+  if (options.vectorWidth > 0) {
+    VectorizeDensePassOptions denseOptions;
+    denseOptions.vectorWidth = options.vectorWidth;
+    pm.addNestedPass<func::FuncOp>(createVectorizeDensePass(denseOptions));
+    addUpstream(pm, "canonicalize");
+  }
   addUpstream(pm, "func.func(convert-linalg-to-parallel-loops)");
 
   // Outermost scf.parallel loops -> OpenMP parallel worksharing loops.
