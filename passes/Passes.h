@@ -48,6 +48,11 @@ struct ToLLVMPipelineOptions
                      "AVX-512, 8: AVX2, 4: NEON); 0 keeps the reference "
                      "loops for every pattern conv"),
       llvm::cl::init(16)};
+  PassOptions::Option<bool> shiftedCopies{
+      *this, "shifted-copies",
+      llvm::cl::desc("Stride-1 pattern convs read aligned vectors from one "
+                     "copy of the padded input per kernel column shift"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> reorder{
       *this, "reorder",
       llvm::cl::desc("Filter kernel reorder (pconv-reorder-filters) after "

@@ -214,7 +214,7 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
            "Bytes of tile input rows a channel block may occupy (L1 share)">,
     Option<"minTasks", "min-tasks", "unsigned", /*default=*/"32",
            "Parallel tasks to aim for (filter groups are added until reached)">,
-    Option<"shiftedCopies", "shifted-copies", "bool", /*default=*/"true",
+    Option<"shiftedCopies", "shifted-copies", "bool", /*default=*/"false",
            "At stride 1, copy the padded input once per kernel column shift "
            "so that every tap load is an aligned vector">,
   ];

@@ -61,6 +61,7 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
     pm.addPass(createGroupPatternsPass());
     LowerToVectorsPassOptions vectorOptions;
     vectorOptions.vectorWidth = options.vectorWidth;
+    vectorOptions.shiftedCopies = options.shiftedCopies;
     pm.addNestedPass<func::FuncOp>(createLowerToVectorsPass(vectorOptions));
   }
   pm.addNestedPass<func::FuncOp>(createLowerToLoopsPass());

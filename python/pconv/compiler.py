@@ -66,6 +66,9 @@ class CompileOptions:
             import (weights and bias), so it costs nothing at run time.
         vector_width: f32 lanes of the vectorized pattern lowering; ``None`` takes
             the target's (16 with AVX-512, 4 on NEON), 0 keeps the reference loops.
+        shifted_copies: stride-1 pattern convs read aligned vectors from one copy of
+            the padded input per kernel column shift (no cache-line-split loads, but
+            3x the copying and input footprint; off: measured 10% slower on ResNet-18).
         reorder_filters: filter kernel reorder (pconv-reorder-filters): sort filters
             by length and pattern mix, absorbing the permutation into consumer convs.
         tune: measure candidate tiles of every pattern conv on this machine and keep
@@ -83,6 +86,7 @@ class CompileOptions:
     vectorize_dense_convs: bool = True
     vector_width: int | None = None
     reorder_filters: bool = True
+    shifted_copies: bool = False
     tune: bool = False
     tiles: dict[int, Sequence[int]] | None = None
     fold_batchnorm: bool = True
@@ -240,7 +244,8 @@ def _lower_to_library(session: "_Session", pconv_input: Path, opts: CompileOptio
     session.run("llvm", [tool("pconv-opt"), str(pconv_input),
                          f"--pass-pipeline=builtin.module(pconv-to-llvm{{import=false import-dense=false "
                          f"num-threads={opts.threads} "
-                         f"vector-width={vector_width_of(opts, target)} target={target.triple}{tile_option}}})",
+                         f"vector-width={vector_width_of(opts, target)} target={target.triple}{tile_option} "
+                         f"shifted-copies={str(opts.shifted_copies).lower()}}})",
                          "--emit-bytecode", "-o", str(llvm_bc)], inputs=[pconv_input])
     if stages is not None:
         stages["llvm"] = session.print_stage(llvm_bc)

@@ -1,6 +1,7 @@
-// RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8}))' | FileCheck %s
+// RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8 shifted-copies=true}))' | FileCheck %s
+// RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8}))' | FileCheck %s --check-prefix=NOSHIFT
 // RUN: pconv-opt %S/Inputs/bad-tile.mlir -split-input-file -verify-diagnostics -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8}))'
-// RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8}))' | grep -c "vector.load" | FileCheck %s --check-prefix=LOADS
+// RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8 shifted-copies=true}))' | grep -c "vector.load" | FileCheck %s --check-prefix=LOADS
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8}))' | grep -c "vector.fma" | FileCheck %s --check-prefix=FMAS
 
 // 6 output columns in one 8-lane vector (V = 1), R = 4 rows per tile; the
@@ -17,8 +18,14 @@
 // LOADS: 60
 // FMAS: 60
 // The padded input has room for 2 whole tiles of 4 rows (+2 halo rows);
-// at stride 1 it is copied once per column shift (3 copies of 8 columns),
-// so every tap load is an aligned vector.
+// with shifted-copies it is copied once per column shift (3 copies of 8
+// columns), so every tap load is an aligned vector; by default (NOSHIFT) the
+// taps load unaligned vectors of one padded copy, viewed with a unit
+// column-phase dimension.
+// NOSHIFT-LABEL: func.func @tile
+// NOSHIFT: memref.expand_shape {{.*}} into memref<1x2x10x1x16xf32>
+// NOSHIFT-NOT: memref<1x2x10x3x8xf32>
+// NOSHIFT: vector.fma
 // CHECK: memref.alloc() {alignment = 64 : i64} : memref<1x2x10x24xf32>
 // CHECK: %[[COPIES:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x2x10x3x8xf32>
 // Tasks: (image, row block, column chunk, filter group).
