@@ -22,9 +22,11 @@ VGG-16 is measured on its convolutional body (``features``: all 13 3x3 convs and
 the pools); its 3 linear layers are not pattern-pruned and would only add the same
 constant to every row (and 4 minutes of compile time per row).
 
-Timing: CPU time of the process (``time.process_time``), best and median of N
-runs within a time budget, after a warm-up: on this shared 2-core machine wall
-time mostly measures the neighbours. Writes results/ablation.{json,md}.
+Timing: all variants of a network are compiled first, then run round-robin (one
+run of each per round, within a time budget per variant) so that they share the
+machine's load; CPU time of the process (``time.process_time``), best and median.
+On this shared 2-core machine wall time mostly measures the neighbours. Writes
+results/ablation.{json,md}.
 """
 
 from __future__ import annotations
@@ -64,14 +66,19 @@ def _network(name: str) -> tuple[torch.nn.Module, torch.Tensor, str]:
     return model, x, name
 
 
-def _time(fn, x: np.ndarray, budget: float) -> tuple[float, float, int]:
-    fn(x)
-    times, start = [], time.perf_counter()
-    while len(times) < 3 or time.perf_counter() - start < budget:
-        t = time.process_time()
+def _time_interleaved(fns: list, x: np.ndarray, budget: float) -> list[list[float]]:
+    """Round-robin runs of every variant (one run each per round) until the
+    budget per variant is spent: all variants see the same machine load."""
+    for fn in fns:
         fn(x)
-        times.append(time.process_time() - t)
-    return min(times), statistics.median(times), len(times)
+    times: list[list[float]] = [[] for _ in fns]
+    start = time.perf_counter()
+    while len(times[0]) < 5 or time.perf_counter() - start < budget * len(fns):
+        for fn, t in zip(fns, times):
+            t0 = time.process_time()
+            fn(x)
+            t.append(time.process_time() - t0)
+    return times
 
 
 def run(networks: list[str], budget: float, out: Path) -> list[dict]:
@@ -81,6 +88,7 @@ def run(networks: list[str], budget: float, out: Path) -> list[dict]:
         with torch.no_grad():
             ref = model(x).numpy()
         convs = None
+        fns, compiled = [], []
         for step, (title, options) in enumerate(STEPS, 1):
             options = dict(options)
             if "tiles" in options:
@@ -93,24 +101,27 @@ def run(networks: list[str], budget: float, out: Path) -> list[dict]:
             fn = art.load()
             y = fn(x.numpy())
             err = float(np.abs(y - ref).max() / max(np.abs(ref).max(), 1e-30))
-            best, median, runs = _time(fn, x.numpy(), budget)
-            row = {"network": label, "step": step, "variant": title, "best_ms": best * 1e3,
-                   "median_ms": median * 1e3, "runs": runs, "compile_s": compile_s, "max_rel_err": err,
-                   "ok": err <= 1e-3}
+            fns.append(fn)
+            compiled.append((step, title, compile_s, err))
+        times = _time_interleaved(fns, x.numpy(), budget)
+        for (step, title, compile_s, err), t in zip(compiled, times):
+            row = {"network": label, "step": step, "variant": title, "best_ms": min(t) * 1e3,
+                   "median_ms": statistics.median(t) * 1e3, "runs": len(t), "compile_s": compile_s,
+                   "max_rel_err": err, "ok": err <= 1e-3}
             rows.append(row)
-            print(f"{label:30s} {step} {title:45s} best {best*1e3:9.2f} ms  median {median*1e3:9.2f} ms  "
+            print(f"{label:30s} {step} {title:45s} best {row['best_ms']:9.2f} ms  median {row['median_ms']:9.2f} ms  "
                   f"err {err:.1e}  compile {compile_s:.0f} s", flush=True)
     out.mkdir(parents=True, exist_ok=True)
     (out / "ablation.json").write_text(json.dumps(rows, indent=1))
     lines = ["# Ablation: PConv pattern-conv optimizations (1 thread, CPU time)", "",
              f"Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by "
              "`.venv/bin/python -m benchmarks.ablation`; see the module docstring for the steps.", "",
-             "| network | step | variant | best ms | median ms | speed-up vs step 1 | vs previous | output ok |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| network | step | variant | best ms | median ms | runs | speed-up vs step 1 | vs previous | output ok |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         first = next(q for q in rows if q["network"] == r["network"] and q["step"] == 1)
         prev = next((q for q in rows if q["network"] == r["network"] and q["step"] == r["step"] - 1), r)
-        lines.append(f"| {r['network']} | {r['step']} | {r['variant']} | {r['best_ms']:.2f} | {r['median_ms']:.2f} "
+        lines.append(f"| {r['network']} | {r['step']} | {r['variant']} | {r['best_ms']:.2f} | {r['median_ms']:.2f} | {r['runs']} "
                      f"| {first['median_ms'] / r['median_ms']:.2f}x | {prev['median_ms'] / r['median_ms']:.2f}x "
                      f"| {'yes' if r['ok'] else 'NO'} |")
     (out / "ablation.md").write_text("\n".join(lines) + "\n")
