@@ -362,11 +362,11 @@ struct LowerToVectorsPass
 
   void runOnOperation() override {
     if (vectorWidth == 0 || maxAccumulators == 0 || maxVectorsPerRow == 0 ||
-        maxRows == 0 || cacheBytes == 0 || minTasks == 0) {
+        maxRows == 0 || minTasks == 0) {
       getOperation().emitError("pconv-lower-to-vectors: every option "
                                "(vector-width, max-accumulators, "
-                               "max-vectors-per-row, max-rows, cache-bytes, "
-                               "min-tasks) must be positive");
+                               "max-vectors-per-row, max-rows, min-tasks; "
+                               "cache-bytes may be 0) must be positive");
       return signalPassFailure();
     }
     SmallVector<Conv2DOp> convs;

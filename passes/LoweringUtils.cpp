@@ -181,8 +181,10 @@ FailureOr<TileShape> mlir::pconv::chooseTile(Conv2DOp op,
   int64_t inRows = (t.rows - 1) * sh + (s.kernelHeight - 1) * s.dilations[0] + 1;
   int64_t inCols = t.vectors * vectorWidth * sw + (s.kernelWidth - 1) * s.dilations[1];
   int64_t perChannel = 4 * inRows * inCols;
-  t.channelBlock = requestedBlock ? requestedBlock
-                                  : std::max<int64_t>(1, model.cacheBytes / perChannel);
+  t.channelBlock =
+      requestedBlock     ? requestedBlock
+      : model.cacheBytes ? std::max<int64_t>(1, model.cacheBytes / perChannel)
+                         : s.channels;
   t.channelBlock = std::min(t.channelBlock, s.channels);
   int64_t tasks = s.batch * t.rowBlocks * t.chunks;
   t.groups = requestedGroups ? requestedGroups

@@ -85,13 +85,13 @@ struct TileShape {
 /// Limits of the model that picks a tile when the op does not fix it.
 struct TileModel {
   int64_t vectorWidth = 16, maxAccumulators = 24, maxVectors = 8,
-          maxRows = 4, cacheBytes = 24576, minTasks = 32;
+          maxRows = 4, cacheBytes = 0, minTasks = 32;
 };
 
 /// The model-based default: the widest row of vectors up to `maxVectors`,
 /// as many rows as the accumulator budget allows (more rows = more input
 /// vectors shared by taps of neighbouring rows), a channel block whose input
-/// rows fit `cacheBytes`, and enough filter groups for `minTasks` parallel
+/// rows fit `cacheBytes` (all channels when 0), and enough filter groups for `minTasks` parallel
 /// tasks. Fields of a `pconv.tile` attribute on the op override the choice.
 FailureOr<TileShape> chooseTile(Conv2DOp op, const TileModel &model);
 

@@ -187,8 +187,9 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
       stride s its columns are split into s phases (column x at phase x % s,
       position x / s), so the taps of consecutive outputs stay contiguous
       vectors at any stride; partial output vectors use masked stores;
-    - cache blocking: input channels are cut into blocks whose tile input
-      rows fit `cache-bytes`; a task runs block by block, and inside a block
+    - cache blocking (off by default; `cache-bytes` or `pconv.tile`): input
+      channels are cut into blocks whose tile input rows fit `cache-bytes`; a
+      task runs block by block, and inside a block
       every filter of its group applies that block's kernels to the same
       few input rows (L1 hits); the partial sums of a tile go to the output
       between blocks, and bias / ReLU happen in the first / last block;
@@ -210,8 +211,9 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
            /*default=*/"8", "Upper bound on V, the vectors of a tile row">,
     Option<"maxRows", "max-rows", "unsigned", /*default=*/"4",
            "Upper bound on R, the output rows of a tile">,
-    Option<"cacheBytes", "cache-bytes", "unsigned", /*default=*/"24576",
-           "Bytes of tile input rows a channel block may occupy (L1 share)">,
+    Option<"cacheBytes", "cache-bytes", "unsigned", /*default=*/"0",
+           "Bytes of tile input rows a channel block may occupy (L1 share); "
+           "0: no channel blocking (measured faster on VGG-16 and ResNet-18 here)">,
     Option<"minTasks", "min-tasks", "unsigned", /*default=*/"32",
            "Parallel tasks to aim for (filter groups are added until reached)">,
     Option<"shiftedCopies", "shifted-copies", "bool", /*default=*/"false",
@@ -265,7 +267,8 @@ def ChooseTilesPass : Pass<"pconv-choose-tiles", "ModuleOp"> {
     values; every other field comes from the model of
     `pconv-lower-to-vectors`: V covers the output width in at most
     `max-vectors-per-row` vectors, R = min(max-rows, max-accumulators / V),
-    B channels of tile input fit `cache-bytes`, and G filter groups give at
+    B channels of tile input fit `cache-bytes` (all channels when 0, the
+    default), and G filter groups give at
     least `min-tasks` parallel tasks. A `pconv.tile` already on an op is
     kept (missing fields are filled in).
   }];
@@ -280,8 +283,9 @@ def ChooseTilesPass : Pass<"pconv-choose-tiles", "ModuleOp"> {
            /*default=*/"8", "Upper bound on V, the vectors of a tile row">,
     Option<"maxRows", "max-rows", "unsigned", /*default=*/"4",
            "Upper bound on R, the output rows of a tile">,
-    Option<"cacheBytes", "cache-bytes", "unsigned", /*default=*/"24576",
-           "Bytes of tile input rows a channel block may occupy (L1 share)">,
+    Option<"cacheBytes", "cache-bytes", "unsigned", /*default=*/"0",
+           "Bytes of tile input rows a channel block may occupy (L1 share); "
+           "0: no channel blocking (measured faster on VGG-16 and ResNet-18 here)">,
     Option<"minTasks", "min-tasks", "unsigned", /*default=*/"32",
            "Parallel tasks to aim for">,
   ];

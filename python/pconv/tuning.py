@@ -130,7 +130,7 @@ def candidates(layer: ConvLayer, vector_width: int, max_accumulators: int = 28) 
         for rows in (2, 4, 6):
             if rows * v > max_accumulators or rows > out_h:
                 continue
-            for block in sorted({min(channels, b) for b in (8, 16, 32, 64)}):
+            for block in sorted({min(channels, b) for b in (16, 32, channels)}):
                 tiles.append((rows, v, block, 0))
     return sorted(set(tiles))
 

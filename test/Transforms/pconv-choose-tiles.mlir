@@ -1,14 +1,17 @@
 // RUN: pconv-opt %s -split-input-file -pconv-choose-tiles | FileCheck %s
+// RUN: pconv-opt %s -split-input-file -pconv-choose-tiles='cache-bytes=24576' | FileCheck %s --check-prefix=L1
 // RUN: pconv-opt %s -split-input-file -pconv-choose-tiles='vector-width=8 cache-bytes=1024 min-tasks=4' | FileCheck %s --check-prefix=SMALL
 // RUN: pconv-opt %s -split-input-file -pconv-choose-tiles='tiles="0=2,1,1,2"'  | FileCheck %s --check-prefix=TUNED
 // RUN: not pconv-opt %s -pconv-choose-tiles='tiles="0=2,1"'  2>&1 | FileCheck %s --check-prefix=BAD
 
 // Model defaults (16 lanes): 56 output columns -> V = 4 vectors, R = 4 rows
-// (24 accumulators allowed, at most 4 rows); 6 input rows x 66 columns x 4 B
-// per channel -> 24 KiB hold 15 channels; 14 row blocks need 3 filter groups
-// for 32 tasks.
+// (24 accumulators allowed, at most 4 rows); no channel blocking by default
+// (all 32 channels in one block); 14 row blocks need 3 filter groups for 32
+// tasks. With cache-bytes=24576, 6 input rows x 66 columns x 4 B per
+// channel -> 24 KiB hold 15 channels (L1 run).
 // CHECK-LABEL: func.func @model
-// CHECK: pconv.tile = {channel_block = 15 : i64, filter_groups = 3 : i64, rows = 4 : i64, vectors = 4 : i64}
+// CHECK: pconv.tile = {channel_block = 32 : i64, filter_groups = 3 : i64, rows = 4 : i64, vectors = 4 : i64}
+// L1: pconv.tile = {channel_block = 15 : i64, filter_groups = 3 : i64, rows = 4 : i64, vectors = 4 : i64}
 // 8 lanes: V = 7, R = 3; a 1 KiB budget still keeps one channel; 19 row
 // blocks already give 4 tasks.
 // SMALL: pconv.tile = {channel_block = 1 : i64, filter_groups = 1 : i64, rows = 3 : i64, vectors = 7 : i64}
