@@ -69,9 +69,10 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
   addUpstream(pm, "canonicalize,cse");
   // Dense path: chains of elementwise generics (ReLU6's max and min, residual
   // add + ReLU) become one generic each, so pconv-vectorize-dense makes one
-  // pass over the activation instead of one per op.
-  if (options.vectorWidth > 0)
-    pm.addNestedPass<func::FuncOp>(createFuseElementwisePass());
+  // pass over the activation instead of one per op. Also with the reference
+  // loops: fusion removes the i1 buffers of adaptive pooling's masks, which
+  // memref-to-llvm cannot store (it asserts on sub-byte element stores).
+  pm.addNestedPass<func::FuncOp>(createFuseElementwisePass());
 
   // Bufferize the whole module. tensor.empty -> alloc_tensor first (what it
   // cannot reuse in place); identity layouts at function boundaries so the

@@ -116,3 +116,11 @@ def test_matches_without_dense_vectorization():
     x = torch.randn(1, 4, 10, 18)
     _check(model, x, vector_width=0)
     _check(model, x, vector_width=8)
+
+
+@pytest.mark.parametrize("vector_width", [0, 16])
+def test_adaptive_pool_with_uneven_windows(vector_width):
+    # Regression: (3, 5) bins over 13 x 19 need masks (i1 buffers) that
+    # memref-to-llvm could not store on the reference path (an assertion in
+    # pconv-opt); elementwise fusion now removes them on every path.
+    _check(nn.AdaptiveAvgPool2d((3, 5)), torch.randn(1, 2, 13, 19), vector_width=vector_width)
