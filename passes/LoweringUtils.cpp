@@ -25,6 +25,18 @@ ConvShape ConvShape::of(Conv2DOp op) {
           op.getPadding(),   op.getStrides(),   op.getDilations()};
 }
 
+SmallVector<int32_t> mlir::pconv::packedOffsets(ArrayRef<int8_t> ids,
+                                                int64_t taps) {
+  SmallVector<int32_t> offsets(ids.size(), -1);
+  int32_t next = 0;
+  for (auto [k, id] : llvm::enumerate(ids))
+    if (id >= 0) {
+      offsets[k] = next;
+      next += taps;
+    }
+  return offsets;
+}
+
 PatternSchedule PatternSchedule::build(Conv2DOp op, int64_t channelBlock,
                                        int64_t groups) {
   int64_t numFilters = op.getNumFilters(), numChannels = op.getNumChannels();
@@ -35,15 +47,7 @@ PatternSchedule PatternSchedule::build(Conv2DOp op, int64_t channelBlock,
     channelBlock = numChannels;
   groups = std::clamp<int64_t>(groups, 1, numFilters);
 
-  // Offset of every kept kernel's weights in the packed (filter, channel)
-  // order.
-  SmallVector<int32_t> offsets(ids.size(), -1);
-  int32_t next = 0;
-  for (auto [k, id] : llvm::enumerate(ids))
-    if (id >= 0) {
-      offsets[k] = next;
-      next += taps;
-    }
+  SmallVector<int32_t> offsets = packedOffsets(ids, taps);
 
   PatternSchedule schedule;
   schedule.numPatterns = numPatterns;

@@ -63,6 +63,10 @@ struct PatternSchedule {
   }
 };
 
+/// Offset of every kept kernel's weights in the packed (filter, channel)
+/// order of a kernel table `ids` (F x C, -1 = pruned); -1 for pruned ones.
+SmallVector<int32_t> packedOffsets(ArrayRef<int8_t> ids, int64_t taps);
+
 /// Name of the discardable attribute holding a conv's schedule.
 inline constexpr StringLiteral kScheduleAttrName = "pconv.schedule";
 

@@ -111,14 +111,7 @@ static std::vector<float> repack(Conv2DOp op, ArrayRef<float> weights,
                                  ArrayRef<int64_t> filterOf,
                                  ArrayRef<int64_t> channelOf) {
   int64_t numChannels = op.getNumChannels(), taps = op.getLibrary().getTaps();
-  // Offset of each old kept kernel in the old packing.
-  SmallVector<int64_t> offset(ids.size(), -1);
-  int64_t next = 0;
-  for (auto [k, id] : llvm::enumerate(ids))
-    if (id >= 0) {
-      offset[k] = next;
-      next += taps;
-    }
+  SmallVector<int32_t> offset = packedOffsets(ids, taps);
   std::vector<float> packed;
   packed.reserve(weights.size());
   for (int64_t f : filterOf)
