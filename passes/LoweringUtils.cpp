@@ -143,7 +143,12 @@ PatternSchedule::fromOp(Conv2DOp op) {
 FailureOr<TileShape> mlir::pconv::chooseTile(Conv2DOp op,
                                              const TileModel &model) {
   ConvShape s = ConvShape::of(op);
+  // Rows shorter than half a vector (7x7 maps with 16 lanes) leave most
+  // lanes idle: halve the vector until a row fills more than half of it.
   int64_t vectorWidth = model.vectorWidth;
+  while (vectorWidth > 4 && vectorWidth % 2 == 0 &&
+         2 * s.outWidth <= vectorWidth)
+    vectorWidth /= 2;
   int64_t requestedRows = 0, requestedVectors = 0, requestedBlock = 0,
           requestedGroups = 0;
   if (Attribute attr = op->getAttr(kTileAttrName)) {

@@ -92,7 +92,9 @@ struct TileModel {
           maxRows = 4, cacheBytes = 0, minTasks = 32;
 };
 
-/// The model-based default: the widest row of vectors up to `maxVectors`,
+/// The model-based default: vectors of `vectorWidth` lanes (halved while an
+/// output row fills at most half a vector), the widest row of vectors up to
+/// `maxVectors`,
 /// as many rows as the accumulator budget allows (more rows = more input
 /// vectors shared by taps of neighbouring rows), a channel block whose input
 /// rows fit `cacheBytes` (all channels when 0), and enough filter groups for `minTasks` parallel

@@ -14,9 +14,10 @@
 // geometry (13 loads, 16 FMAs each, plus 3 loads making the shifted copies);
 // @strided has 12 loads for 12 FMAs (a stride-2 tile of 3 rows shares no
 // input rows between its taps' rows); @blocked is @tile's geometry again (its
-// kernel loop is emitted once and runs once per channel block).
-// LOADS: 60
-// FMAS: 60
+// kernel loop is emitted once and runs once per channel block); @short_rows
+// has 3 rows of 3 taps-rows: 10 loads (+3 for the copies) for 12 FMAs.
+// LOADS: 73
+// FMAS: 72
 // The padded input has room for 2 whole tiles of 4 rows (+2 halo rows);
 // with shifted-copies it is copied once per column shift (3 copies of 8
 // columns), so every tap load is an aligned vector; by default (NOSHIFT) the
@@ -62,12 +63,12 @@ func.func @tile(%x: tensor<1x2x6x6xf32>, %w: tensor<8xf32>) -> tensor<1x1x6x6xf3
 // CHECK: vector.gather
 // CHECK: vector.fma
 // CHECK-NOT: pconv.conv2d
-func.func @strided(%x: tensor<1x1x8x8xf32>, %w: tensor<4xf32>) -> tensor<1x1x3x3xf32> {
+func.func @strided(%x: tensor<1x1x8x12xf32>, %w: tensor<4xf32>) -> tensor<1x1x3x5xf32> {
   %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
          kernels dense<0> : tensor<1x1xi8>
          strides [2, 2] padding [0, 0, 0, 0] dilations [1, 1]
-         : (tensor<1x1x8x8xf32>, tensor<4xf32>) -> tensor<1x1x3x3xf32>
-  return %y : tensor<1x1x3x3xf32>
+         : (tensor<1x1x8x12xf32>, tensor<4xf32>) -> tensor<1x1x3x5xf32>
+  return %y : tensor<1x1x3x5xf32>
 }
 
 // -----
@@ -77,11 +78,26 @@ func.func @strided(%x: tensor<1x1x8x8xf32>, %w: tensor<4xf32>) -> tensor<1x1x3x3
 // CHECK: scf.yield
 // CHECK: arith.maximumf %{{.*}}, %{{.*}} : vector<8xf32>
 // CHECK: vector.maskedstore
-func.func @relu_epilogue(%x: tensor<1x1x6x6xf32>, %w: tensor<4xf32>) -> tensor<1x1x4x4xf32> {
+func.func @relu_epilogue(%x: tensor<1x1x6x7xf32>, %w: tensor<4xf32>) -> tensor<1x1x4x5xf32> {
   %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
          kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1] relu
-         : (tensor<1x1x6x6xf32>, tensor<4xf32>) -> tensor<1x1x4x4xf32>
-  return %y : tensor<1x1x4x4xf32>
+         : (tensor<1x1x6x7xf32>, tensor<4xf32>) -> tensor<1x1x4x5xf32>
+  return %y : tensor<1x1x4x5xf32>
+}
+
+// -----
+
+// Output rows of at most half a vector (3 columns, 8 lanes) get vectors of
+// half the width (4 lanes): 75% of the lanes busy instead of 38%.
+// CHECK-LABEL: func.func @short_rows
+// CHECK: vector.fma {{.*}} : vector<4xf32>
+// CHECK-NOT: vector<8xf32>
+// CHECK: return
+func.func @short_rows(%x: tensor<1x1x5x5xf32>, %w: tensor<4xf32>) -> tensor<1x1x3x3xf32> {
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1]
+         : (tensor<1x1x5x5xf32>, tensor<4xf32>) -> tensor<1x1x3x3xf32>
+  return %y : tensor<1x1x3x3xf32>
 }
 
 // -----
