@@ -194,7 +194,7 @@ def compile_linalg(imported: ImportedModule, opts: CompileOptions) -> Artifact:
     if opts.tune and tiles is None and vector_width_of(opts, target) > 0:
         from .tuning import tune_module
 
-        tiles = tune_module(pconv_bc, stages["pconv"], opts)
+        tiles = tune_module(pconv_bc, opts)
     library_path = _lower_to_library(session, pconv_bc, opts, target, stages, tiles)
     if not opts.keep_workdir:
         _remove_all_but(workdir, library_path)

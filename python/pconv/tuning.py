@@ -73,10 +73,6 @@ class ConvLayer:
             raise TuningError(f"conv {self.index}: unexpected type {type_text}")
         return [int(d) for d in m.group(1).split("x")]
 
-    @property
-    def kept_taps(self) -> int:
-        return self.shape(self.weight_type)[0]
-
     def key(self, target: str, vector_width: int, threads: int) -> str:
         text = "|".join([self.body, self.input_type, self.weight_type, str(self.bias_type),
                          self.result_type, target, str(vector_width), str(threads)])
@@ -170,7 +166,7 @@ def _time(fn, x: np.ndarray, budget_s: float = 0.15, max_runs: int = 20) -> floa
 def measure(layer: ConvLayer, tiles: Sequence[Tile], opts: "CompileOptions") -> list[float]:
     """Seconds per run (best of several) of ``layer`` with each tile."""
     from .artifact import Artifact
-    from .compiler import compile_pconv, vector_width_of  # noqa: F401  (import cycle)
+    from .compiler import compile_pconv  # here: compiler imports this module
 
     art = compile_pconv(layer_module(layer, tiles), replace(opts, tune=False, tiles=None),
                         func_name="candidate0")
@@ -213,7 +209,7 @@ def tune_layers(layers: Sequence[ConvLayer], opts: "CompileOptions", progress: b
     return chosen
 
 
-def tune_module(pconv_module: Path, pconv_text: str, opts: "CompileOptions") -> dict[int, Tile]:
+def tune_module(pconv_module: Path, opts: "CompileOptions") -> dict[int, Tile]:
     """Tiles for every pattern conv of a compiled module's pconv stage."""
     # The stage text elides large tables; print the kernel tables in full (the
     # weights, resources, stay elided).
