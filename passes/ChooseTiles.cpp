@@ -22,7 +22,7 @@ using namespace mlir::pconv;
 
 namespace {
 
-/// Parses `index=rows,vectors,channel_block,filter_groups;...`.
+/// Parses `index=rows,vectors,channel_block,filter_groups[,filter_block];...`.
 static FailureOr<llvm::DenseMap<int64_t, SmallVector<int64_t, 4>>>
 parseTiles(StringRef spec, Operation *anchor) {
   llvm::DenseMap<int64_t, SmallVector<int64_t, 4>> tiles;
@@ -41,11 +41,12 @@ parseTiles(StringRef spec, Operation *anchor) {
       numbers.push_back(number);
     }
     if (key.trim().getAsInteger(10, index) || index < 0 ||
-        numbers.size() != 4) {
+        numbers.size() < 4 || numbers.size() > 5) {
       anchor->emitError() << "pconv-choose-tiles: bad entry '" << entry
                           << "' in tiles; expected "
-                             "'index=rows,vectors,channel_block,filter_groups' "
-                             "(0: the model picks that field)";
+                             "'index=rows,vectors,channel_block,filter_groups"
+                             "[,filter_block]' (0: the model picks that "
+                             "field; filter_block: dense convs only)";
       return failure();
     }
     tiles[index] = numbers;
@@ -62,7 +63,7 @@ struct ChooseTilesPass
     if (failed(tiles))
       return signalPassFailure();
     TileModel model{vectorWidth, maxAccumulators, maxVectorsPerRow,
-                    maxRows,     cacheBytes,      minTasks};
+                    maxRows,     cacheBytes,      minTasks, denseCacheBytes};
     int64_t index = 0;
     WalkResult result = getOperation()->walk([&](Conv2DOp op) {
       auto it = tiles->find(index++);
@@ -70,7 +71,8 @@ struct ChooseTilesPass
         Builder b(op.getContext());
         SmallVector<NamedAttribute> fields;
         static constexpr StringLiteral names[] = {
-            "rows", "vectors", "channel_block", "filter_groups"};
+            "rows", "vectors", "channel_block", "filter_groups",
+            "filter_block"};
         for (auto [name, value] : llvm::zip(names, it->second))
           if (value > 0)
             fields.push_back(b.getNamedAttr(name, b.getI64IntegerAttr(value)));

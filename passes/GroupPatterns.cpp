@@ -32,6 +32,14 @@ struct GroupPatternsPass
 
   void runOnOperation() override {
     WalkResult result = getOperation()->walk([&](Conv2DOp op) {
+      // Dense convs lower to a filter-blocked kernel that needs no schedule.
+      if (isDenseConv(op)) {
+        ++numDense;
+        if (remarks)
+          op.emitRemark() << "dense conv: no pattern schedule (lowered as a "
+                             "filter-blocked dense kernel)";
+        return WalkResult::advance();
+      }
       int64_t block = 0, groups = 1;
       if (auto tile = op->getAttrOfType<DictionaryAttr>(kTileAttrName)) {
         if (auto b = tile.getAs<IntegerAttr>("channel_block"))

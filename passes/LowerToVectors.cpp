@@ -34,8 +34,294 @@ static Value cIdx(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
 }
 
-static LogicalResult lowerConv(Conv2DOp op, const TileShape &tile,
-                               bool shiftedCopies) {
+/// The input a tile's taps read, laid out so that the taps of `vw`
+/// consecutive outputs are one contiguous vector:
+/// buffer[n][c][inRow][copy][col], see tapColumn. Tap loads need no bounds
+/// checks except in the flat form (`masked`), which reads the input itself.
+struct TapSource {
+  Value buffer;
+  /// Where tap column offset dx lives: (index of dimension 3, columns).
+  std::function<std::pair<int64_t, int64_t>(int64_t)> tapColumn;
+  bool masked = false;
+};
+
+static TapSource createTapSource(OpBuilder &b, Location loc, Conv2DOp op,
+                                 const ConvShape &s, const TileShape &tile,
+                                 bool shiftedCopies) {
+  Type f32 = b.getF32Type();
+  int64_t n = s.batch, h = s.height, w = s.width, vw = tile.vectorWidth;
+  int64_t kh = s.kernelHeight, kw = s.kernelWidth;
+  ArrayRef<int64_t> pad = s.padding, dil = s.dilations;
+  int64_t sh = s.strides[0], sw = s.strides[1];
+  Value source = toReadOnlyBuffer(b, loc, op.getInput());
+  TapSource src;
+  src.tapColumn = [sw](int64_t dx) { return std::make_pair(dx % sw, dx / sw); };
+  if (tile.flatten) {
+    // 1x1, stride 1, no padding: the input itself, each channel one row of
+    // H * W pixels; partial vectors are masked.
+    Value flat = memref::CollapseShapeOp::create(
+        b, loc, source, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+    src.buffer = memref::ExpandShapeOp::create(
+        b, loc, MemRefType::get({n, s.channels, 1, 1, h * w}, f32), flat,
+        ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3, 4}});
+    src.masked = tile.chunks * tile.vectors * vw != h * w;
+    return src;
+  }
+  // Zero-padded input, large enough for whole tiles: no bounds checks. Its
+  // columns are split into `sw` phases (rank 5: N, C, H, phase, W/sw), so a
+  // tap of `vw` consecutive outputs is one contiguous vector at any stride.
+  int64_t hp = std::max(h + pad[0] + pad[2], (tile.rowBlocks * tile.rows - 1) *
+                                                     sh +
+                                                 (kh - 1) * dil[0] + 1);
+  int64_t tileWidth = tile.chunks * tile.vectors * vw;
+  if (sw == 1 && shiftedCopies && kw > 1) {
+    // One copy per column shift of the kernel: every tap load is aligned.
+    int64_t wp = paddedWidth(
+        w, pad[1],
+        std::max(w + pad[1] + pad[3], tileWidth + (kw - 1) * dil[1]) + vw,
+        vw);
+    Value flat =
+        createZeroPaddedCopy(b, loc, source, hp, wp, pad[0], pad[1], vw);
+    src.buffer = createShiftedCopies(b, loc, flat, kw, dil[1], tileWidth, vw);
+    int64_t step = dil[1];
+    src.tapColumn = [step](int64_t dx) {
+      return std::make_pair(dx / step, int64_t(0));
+    };
+  } else if (sw == 1) {
+    int64_t wp = paddedWidth(
+        w, pad[1], std::max(w + pad[1] + pad[3], tileWidth + (kw - 1) * dil[1]),
+        vw);
+    Value flat =
+        createZeroPaddedCopy(b, loc, source, hp, wp, pad[0], pad[1], vw);
+    src.buffer = memref::ExpandShapeOp::create(
+        b, loc, MemRefType::get({n, s.channels, hp, 1, wp}, f32), flat,
+        ArrayRef<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
+  } else {
+    int64_t wq = std::max<int64_t>(llvm::divideCeil(w + pad[1] + pad[3], sw),
+                                   tileWidth + ((kw - 1) * dil[1]) / sw);
+    src.buffer = createPhaseSplitCopy(b, loc, source, hp, sw,
+                                      llvm::alignTo(wq, vw), pad[0], pad[1], vw);
+  }
+  return src;
+}
+
+/// One parallel task's register tile of R rows x V vectors at (row0, col0)
+/// of the output: the rows inside the output, the lanes of partial vectors,
+/// and loads / stores of one filter's tile. `out` is N x F x H' x W' (the
+/// flat form's view has H' = 1).
+struct OutputTile {
+  Location loc;
+  Value out, batch, zeroVec;
+  VectorType vecType;
+  int64_t R, V, vw;
+  bool fullRows;
+  SmallVector<Value> rows, rowInside, cols;
+  /// Lanes of tile vector v inside the output; null where always whole.
+  SmallVector<Value> masks;
+
+  OutputTile(OpBuilder &b, Location loc, Value out, Value batch, Value row0,
+             Value col0, const TileShape &tile, int64_t height, int64_t width,
+             Value zeroVec)
+      : loc(loc), out(out), batch(batch), zeroVec(zeroVec),
+        vecType(cast<VectorType>(zeroVec.getType())), R(tile.rows),
+        V(tile.vectors), vw(tile.vectorWidth),
+        fullRows(tile.rowBlocks * R == height) {
+    bool fullVectors = tile.chunks * V * vw == width;
+    for (int64_t r = 0; r < R; ++r) {
+      rows.push_back(arith::AddIOp::create(b, loc, row0, cIdx(b, loc, r)));
+      rowInside.push_back(
+          fullRows ? Value()
+                   : arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                           rows.back(), cIdx(b, loc, height)));
+    }
+    auto maskType = VectorType::get({vw}, b.getI1Type());
+    for (int64_t v = 0; v < V; ++v) {
+      cols.push_back(arith::AddIOp::create(b, loc, col0, cIdx(b, loc, v * vw)));
+      // Vector v of the last chunk (and so of every chunk) is whole: no mask.
+      if (fullVectors || (tile.chunks - 1) * V * vw + (v + 1) * vw <= width) {
+        masks.push_back(Value());
+        continue;
+      }
+      // lanes = clamp(width - col, 0, vw)
+      Value left =
+          arith::SubIOp::create(b, loc, cIdx(b, loc, width), cols.back());
+      Value lanes = arith::MaxSIOp::create(
+          b, loc, arith::MinSIOp::create(b, loc, left, cIdx(b, loc, vw)),
+          cIdx(b, loc, 0));
+      masks.push_back(
+          vector::CreateMaskOp::create(b, loc, maskType, ValueRange{lanes}));
+    }
+  }
+
+  /// Runs `body` for tile row r if it lies inside the output (no guard when
+  /// all rows do); `body` returns the row's V vectors (or none), rows
+  /// outside yield zeros.
+  SmallVector<Value>
+  perRow(OpBuilder &b, int64_t r, bool yields,
+         function_ref<SmallVector<Value>(OpBuilder &)> body) const {
+    if (fullRows)
+      return body(b);
+    SmallVector<Type> types(yields ? V : 0, vecType);
+    auto ifOp = scf::IfOp::create(b, loc, types, rowInside[r],
+                                  /*withElseRegion=*/yields);
+    OpBuilder::InsertionGuard guard(b);
+    if (!yields) { // the then block already ends in scf.yield
+      b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+      body(b);
+      return {};
+    }
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    scf::YieldOp::create(b, loc, body(b));
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, loc, SmallVector<Value>(V, zeroVec));
+    return SmallVector<Value>(ifOp.getResults());
+  }
+
+  /// A vector of `buffer` at `indices`, masked like tile vector v.
+  Value loadVector(OpBuilder &b, Value buffer, ValueRange indices,
+                   int64_t v) const {
+    if (!masks[v])
+      return vector::LoadOp::create(b, loc, vecType, buffer, indices);
+    return vector::MaskedLoadOp::create(b, loc, vecType, buffer, indices,
+                                        masks[v], zeroVec);
+  }
+
+  /// Filter `filter`'s R x V output vectors (partial sums).
+  SmallVector<Value> load(OpBuilder &b, Value filter) const {
+    SmallVector<Value> acc;
+    for (int64_t r = 0; r < R; ++r)
+      llvm::append_range(acc, perRow(b, r, true, [&](OpBuilder &b) {
+                           SmallVector<Value> row;
+                           for (int64_t v = 0; v < V; ++v)
+                             row.push_back(loadVector(
+                                 b, out, {batch, filter, rows[r], cols[v]}, v));
+                           return row;
+                         }));
+    return acc;
+  }
+
+  void store(OpBuilder &b, Value filter, ArrayRef<Value> acc) const {
+    for (int64_t r = 0; r < R; ++r)
+      perRow(b, r, false, [&](OpBuilder &b) {
+        for (int64_t v = 0; v < V; ++v) {
+          SmallVector<Value> idx = {batch, filter, rows[r], cols[v]};
+          if (!masks[v])
+            vector::StoreOp::create(b, loc, acc[r * V + v], out, idx);
+          else
+            vector::MaskedStoreOp::create(b, loc, out, idx, masks[v],
+                                          acc[r * V + v]);
+        }
+        return SmallVector<Value>();
+      });
+  }
+};
+
+/// Input vectors of one channel for the taps of a tile, each loaded once
+/// (load-redundancy elimination): one load per distinct (input row, column
+/// shift, vector).
+struct TapLoads {
+  const TapSource &src;
+  const OutputTile &tile;
+  Value batch, channel, inRow0, col0;
+  llvm::DenseMap<std::tuple<int64_t, int64_t, int64_t>, Value> loads;
+
+  Value get(OpBuilder &b, Location loc, int64_t inRow, int64_t dx, int64_t v) {
+    Value &cached = loads[{inRow, dx, v}];
+    if (!cached) {
+      Value r = arith::AddIOp::create(b, loc, inRow0, cIdx(b, loc, inRow));
+      auto [copy, shift] = src.tapColumn(dx);
+      Value col = arith::AddIOp::create(
+          b, loc, col0, cIdx(b, loc, v * tile.vw + shift));
+      SmallVector<Value> idx = {batch, channel, r, cIdx(b, loc, copy), col};
+      cached = src.masked
+                   ? tile.loadVector(b, src.buffer, idx, v) // flat input
+                   : vector::LoadOp::create(b, loc, tile.vecType, src.buffer,
+                                            idx)
+                         .getResult();
+    }
+    return cached;
+  }
+};
+
+/// The output buffer and the N x F x H' x W' view the tiles write.
+static std::pair<Value, Value> createOutput(OpBuilder &b, Location loc,
+                                            Conv2DOp op, const TileShape &tile,
+                                            int64_t &height, int64_t &width) {
+  auto resultType = op.getResult().getType();
+  Value out = memref::AllocOp::create(
+      b, loc, MemRefType::get(resultType.getShape(), b.getF32Type()),
+      b.getI64IntegerAttr(64));
+  height = resultType.getDimSize(2);
+  width = resultType.getDimSize(3);
+  if (!tile.flatten)
+    return {out, out};
+  width *= height;
+  height = 1;
+  Value flat = memref::CollapseShapeOp::create(
+      b, loc, out, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+  Value view = memref::ExpandShapeOp::create(
+      b, loc,
+      MemRefType::get({resultType.getDimSize(0), resultType.getDimSize(1), 1,
+                       width},
+                      b.getF32Type()),
+      flat, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+  return {out, view};
+}
+
+/// The channel-block loop of a task (created at the builder's point, which
+/// moves into its body). With more than one block, accumulators start from
+/// the bias in the first block and from the partial sums in the output
+/// after it, and ReLU applies only after the last block: max(acc, floor)
+/// with floor 0 there and -inf before.
+struct ChannelBlocks {
+  int64_t count;
+  Value block, first, floor;
+
+  ChannelBlocks(OpBuilder &b, Location loc, int64_t count, Value zero,
+                Value zeroVec)
+      : count(count), floor(zeroVec) {
+    auto loop = scf::ForOp::create(b, loc, cIdx(b, loc, 0),
+                                   cIdx(b, loc, count), cIdx(b, loc, 1));
+    b.setInsertionPointToStart(loop.getBody());
+    block = loop.getInductionVar();
+    if (count == 1)
+      return;
+    first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, block,
+                                  cIdx(b, loc, 0));
+    Value last = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                       block, cIdx(b, loc, count - 1));
+    Value minusInf = arith::ConstantOp::create(
+        b, loc, b.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
+    floor = vector::BroadcastOp::create(
+        b, loc, zeroVec.getType(),
+        arith::SelectOp::create(b, loc, last, zero, minusInf));
+  }
+
+  /// The accumulators: `fresh` in the first block, `partial` after it.
+  SmallVector<Value>
+  init(OpBuilder &b, Location loc, ArrayRef<Value> fresh,
+       function_ref<SmallVector<Value>(OpBuilder &)> partial) const {
+    if (count == 1)
+      return SmallVector<Value>(fresh);
+    SmallVector<Type> types(fresh.size(), floor.getType());
+    auto ifOp = scf::IfOp::create(b, loc, types, first, true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    scf::YieldOp::create(b, loc, fresh);
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, loc, partial(b));
+    return SmallVector<Value>(ifOp.getResults());
+  }
+
+  /// ReLU on the accumulators, in registers.
+  void relu(OpBuilder &b, Location loc, SmallVectorImpl<Value> &acc) const {
+    for (Value &a : acc)
+      a = arith::MaximumFOp::create(b, loc, a, floor);
+  }
+};
+
+static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
+                                      bool shiftedCopies) {
   // The schedule: pconv-group-patterns' (checked), or built for the tile.
   FailureOr<std::optional<PatternSchedule>> stored =
       PatternSchedule::fromOp(op);
@@ -47,74 +333,28 @@ static LogicalResult lowerConv(Conv2DOp op, const TileShape &tile,
 
   OpBuilder b(op);
   Location loc = op.getLoc();
-  auto resultType = op.getResult().getType();
   Type f32 = b.getF32Type();
   ConvShape s = ConvShape::of(op);
-  int64_t n = s.batch, h = s.height, w = s.width;
-  int64_t outH = s.outHeight, outW = s.outWidth;
-  int64_t kh = s.kernelHeight, kw = s.kernelWidth;
-  ArrayRef<int64_t> pad = s.padding, dil = s.dilations;
+  int64_t kw = s.kernelWidth, sh = s.strides[0];
+  ArrayRef<int64_t> dil = s.dilations;
   PatternLibraryAttr library = op.getLibrary();
   int64_t numPatterns = library.getNumPatterns(), taps = library.getTaps();
   int64_t vw = tile.vectorWidth, V = tile.vectors, R = tile.rows;
   int64_t blocks = schedule.numChannelBlocks;
   auto vecType = VectorType::get({vw}, f32);
 
-  // Zero-padded input, large enough for whole tiles: no bounds checks. Its
-  // columns are split into `sw` phases (rank 5: N, C, H, phase, W/sw), so a
-  // tap of `vw` consecutive outputs is one contiguous vector at any stride.
-  int64_t sh = s.strides[0], sw = s.strides[1];
-  int64_t hp = std::max(h + pad[0] + pad[2],
-                        (tile.rowBlocks * R - 1) * sh + (kh - 1) * dil[0] + 1);
-  int64_t tileWidth = tile.chunks * V * vw;
-  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
-  Value source = toReadOnlyBuffer(b, loc, op.getInput());
-  Value padded;
-  // Where tap column offset dx lives: (index of dimension 3, columns).
-  std::function<std::pair<int64_t, int64_t>(int64_t)> tapColumn =
-      [&](int64_t dx) { return std::make_pair(dx % sw, dx / sw); };
-  if (sw == 1 && shiftedCopies && kw > 1) {
-    // One copy per column shift of the kernel: every tap load is aligned.
-    int64_t wp = paddedWidth(
-        w, pad[1],
-        std::max(w + pad[1] + pad[3], tileWidth + (kw - 1) * dil[1]) + vw,
-        vw);
-    Value flat =
-        createZeroPaddedCopy(b, loc, source, hp, wp, pad[0], pad[1], vw);
-    padded = createShiftedCopies(b, loc, flat, kw, dil[1], tileWidth, vw);
-    tapColumn = [&](int64_t dx) {
-      return std::make_pair(dx / dil[1], int64_t(0));
-    };
-  } else if (sw == 1) {
-    int64_t wp = paddedWidth(
-        w, pad[1], std::max(w + pad[1] + pad[3], tileWidth + (kw - 1) * dil[1]),
-        vw);
-    Value flat =
-        createZeroPaddedCopy(b, loc, source, hp, wp, pad[0], pad[1], vw);
-    padded = memref::ExpandShapeOp::create(
-        b, loc, MemRefType::get({n, s.channels, hp, 1, wp}, f32), flat,
-        ArrayRef<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
-  } else {
-    int64_t wq = std::max<int64_t>(llvm::divideCeil(w + pad[1] + pad[3], sw),
-                          tileWidth + ((kw - 1) * dil[1]) / sw);
-    padded = createPhaseSplitCopy(b, loc, source, hp, sw,
-                                  llvm::alignTo(wq, vw), pad[0], pad[1], vw);
-  }
-
-  Value out = memref::AllocOp::create(
-      b, loc, MemRefType::get(resultType.getShape(), f32),
-      b.getI64IntegerAttr(64));
+  TapSource src = createTapSource(b, loc, op, s, tile, shiftedCopies);
+  int64_t height, width;
+  auto [out, view] = createOutput(b, loc, op, tile, height, width);
   Value bias = op.getBias() ? toReadOnlyBuffer(b, loc, op.getBias()) : Value();
   bool anyKept = !schedule.empty();
   Value weights =
       anyKept ? toReadOnlyBuffer(b, loc, op.getWeights()) : Value();
   ScheduleBuffers tables = createScheduleBuffers(b, loc, schedule);
 
-  bool fullVectors = tile.chunks * V * vw == outW;
-  bool fullRows = tile.rowBlocks * R == outH;
   Value c0 = cIdx(b, loc, 0), c1 = cIdx(b, loc, 1);
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
   Value zeroVec = vector::BroadcastOp::create(b, loc, vecType, zero);
-  auto maskType = VectorType::get({vw}, b.getI1Type());
 
   // Parallel tasks: (image, row block, column chunk, filter group), filter
   // groups balanced by kept work. Inside a task, channel blocks outside and
@@ -122,7 +362,7 @@ static LogicalResult lowerConv(Conv2DOp op, const TileShape &tile,
   // every filter of the group applies its kernels of that block.
   scf::ParallelOp::create(
       b, loc, ValueRange{c0, c0, c0, c0},
-      ValueRange{cIdx(b, loc, n), cIdx(b, loc, tile.rowBlocks),
+      ValueRange{cIdx(b, loc, s.batch), cIdx(b, loc, tile.rowBlocks),
                  cIdx(b, loc, tile.chunks),
                  cIdx(b, loc, schedule.numGroups())},
       ValueRange{c1, c1, c1, c1},
@@ -136,118 +376,12 @@ static LogicalResult lowerConv(Conv2DOp op, const TileShape &tile,
         Value filterEnd = loadIndex(
             b, loc, tables.groupStart,
             arith::AddIOp::create(b, loc, ivs[3], c1));
+        OutputTile outTile(b, loc, view, batch, row0, col0, tile, height,
+                           width, zeroVec);
 
-        // Output rows and the lanes of each tile vector inside the output.
-        SmallVector<Value> outRows, rowInside, masks;
-        for (int64_t r = 0; r < R; ++r) {
-          outRows.push_back(
-              arith::AddIOp::create(b, loc, row0, cIdx(b, loc, r)));
-          rowInside.push_back(
-              fullRows ? Value()
-                       : arith::CmpIOp::create(b, loc,
-                                               arith::CmpIPredicate::slt,
-                                               outRows.back(),
-                                               cIdx(b, loc, outH)));
-        }
-        SmallVector<Value> cols;
-        for (int64_t v = 0; v < V; ++v) {
-          cols.push_back(
-              arith::AddIOp::create(b, loc, col0, cIdx(b, loc, v * vw)));
-          if (fullVectors)
-            continue;
-          // lanes = clamp(outW - col, 0, vw)
-          Value left = arith::SubIOp::create(b, loc, cIdx(b, loc, outW),
-                                             cols.back());
-          Value lanes = arith::MaxSIOp::create(
-              b, loc, arith::MinSIOp::create(b, loc, left, cIdx(b, loc, vw)),
-              c0);
-          masks.push_back(vector::CreateMaskOp::create(b, loc, maskType,
-                                                       ValueRange{lanes}));
-        }
-
-        // Runs `body` for every row of the tile that lies inside the output
-        // (no guard when all rows do); `body` returns the row's V vectors
-        // (or none), rows outside yield zeros.
-        auto perRow = [&](OpBuilder &b, int64_t r, bool yields,
-                          function_ref<SmallVector<Value>(OpBuilder &)> body)
-            -> SmallVector<Value> {
-          if (fullRows)
-            return body(b);
-          SmallVector<Type> types(yields ? V : 0, vecType);
-          auto ifOp = scf::IfOp::create(b, loc, types, rowInside[r],
-                                        /*withElseRegion=*/yields);
-          {
-            OpBuilder::InsertionGuard guard(b);
-            if (!yields) { // then block already ends in scf.yield
-              b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-              body(b);
-              return {};
-            }
-            b.setInsertionPointToStart(ifOp.thenBlock());
-            scf::YieldOp::create(b, loc, body(b));
-            {
-              b.setInsertionPointToStart(ifOp.elseBlock());
-              scf::YieldOp::create(b, loc,
-                                   SmallVector<Value>(V, zeroVec));
-            }
-          }
-          return SmallVector<Value>(ifOp.getResults());
-        };
-        auto loadTile = [&](OpBuilder &b, Value filter) {
-          SmallVector<Value> acc;
-          for (int64_t r = 0; r < R; ++r)
-            llvm::append_range(acc, perRow(b, r, true, [&](OpBuilder &b) {
-              SmallVector<Value> row;
-              for (int64_t v = 0; v < V; ++v) {
-                SmallVector<Value> idx = {batch, filter, outRows[r], cols[v]};
-                row.push_back(
-                    fullVectors
-                        ? vector::LoadOp::create(b, loc, vecType, out, idx)
-                              .getResult()
-                        : vector::MaskedLoadOp::create(b, loc, vecType, out,
-                                                       idx, masks[v], zeroVec)
-                              .getResult());
-              }
-              return row;
-            }));
-          return acc;
-        };
-        auto storeTile = [&](OpBuilder &b, Value filter, ArrayRef<Value> acc) {
-          for (int64_t r = 0; r < R; ++r)
-            perRow(b, r, false, [&](OpBuilder &b) {
-              for (int64_t v = 0; v < V; ++v) {
-                SmallVector<Value> idx = {batch, filter, outRows[r], cols[v]};
-                if (fullVectors)
-                  vector::StoreOp::create(b, loc, acc[r * V + v], out, idx);
-                else
-                  vector::MaskedStoreOp::create(b, loc, out, idx, masks[v],
-                                                acc[r * V + v]);
-              }
-              return SmallVector<Value>();
-            });
-        };
-
-        auto blockLoop = scf::ForOp::create(b, loc, c0,
-                                            cIdx(b, loc, blocks), c1);
         OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(blockLoop.getBody());
-        Value block = blockLoop.getInductionVar();
-        Value firstBlock = arith::CmpIOp::create(
-            b, loc, arith::CmpIPredicate::eq, block, c0);
-        // ReLU applies after the last block: max(acc, floor) with floor 0
-        // there and -inf before.
-        Value reluFloor;
-        if (op.getRelu()) {
-          Value lastBlock = arith::CmpIOp::create(
-              b, loc, arith::CmpIPredicate::eq, block,
-              cIdx(b, loc, blocks - 1));
-          Value minusInf = arith::ConstantOp::create(
-              b, loc,
-              b.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
-          reluFloor = vector::BroadcastOp::create(
-              b, loc, vecType,
-              arith::SelectOp::create(b, loc, lastBlock, zero, minusInf));
-        }
+        ChannelBlocks cb(b, loc, blocks, zero, zeroVec);
+        Value block = cb.block;
         auto filterLoop =
             scf::ForOp::create(b, loc, filterBegin, filterEnd, c1);
         b.setInsertionPointToStart(filterLoop.getBody());
@@ -259,19 +393,9 @@ static LogicalResult lowerConv(Conv2DOp op, const TileShape &tile,
             b, loc, vecType,
             bias ? memref::LoadOp::create(b, loc, bias, filter).getResult()
                  : zero);
-        SmallVector<Value> acc;
-        if (blocks == 1) {
-          acc.assign(R * V, initVec);
-        } else {
-          SmallVector<Type> types(R * V, vecType);
-          auto init = scf::IfOp::create(b, loc, types, firstBlock, true);
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPointToStart(init.thenBlock());
-          scf::YieldOp::create(b, loc, SmallVector<Value>(R * V, initVec));
-          b.setInsertionPointToStart(init.elseBlock());
-          scf::YieldOp::create(b, loc, loadTile(b, filter));
-          acc.assign(init.getResults().begin(), init.getResults().end());
-        }
+        SmallVector<Value> acc =
+            cb.init(b, loc, SmallVector<Value>(R * V, initVec),
+                    [&](OpBuilder &b) { return outTile.load(b, filter); });
 
         // rowPtr[(f * blocks + cb) * P + p]: the P + 1 bounds of this
         // (filter, block), loaded once.
@@ -308,25 +432,7 @@ static LogicalResult lowerConv(Conv2DOp op, const TileShape &tile,
                   tapWeights.push_back(
                       vector::BroadcastOp::create(b, loc, vecType, wt));
                 }
-                // Load-redundancy elimination: one load per distinct
-                // (input row, column shift, vector) of the tile.
-                llvm::DenseMap<std::tuple<int64_t, int64_t, int64_t>, Value>
-                    loads;
-                // Input row (tile row r, tap dy): (row0 + r) * sh + dy.
-                auto load = [&](int64_t inRow, int64_t dx, int64_t v) {
-                  Value &cached = loads[{inRow, dx, v}];
-                  if (!cached) {
-                    Value r = arith::AddIOp::create(b, loc, inRow0,
-                                                    cIdx(b, loc, inRow));
-                    auto [copy, shift] = tapColumn(dx);
-                    Value col = arith::AddIOp::create(
-                        b, loc, col0, cIdx(b, loc, v * vw + shift));
-                    cached = vector::LoadOp::create(
-                        b, loc, vecType, padded,
-                        ValueRange{batch, ch, r, cIdx(b, loc, copy), col});
-                  }
-                  return cached;
-                };
+                TapLoads in{src, outTile, batch, ch, inRow0, col0, {}};
                 SmallVector<Value> next(iter.begin(), iter.end());
                 for (int64_t t = 0; t < taps; ++t) {
                   int64_t dy = (positions[t] / kw) * dil[0];
@@ -334,8 +440,8 @@ static LogicalResult lowerConv(Conv2DOp op, const TileShape &tile,
                   for (int64_t r = 0; r < R; ++r)
                     for (int64_t v = 0; v < V; ++v)
                       next[r * V + v] = vector::FMAOp::create(
-                          b, loc, load(r * sh + dy, dx, v), tapWeights[t],
-                          next[r * V + v]);
+                          b, loc, in.get(b, loc, r * sh + dy, dx, v),
+                          tapWeights[t], next[r * V + v]);
                 }
                 scf::YieldOp::create(b, loc, next);
               });
@@ -344,12 +450,153 @@ static LogicalResult lowerConv(Conv2DOp op, const TileShape &tile,
         }
 
         // Fused activation, in registers; write the tile once.
-        if (op.getRelu()) {
-          Value floor = blocks == 1 ? zeroVec : reluFloor;
-          for (Value &a : acc)
-            a = arith::MaximumFOp::create(b, loc, a, floor);
+        if (op.getRelu())
+          cb.relu(b, loc, acc);
+        outTile.store(b, filter, acc);
+      });
+
+  replaceWithOutputBuffer(b, op, out);
+  return success();
+}
+
+/// A dense conv (every kernel kept, every tap): register tiles of
+/// filterBlock filters x R rows x V vectors; each input vector feeds the
+/// taps of all the block's filters, each broadcast weight all R x V output
+/// vectors. Weights are repacked at compile time to
+/// [F / filterBlock][C][taps][filterBlock], so a tile walks them in order.
+static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile) {
+  std::string why;
+  FailureOr<std::vector<float>> packed = readConstantF32(op.getWeights(), why);
+  if (failed(packed))
+    return op.emitOpError() << "cannot read its weights: " << why;
+
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  Type f32 = b.getF32Type();
+  ConvShape s = ConvShape::of(op);
+  int64_t kw = s.kernelWidth, sh = s.strides[0];
+  ArrayRef<int64_t> dil = s.dilations;
+  ArrayRef<int64_t> positions = op.getLibrary().getPattern(0);
+  int64_t taps = positions.size(), C = s.channels;
+  int64_t vw = tile.vectorWidth, V = tile.vectors, R = tile.rows;
+  int64_t FB = tile.filterBlock;
+  auto vecType = VectorType::get({vw}, f32);
+
+  // packed: [F][C][taps] -> blocked: [F / FB][C][taps][FB].
+  std::vector<float> blocked(packed->size());
+  for (int64_t f = 0; f < s.filters; ++f)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t t = 0; t < taps; ++t)
+        blocked[(((f / FB) * C + c) * taps + t) * FB + f % FB] =
+            (*packed)[(f * C + c) * taps + t];
+  Value weights = toReadOnlyBuffer(b, loc, createF32Constant(b, loc, blocked));
+
+  TapSource src = createTapSource(b, loc, op, s, tile, false);
+  int64_t height, width;
+  auto [out, view] = createOutput(b, loc, op, tile, height, width);
+  Value bias = op.getBias() ? toReadOnlyBuffer(b, loc, op.getBias()) : Value();
+  Value c0 = cIdx(b, loc, 0), c1 = cIdx(b, loc, 1);
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+  Value zeroVec = vector::BroadcastOp::create(b, loc, vecType, zero);
+
+  // Parallel tasks: (image, row block, column chunk, filter group), a
+  // group being a run of whole filter blocks. Inside a task, channel blocks
+  // outside and the group's filter blocks inside: the block's tile input
+  // stays in L1 while every filter block uses it.
+  int64_t filterBlocks = s.filters / FB, groups = tile.groups;
+  int64_t KC = tile.channelBlock, blocks = llvm::divideCeil(C, KC);
+  scf::ParallelOp::create(
+      b, loc, ValueRange{c0, c0, c0, c0},
+      ValueRange{cIdx(b, loc, s.batch), cIdx(b, loc, tile.rowBlocks),
+                 cIdx(b, loc, tile.chunks), cIdx(b, loc, groups)},
+      ValueRange{c1, c1, c1, c1},
+      [&](OpBuilder &b, Location loc, ValueRange ivs) {
+        Value batch = ivs[0];
+        Value row0 = arith::MulIOp::create(b, loc, ivs[1], cIdx(b, loc, R));
+        Value inRow0 = arith::MulIOp::create(b, loc, row0, cIdx(b, loc, sh));
+        Value col0 =
+            arith::MulIOp::create(b, loc, ivs[2], cIdx(b, loc, V * vw));
+        // Group g holds filter blocks [g * FBs / G, (g + 1) * FBs / G).
+        auto groupBound = [&](Value g) -> Value {
+          return arith::DivUIOp::create(
+              b, loc,
+              arith::MulIOp::create(b, loc, g, cIdx(b, loc, filterBlocks)),
+              cIdx(b, loc, groups));
+        };
+        Value groupBegin = groupBound(ivs[3]);
+        Value groupEnd =
+            groupBound(arith::AddIOp::create(b, loc, ivs[3], c1));
+        OutputTile outTile(b, loc, view, batch, row0, col0, tile, height,
+                           width, zeroVec);
+
+        OpBuilder::InsertionGuard guard(b);
+        ChannelBlocks cb(b, loc, blocks, zero, zeroVec);
+        Value channelBegin =
+            arith::MulIOp::create(b, loc, cb.block, cIdx(b, loc, KC));
+        Value channelEnd = arith::MinUIOp::create(
+            b, loc, arith::AddIOp::create(b, loc, channelBegin, cIdx(b, loc, KC)),
+            cIdx(b, loc, C));
+        auto blockLoop = scf::ForOp::create(b, loc, groupBegin, groupEnd, c1);
+        b.setInsertionPointToStart(blockLoop.getBody());
+        Value filterBlock = blockLoop.getInductionVar();
+        Value filter0 =
+            arith::MulIOp::create(b, loc, filterBlock, cIdx(b, loc, FB));
+        SmallVector<Value> filters, fresh;
+        for (int64_t j = 0; j < FB; ++j) {
+          filters.push_back(
+              arith::AddIOp::create(b, loc, filter0, cIdx(b, loc, j)));
+          Value init = vector::BroadcastOp::create(
+              b, loc, vecType,
+              bias ? memref::LoadOp::create(b, loc, bias, filters.back())
+                         .getResult()
+                   : zero);
+          fresh.append(R * V, init);
         }
-        storeTile(b, filter, acc);
+        SmallVector<Value> acc =
+            cb.init(b, loc, fresh, [&](OpBuilder &b) {
+              SmallVector<Value> partial;
+              for (Value f : filters)
+                llvm::append_range(partial, outTile.load(b, f));
+              return partial;
+            });
+        // Weights of (filter block, channel) start at
+        // (filterBlock * C + c) * taps * FB.
+        Value blockBase = arith::MulIOp::create(
+            b, loc, filterBlock, cIdx(b, loc, C * taps * FB));
+        auto channelLoop = scf::ForOp::create(
+            b, loc, channelBegin, channelEnd, c1, acc,
+            [&](OpBuilder &b, Location loc, Value ch, ValueRange iter) {
+              Value base = arith::AddIOp::create(
+                  b, loc, blockBase,
+                  arith::MulIOp::create(b, loc, ch, cIdx(b, loc, taps * FB)));
+              TapLoads in{src, outTile, batch, ch, inRow0, col0, {}};
+              SmallVector<Value> next(iter.begin(), iter.end());
+              for (int64_t t = 0; t < taps; ++t) {
+                int64_t dy = (positions[t] / kw) * dil[0];
+                int64_t dx = (positions[t] % kw) * dil[1];
+                for (int64_t j = 0; j < FB; ++j) {
+                  Value wt = memref::LoadOp::create(
+                      b, loc, weights,
+                      ValueRange{arith::AddIOp::create(
+                          b, loc, base, cIdx(b, loc, t * FB + j))});
+                  Value w = vector::BroadcastOp::create(b, loc, vecType, wt);
+                  for (int64_t r = 0; r < R; ++r)
+                    for (int64_t v = 0; v < V; ++v) {
+                      Value &a = next[(j * R + r) * V + v];
+                      a = vector::FMAOp::create(
+                          b, loc, in.get(b, loc, r * sh + dy, dx, v), w, a);
+                    }
+                }
+              }
+              scf::YieldOp::create(b, loc, next);
+            });
+        acc.assign(channelLoop.getResults().begin(),
+                   channelLoop.getResults().end());
+        if (op.getRelu())
+          cb.relu(b, loc, acc);
+        for (int64_t j = 0; j < FB; ++j)
+          outTile.store(b, filters[j],
+                        ArrayRef<Value>(acc).slice(j * R * V, R * V));
       });
 
   replaceWithOutputBuffer(b, op, out);
@@ -374,10 +621,14 @@ struct LowerToVectorsPass
     for (Conv2DOp op : convs) {
       FailureOr<TileShape> tile = chooseTile(
           op, {vectorWidth, maxAccumulators, maxVectorsPerRow, maxRows,
-               cacheBytes, minTasks});
-      if (failed(tile) || failed(lowerConv(op, *tile, shiftedCopies)))
+               cacheBytes, minTasks, denseCacheBytes});
+      if (failed(tile))
         return signalPassFailure();
-      ++numLowered;
+      bool dense = isDenseConv(op);
+      if (dense ? failed(lowerDenseConv(op, *tile))
+                : failed(lowerPatternConv(op, *tile, shiftedCopies)))
+        return signalPassFailure();
+      ++(dense ? numDense : numLowered);
     }
   }
 };

@@ -140,78 +140,192 @@ PatternSchedule::fromOp(Conv2DOp op) {
   return std::optional<PatternSchedule>(std::move(expected));
 }
 
+bool mlir::pconv::isDenseConv(Conv2DOp op) {
+  PatternLibraryAttr library = op.getLibrary();
+  ArrayRef<int64_t> kernel = library.getKernelShape();
+  if (library.getNumPatterns() != 1 ||
+      library.getTaps() != kernel[0] * kernel[1] ||
+      !op.getWeights().getDefiningOp<arith::ConstantOp>())
+    return false;
+  return llvm::all_of(op.getKernelPatterns().getValues<int8_t>(),
+                      [](int8_t id) { return id == 0; });
+}
+
+/// Vectors of `vectorWidth` lanes, halved while a row of `width` outputs
+/// fills at most half of one (7x7 maps with 16 lanes).
+static int64_t vectorWidthFor(int64_t width, int64_t vectorWidth) {
+  while (vectorWidth > 4 && vectorWidth % 2 == 0 && 2 * width <= vectorWidth)
+    vectorWidth /= 2;
+  return vectorWidth;
+}
+
+namespace {
+/// The fields of a `pconv.tile` attribute (0 where absent).
+struct RequestedTile {
+  int64_t rows = 0, vectors = 0, channelBlock = 0, groups = 0,
+          filterBlock = 0;
+};
+} // namespace
+
+static FailureOr<RequestedTile> readTileAttr(Conv2DOp op) {
+  RequestedTile r;
+  Attribute attr = op->getAttr(kTileAttrName);
+  if (!attr)
+    return r;
+  auto dict = dyn_cast<DictionaryAttr>(attr);
+  auto get = [&](StringRef name, int64_t &field) -> LogicalResult {
+    Attribute value = dict.get(name);
+    if (!value)
+      return success();
+    auto integer = dyn_cast<IntegerAttr>(value);
+    if (!integer || integer.getInt() < 1)
+      return failure();
+    field = integer.getInt();
+    return success();
+  };
+  if (!dict || failed(get("rows", r.rows)) ||
+      failed(get("vectors", r.vectors)) ||
+      failed(get("channel_block", r.channelBlock)) ||
+      failed(get("filter_groups", r.groups)) ||
+      failed(get("filter_block", r.filterBlock)))
+    return op.emitOpError()
+           << "has an invalid '" << kTileAttrName
+           << "' attribute: expected a dictionary of positive integers "
+              "(rows, vectors, channel_block, filter_groups, filter_block)";
+  if (r.filterBlock && !isDenseConv(op))
+    return op.emitOpError() << "has a 'filter_block' in its '" << kTileAttrName
+                            << "' attribute but is not a dense conv (only "
+                               "dense convs are filter-blocked)";
+  if (r.filterBlock && op.getNumFilters() % r.filterBlock != 0)
+    return op.emitOpError() << "'filter_block' " << r.filterBlock
+                            << " of its '" << kTileAttrName
+                            << "' attribute does not divide its "
+                            << op.getNumFilters() << " filters";
+  return r;
+}
+
+/// The dense conv tile: a search over (rows, vectors, filter block).
+static TileShape chooseDenseTile(const ConvShape &s, const RequestedTile &req,
+                                 const TileModel &model) {
+  TileShape t;
+  t.flatten = s.kernelHeight == 1 && s.kernelWidth == 1 &&
+              s.strides[0] == 1 && s.strides[1] == 1 &&
+              llvm::all_of(s.padding, [](int64_t p) { return p == 0; });
+  int64_t height = t.flatten ? 1 : s.outHeight;
+  int64_t width = t.flatten ? s.outHeight * s.outWidth : s.outWidth;
+  t.vectorWidth = vectorWidthFor(width, model.vectorWidth);
+  int64_t perRow = llvm::divideCeil(width, t.vectorWidth);
+  double best = -1;
+  for (int64_t fb = 1; fb <= s.filters; ++fb) {
+    if (s.filters % fb || (req.filterBlock && fb != req.filterBlock))
+      continue;
+    for (int64_t v = 1; v <= perRow; ++v) {
+      if (req.vectors ? v != std::min(req.vectors, perRow)
+                      : v > model.maxVectors)
+        continue;
+      for (int64_t r = 1; r <= height; ++r) {
+        if (req.rows && r != std::min(req.rows, height))
+          continue;
+        // The register budget binds unless the attribute fixes all three.
+        bool fixed = req.rows && req.vectors && req.filterBlock;
+        if (!fixed && fb * r * v > model.maxAccumulators)
+          continue;
+        int64_t chunks = llvm::divideCeil(perRow, v);
+        int64_t rowBlocks = llvm::divideCeil(height, r);
+        double used = double(width) / double(chunks * v * t.vectorWidth) *
+                      double(height) / double(rowBlocks * r);
+        double score = double(fb * r * v) / double(fb + r * v) * used;
+        if (score > best + 1e-9) {
+          best = score;
+          t.filterBlock = fb;
+          t.vectors = v;
+          t.rows = r;
+          t.chunks = chunks;
+          t.rowBlocks = rowBlocks;
+        }
+      }
+    }
+  }
+  if (best < 0) { // the budget admits nothing the attribute asks for
+    t.filterBlock = req.filterBlock ? req.filterBlock : 1;
+    t.vectors = req.vectors ? std::min(req.vectors, perRow) : 1;
+    t.rows = req.rows ? std::min(req.rows, height) : 1;
+    t.chunks = llvm::divideCeil(perRow, t.vectors);
+    t.rowBlocks = llvm::divideCeil(height, t.rows);
+  }
+  // Channel blocks: the tile's input rows of a block stay in L1 while every
+  // filter block of the task uses them (balanced block sizes).
+  int64_t inRows = (t.rows - 1) * s.strides[0] +
+                   (s.kernelHeight - 1) * s.dilations[0] + 1;
+  int64_t inCols = t.vectors * t.vectorWidth * s.strides[1] +
+                   (s.kernelWidth - 1) * s.dilations[1];
+  int64_t block =
+      req.channelBlock ? req.channelBlock
+      : model.denseCacheBytes
+          ? std::max<int64_t>(1, model.denseCacheBytes / (4 * inRows * inCols))
+          : s.channels;
+  block = std::min(block, s.channels);
+  t.channelBlock =
+      req.channelBlock
+          ? block
+          : llvm::divideCeil(s.channels, llvm::divideCeil(s.channels, block));
+  int64_t filterBlocks = s.filters / t.filterBlock;
+  int64_t tasks = s.batch * t.rowBlocks * t.chunks;
+  t.groups = req.groups ? req.groups : llvm::divideCeil(model.minTasks, tasks);
+  t.groups = std::clamp<int64_t>(t.groups, 1, filterBlocks);
+  return t;
+}
+
 FailureOr<TileShape> mlir::pconv::chooseTile(Conv2DOp op,
                                              const TileModel &model) {
   ConvShape s = ConvShape::of(op);
-  // Rows shorter than half a vector (7x7 maps with 16 lanes) leave most
-  // lanes idle: halve the vector until a row fills more than half of it.
-  int64_t vectorWidth = model.vectorWidth;
-  while (vectorWidth > 4 && vectorWidth % 2 == 0 &&
-         2 * s.outWidth <= vectorWidth)
-    vectorWidth /= 2;
-  int64_t requestedRows = 0, requestedVectors = 0, requestedBlock = 0,
-          requestedGroups = 0;
-  if (Attribute attr = op->getAttr(kTileAttrName)) {
-    auto dict = dyn_cast<DictionaryAttr>(attr);
-    auto get = [&](StringRef name, int64_t &field) -> LogicalResult {
-      Attribute value = dict.get(name);
-      if (!value)
-        return success();
-      auto integer = dyn_cast<IntegerAttr>(value);
-      if (!integer || integer.getInt() < 1)
-        return failure();
-      field = integer.getInt();
-      return success();
-    };
-    if (!dict || failed(get("rows", requestedRows)) ||
-        failed(get("vectors", requestedVectors)) ||
-        failed(get("channel_block", requestedBlock)) ||
-        failed(get("filter_groups", requestedGroups)))
-      return op.emitOpError()
-             << "has an invalid '" << kTileAttrName
-             << "' attribute: expected a dictionary of positive integers "
-                "(rows, vectors, channel_block, filter_groups)";
-  }
+  FailureOr<RequestedTile> requested = readTileAttr(op);
+  if (failed(requested))
+    return failure();
+  RequestedTile req = *requested;
+  if (isDenseConv(op))
+    return chooseDenseTile(s, req, model);
   TileShape t;
-  t.vectorWidth = vectorWidth;
-  int64_t perRow = llvm::divideCeil(s.outWidth, vectorWidth);
+  t.vectorWidth = vectorWidthFor(s.outWidth, model.vectorWidth);
+  int64_t perRow = llvm::divideCeil(s.outWidth, t.vectorWidth);
   t.chunks = llvm::divideCeil(
-      perRow, requestedVectors ? std::min(requestedVectors, perRow)
-                               : model.maxVectors);
+      perRow, req.vectors ? std::min(req.vectors, perRow) : model.maxVectors);
   t.vectors = llvm::divideCeil(perRow, t.chunks); // balanced chunks
-  t.rows = requestedRows
-               ? requestedRows
-               : std::clamp<int64_t>(model.maxAccumulators / t.vectors, 1,
-                                         model.maxRows);
+  t.rows = req.rows ? req.rows
+                    : std::clamp<int64_t>(model.maxAccumulators / t.vectors,
+                                          1, model.maxRows);
   t.rows = std::min(t.rows, s.outHeight);
   t.rowBlocks = llvm::divideCeil(s.outHeight, t.rows);
   // Input bytes per channel that one tile reads.
   int64_t sh = s.strides[0], sw = s.strides[1];
-  int64_t inRows = (t.rows - 1) * sh + (s.kernelHeight - 1) * s.dilations[0] + 1;
-  int64_t inCols = t.vectors * vectorWidth * sw + (s.kernelWidth - 1) * s.dilations[1];
+  int64_t inRows =
+      (t.rows - 1) * sh + (s.kernelHeight - 1) * s.dilations[0] + 1;
+  int64_t inCols = t.vectors * t.vectorWidth * sw +
+                   (s.kernelWidth - 1) * s.dilations[1];
   int64_t perChannel = 4 * inRows * inCols;
   t.channelBlock =
-      requestedBlock     ? requestedBlock
+      req.channelBlock   ? req.channelBlock
       : model.cacheBytes ? std::max<int64_t>(1, model.cacheBytes / perChannel)
                          : s.channels;
   t.channelBlock = std::min(t.channelBlock, s.channels);
   int64_t tasks = s.batch * t.rowBlocks * t.chunks;
-  t.groups = requestedGroups ? requestedGroups
-                             : llvm::divideCeil(model.minTasks, tasks);
+  t.groups =
+      req.groups ? req.groups : llvm::divideCeil(model.minTasks, tasks);
   t.groups = std::clamp<int64_t>(t.groups, 1, s.filters);
   return t;
 }
 
 void mlir::pconv::setTileAttr(Conv2DOp op, const TileShape &tile) {
   Builder b(op.getContext());
-  op->setAttr(kTileAttrName,
-              b.getDictionaryAttr(
-                  {b.getNamedAttr("rows", b.getI64IntegerAttr(tile.rows)),
-                   b.getNamedAttr("vectors", b.getI64IntegerAttr(tile.vectors)),
-                   b.getNamedAttr("channel_block",
-                                  b.getI64IntegerAttr(tile.channelBlock)),
-                   b.getNamedAttr("filter_groups",
-                                  b.getI64IntegerAttr(tile.groups))}));
+  SmallVector<NamedAttribute> fields = {
+      b.getNamedAttr("rows", b.getI64IntegerAttr(tile.rows)),
+      b.getNamedAttr("vectors", b.getI64IntegerAttr(tile.vectors)),
+      b.getNamedAttr("channel_block", b.getI64IntegerAttr(tile.channelBlock)),
+      b.getNamedAttr("filter_groups", b.getI64IntegerAttr(tile.groups))};
+  if (isDenseConv(op))
+    fields.push_back(b.getNamedAttr("filter_block",
+                                    b.getI64IntegerAttr(tile.filterBlock)));
+  op->setAttr(kTileAttrName, b.getDictionaryAttr(fields));
 }
 
 /// The dense f32 values of a constant filter, or a rejection.

@@ -84,12 +84,25 @@ struct TileShape {
   int64_t rowBlocks;    // row blocks of R rows covering the height
   int64_t channelBlock; // input channels whose tile inputs stay in L1
   int64_t groups;       // work-balanced filter groups (parallel dimension)
+  /// Dense convs only (see isDenseConv): filters sharing each input vector
+  /// in the register tile (R x V x filterBlock accumulators; `groups` then
+  /// counts runs of whole filter blocks), and whether the output is one
+  /// flat row of OH * OW pixels (1x1, stride 1, no padding: a matmul).
+  int64_t filterBlock = 1;
+  bool flatten = false;
 };
+
+/// Whether every kernel of `op` is kept with every tap of its window (one
+/// library pattern of kh * kw taps, no pruned kernel) and its weights are a
+/// constant: such a dense conv lowers to a filter-blocked kernel (weights
+/// repacked at compile time) without a pattern schedule.
+bool isDenseConv(Conv2DOp op);
 
 /// Limits of the model that picks a tile when the op does not fix it.
 struct TileModel {
   int64_t vectorWidth = 16, maxAccumulators = 24, maxVectors = 8,
-          maxRows = 4, cacheBytes = 0, minTasks = 32;
+          maxRows = 4, cacheBytes = 0, minTasks = 32,
+          denseCacheBytes = 24576;
 };
 
 /// The model-based default: vectors of `vectorWidth` lanes (halved while an
@@ -98,7 +111,14 @@ struct TileModel {
 /// as many rows as the accumulator budget allows (more rows = more input
 /// vectors shared by taps of neighbouring rows), a channel block whose input
 /// rows fit `cacheBytes` (all channels when 0), and enough filter groups for `minTasks` parallel
-/// tasks. Fields of a `pconv.tile` attribute on the op override the choice.
+/// tasks. Dense convs get a filter block instead of groups: the (R, V,
+/// filter block) with at most `maxAccumulators` accumulators doing the most
+/// FMAs per load (FMAs / (R * V input + filter-block weight loads), times
+/// the share of lanes and rows that land inside the output), channel blocks
+/// whose tile input fits `denseCacheBytes` (reused from L1 by every filter
+/// block of a task), and filter groups (runs of filter blocks) for
+/// `minTasks` tasks. Fields of a `pconv.tile` attribute on the op override
+/// the choice.
 FailureOr<TileShape> chooseTile(Conv2DOp op, const TileModel &model);
 
 /// Writes `tile` as the op's `pconv.tile` attribute.

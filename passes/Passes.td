@@ -201,6 +201,19 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
       carries `pconv.tile = {rows = R, vectors = V, channel_block = B,
       filter_groups = G}` (any subset; the auto-tuner writes it), and the
       schedule from `pconv-group-patterns` when the op carries one.
+
+    Dense convs (every kernel kept with all its taps: `pconv-import-linalg`'s
+    `import-dense` form, e.g. 1x1 convs) take a different register tile:
+    `filter_block` filters x R rows x V vectors, looping over all input
+    channels and taps, so each input vector feeds every filter of the block
+    and each broadcast weight every pixel vector of the tile (a
+    register-blocked matmul for 1x1 convs). Weights are repacked at compile
+    time to [F / filter_block][C][taps][filter_block]. A 1x1 conv at stride 1
+    without padding reads its input in place as one flat row of H x W
+    pixels per channel (no padded copy; partial vectors masked). The model
+    picks the (R, V, filter_block) with the most FMAs per load within
+    `max-accumulators`; tasks are (image, row block, column chunk, filter
+    block).
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "unsigned", /*default=*/"16",
@@ -216,6 +229,8 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
            "0: no channel blocking (measured faster on VGG-16 and ResNet-18 here)">,
     Option<"minTasks", "min-tasks", "unsigned", /*default=*/"32",
            "Parallel tasks to aim for (filter groups are added until reached)">,
+    Option<"denseCacheBytes", "dense-cache-bytes", "unsigned", /*default=*/"24576",
+           "Dense convs: bytes of tile input rows a channel block may occupy">,
     Option<"shiftedCopies", "shifted-copies", "bool", /*default=*/"false",
            "At stride 1, copy the padded input once per kernel column shift "
            "so that every tap load is an aligned vector">,
@@ -224,7 +239,8 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
                            "linalg::LinalgDialect", "memref::MemRefDialect",
                            "scf::SCFDialect", "vector::VectorDialect"];
   let statistics = [
-    Statistic<"numLowered", "num-lowered", "pconv.conv2d ops vectorized">,
+    Statistic<"numLowered", "num-lowered", "pattern pconv.conv2d ops vectorized">,
+    Statistic<"numDense", "num-dense", "dense pconv.conv2d ops vectorized (filter-blocked)">,
   ];
 }
 
@@ -270,11 +286,13 @@ def ChooseTilesPass : Pass<"pconv-choose-tiles", "ModuleOp"> {
     B channels of tile input fit `cache-bytes` (all channels when 0, the
     default), and G filter groups give at
     least `min-tasks` parallel tasks. A `pconv.tile` already on an op is
-    kept (missing fields are filled in).
+    kept (missing fields are filled in). Dense convs (see
+    `pconv-lower-to-vectors`) also get `filter_block`, and their
+    filter_groups is F / filter_block (the parallel split).
   }];
   let options = [
     Option<"tiles", "tiles", "std::string", /*default=*/"\"\"",
-           "Fixed choices: 'index=rows,vectors,channel_block,filter_groups;...' (0: model)">,
+           "Fixed choices: 'index=rows,vectors,channel_block,filter_groups[,filter_block];...' (0: model; filter_block: dense convs)">,
     Option<"vectorWidth", "vector-width", "unsigned", /*default=*/"16",
            "f32 lanes per vector">,
     Option<"maxAccumulators", "max-accumulators", "unsigned", /*default=*/"24",
@@ -288,6 +306,8 @@ def ChooseTilesPass : Pass<"pconv-choose-tiles", "ModuleOp"> {
            "0: no channel blocking (measured faster on VGG-16 and ResNet-18 here)">,
     Option<"minTasks", "min-tasks", "unsigned", /*default=*/"32",
            "Parallel tasks to aim for">,
+    Option<"denseCacheBytes", "dense-cache-bytes", "unsigned", /*default=*/"24576",
+           "Dense convs: bytes of tile input rows a channel block may occupy">,
   ];
   let statistics = [
     Statistic<"numChosen", "num-chosen", "pconv.conv2d ops given a tile">,
@@ -319,6 +339,7 @@ def GroupPatternsPass : Pass<"pconv-group-patterns", "ModuleOp"> {
   ];
   let statistics = [
     Statistic<"numScheduled", "num-scheduled", "pconv.conv2d ops scheduled">,
+    Statistic<"numDense", "num-dense", "Dense pconv.conv2d ops left without a schedule">,
     Statistic<"numGroups", "num-filter-groups", "Filter groups, all convs">,
     Statistic<"weightBytes", "weight-bytes", "Bytes of packed non-zero weights">,
     Statistic<"indexBytes", "index-bytes", "Bytes of pattern ids and schedule tables">,

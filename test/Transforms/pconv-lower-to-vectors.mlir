@@ -15,9 +15,11 @@
 // @strided has 12 loads for 12 FMAs (a stride-2 tile of 3 rows shares no
 // input rows between its taps' rows); @blocked is @tile's geometry again (its
 // kernel loop is emitted once and runs once per channel block); @short_rows
-// has 3 rows of 3 taps-rows: 10 loads (+3 for the copies) for 12 FMAs.
-// LOADS: 73
-// FMAS: 72
+// has 3 rows of 3 taps-rows: 10 loads (+3 for the copies) for 12 FMAs;
+// @dense_1x1 has 4 loads (+1 masked) for 20 FMAs, @dense_3x3 24 loads for
+// 108 FMAs (dense convs never take shifted copies).
+// LOADS: 101
+// FMAS: 200
 // The padded input has room for 2 whole tiles of 4 rows (+2 halo rows);
 // with shifted-copies it is copied once per column shift (3 copies of 8
 // columns), so every tap load is an aligned vector; by default (NOSHIFT) the
@@ -122,4 +124,59 @@ func.func @blocked(%x: tensor<1x2x6x6xf32>, %w: tensor<8xf32>, %b: tensor<1xf32>
          strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1] relu {pconv.tile = {channel_block = 1, rows = 4}}
          : (tensor<1x2x6x6xf32>, tensor<8xf32>, tensor<1xf32>) -> tensor<1x1x6x6xf32>
   return %y : tensor<1x1x6x6xf32>
+}
+
+// -----
+
+// A dense 1x1 conv (every kernel kept, constant weights) is a matmul: the
+// input is read in place as one row of 5 x 7 = 35 pixels per channel (no
+// padded copy), the register tile is 4 filters x 5 vectors (the model's
+// most FMAs per load within 24 accumulators, counting idle lanes), and each
+// channel step loads 5 input vectors (only the last, partial one masked)
+// and 4 broadcast weights, in order, from the repacked
+// [F / 4][C][taps][4] weights, for 20 FMAs.
+// Tasks: (image, row block, column chunk, filter block).
+// CHECK-LABEL: func.func @dense_1x1
+// CHECK: %[[W:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<128xf32> to memref<128xf32>
+// CHECK: %[[IN:.*]] = bufferization.to_buffer %arg0 read_only
+// CHECK: memref.collapse_shape %[[IN]] {{\[}}[0], [1], [2, 3]] : memref<1x8x5x7xf32> into memref<1x8x35xf32>
+// CHECK-NOT: memref.alloc() {alignment = 64 : i64} : memref<1x8x
+// CHECK: memref<1x16x1x35xf32>
+// CHECK: scf.parallel
+// CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK: memref.load %[[W]]
+// CHECK-COUNT-4: vector.load
+// CHECK: vector.maskedload
+// CHECK-NOT: vector.load
+// CHECK: scf.yield
+// CHECK: arith.maximumf
+// CHECK: vector.maskedstore
+func.func @dense_1x1(%x: tensor<1x8x5x7xf32>, %b: tensor<16xf32>) -> tensor<1x16x5x7xf32> {
+  %w = arith.constant dense<0.5> : tensor<128xf32>
+  %y = pconv.conv2d %x, %w bias(%b) library #pconv.patterns<1x1, taps = 1, [[0]]>
+         kernels dense<0> : tensor<16x8xi8>
+         strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1] relu
+         : (tensor<1x8x5x7xf32>, tensor<128xf32>, tensor<16xf32>) -> tensor<1x16x5x7xf32>
+  return %y : tensor<1x16x5x7xf32>
+}
+
+// -----
+
+// A dense 3x3 conv goes through the padded copy like a pattern conv, with a
+// tile of filters x rows x vectors: here 2 filters x 6 rows x 1 vector (6
+// columns in 8 lanes); the 9 taps of a channel step load the 8 distinct
+// input rows of each of 3 column shifts once (24 loads) for 2 x 6 x 9 = 108
+// FMAs.
+// CHECK-LABEL: func.func @dense_3x3
+// CHECK: memref.alloc() {alignment = 64 : i64} : memref<1x2x8x16xf32>
+// CHECK: scf.parallel
+// CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK-COUNT-12: vector.maskedstore
+func.func @dense_3x3(%x: tensor<1x2x6x6xf32>) -> tensor<1x2x6x6xf32> {
+  %w = arith.constant dense<0.25> : tensor<36xf32>
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 9, [[0, 1, 2, 3, 4, 5, 6, 7, 8]]>
+         kernels dense<0> : tensor<2x2xi8>
+         strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]
+         : (tensor<1x2x6x6xf32>, tensor<36xf32>) -> tensor<1x2x6x6xf32>
+  return %y : tensor<1x2x6x6xf32>
 }

@@ -168,3 +168,50 @@ def test_filter_reorder_is_absorbed_and_exact():
         stages[reorder] = art.stages["pconv"]
         np.testing.assert_allclose(art.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
     assert stages[True] != stages[False]
+
+
+def _dense_cnn():
+    """Dense (unpruned) convs of every kind the filter-blocked lowering
+    takes: 1x1 at stride 1 on odd maps (the flat matmul form, a partial last
+    vector), 1x1 at stride 2, 3x3 with padding, 3x3 dilated, filter counts
+    with small divisors (7: blocks of 1 or 7), bias or not, ReLU or not,
+    batch 2."""
+    torch.manual_seed(21)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(5, 24, 1), torch.nn.ReLU(),
+        torch.nn.Conv2d(24, 7, 3, padding=1, bias=False),
+        torch.nn.Conv2d(7, 16, 1, stride=2), torch.nn.ReLU(),
+        torch.nn.Conv2d(16, 12, 3, padding=2, dilation=2),
+        torch.nn.Conv2d(12, 9, 1, bias=False),
+    ).eval()
+    return model, (2, 5, 13, 11)
+
+
+# (rows, vectors, channel_block, filter_groups, filter_block) per dense conv
+# (0 = the model's): single filters, single channels per block (partial sums
+# through the output, ReLU after the last block), more groups than filter
+# blocks, odd row blocks; and the model's choice.
+DENSE_TILES = [
+    None,
+    {i: (1, 1, 1, 1, 1) for i in range(5)},
+    {0: (0, 2, 3, 0, 8), 1: (3, 1, 2, 5, 7), 2: (0, 0, 5, 4, 4), 3: (2, 1, 0, 0, 3), 4: (0, 0, 1, 0, 9)},
+]
+
+
+@pytest.mark.parametrize("tiles", DENSE_TILES, ids=["model", "1-1-1-1-1", "mixed"])
+@pytest.mark.parametrize("vector_width", [16, 4])
+def test_dense_convs_filter_blocked(tiles, vector_width):
+    model, shape = _dense_cnn()
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(1))
+    art = pconv.compile(model, (x,), tiles=tiles, vector_width=vector_width)
+    assert (art.stats["pconv_convs"], art.stats["dense_pconv_convs"], art.stats["dense_convs"]) == (0, 5, 0)
+    np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.aarch64
+@pytest.mark.skipif(not HAS_QEMU, reason="needs qemu-aarch64 and the AArch64 cross compiler")
+def test_dense_convs_filter_blocked_aarch64():
+    model, shape = _dense_cnn()
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(2))
+    art = pconv.compile(model, (x,), target="aarch64-linux-gnu")
+    np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
