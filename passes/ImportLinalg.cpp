@@ -221,10 +221,13 @@ struct ImportLinalgPass
   }
 
   void runOnOperation() override {
-    SmallVector<linalg::Conv2DNchwFchwOp> convs;
-    getOperation().walk(
-        [&](linalg::Conv2DNchwFchwOp conv) { convs.push_back(conv); });
-    for (linalg::Conv2DNchwFchwOp conv : convs) {
+    SmallVector<linalg::LinalgOp> convs;
+    getOperation().walk([&](linalg::LinalgOp op) {
+      if (isa<linalg::Conv2DNchwFchwOp>(op.getOperation()) ||
+          (depthwise && isa<linalg::DepthwiseConv2DNchwChwOp>(op.getOperation())))
+        convs.push_back(op);
+    });
+    for (linalg::LinalgOp conv : convs) {
       std::string why;
       if (succeeded(importConv(conv, why)))
         continue;
@@ -236,27 +239,45 @@ struct ImportLinalgPass
     }
   }
 
-  LogicalResult importConv(linalg::Conv2DNchwFchwOp conv, std::string &why) {
+  /// Imports a `linalg.conv_2d_nchw_fchw`, or a
+  /// `linalg.depthwise_conv_2d_nchw_chw` as the conv whose filter f has one
+  /// kernel, on channel f (a diagonal kernel table): the pattern machinery
+  /// then applies to depthwise kernels unchanged.
+  LogicalResult importConv(linalg::LinalgOp conv, std::string &why) {
+    bool isDepthwise =
+        isa<linalg::DepthwiseConv2DNchwChwOp>(conv.getOperation());
     if (!conv.hasPureTensorSemantics()) {
       why = "convolution is not on tensors";
       return failure();
     }
-    auto resultType = cast<RankedTensorType>(conv.getResult(0).getType());
-    auto filterType = cast<RankedTensorType>(conv.getInputs()[1].getType());
-    Value input = conv.getInputs()[0];
+    auto resultType = cast<RankedTensorType>(conv->getResult(0).getType());
+    Value input = conv.getDpsInputs()[0], filter = conv.getDpsInputs()[1];
+    auto filterType = cast<RankedTensorType>(filter.getType());
     if (!resultType.hasStaticShape() || !filterType.hasStaticShape() ||
         !cast<RankedTensorType>(input.getType()).hasStaticShape() ||
         !resultType.getElementType().isF32()) {
       why = "convolution is not static-shaped f32";
       return failure();
     }
+    int64_t rank = filterType.getRank();
     int64_t numFilters = filterType.getDimSize(0);
-    int64_t numChannels = filterType.getDimSize(1);
-    int64_t kh = filterType.getDimSize(2), kw = filterType.getDimSize(3);
-    FailureOr<std::vector<float>> weights =
-        readConstantF32(conv.getInputs()[1], why);
+    int64_t numChannels = isDepthwise ? numFilters : filterType.getDimSize(1);
+    int64_t kh = filterType.getDimSize(rank - 2);
+    int64_t kw = filterType.getDimSize(rank - 1);
+    if (isDepthwise && numChannels > kMaxDepthwiseChannels) {
+      why = "depthwise convolution with more than " +
+            std::to_string(kMaxDepthwiseChannels) +
+            " channels (its diagonal kernel table would be too large)";
+      return failure();
+    }
+    // torch-mlir reshapes a depthwise C x 1 x kh x kw filter to C x kh x kw.
+    if (auto collapse = filter.getDefiningOp<tensor::CollapseShapeOp>())
+      filter = collapse.getSrc();
+    FailureOr<std::vector<float>> weights = readConstantF32(filter, why);
     if (failed(weights))
       return failure();
+    // Kernels as the assignment sees them: F x C, or F x 1 when depthwise.
+    int64_t kernelsPerFilter = isDepthwise ? 1 : numChannels;
 
     FailureOr<PatternAssignment> assignment = failure();
     if (!patterns)
@@ -265,19 +286,20 @@ struct ImportLinalgPass
              libraryAttr.getKernelShape() != ArrayRef<int64_t>{kh, kw})
       why = "the given library's kernel shape does not match the filter";
     else
-      assignment = assignPatterns(*weights, numFilters, numChannels, kh * kw,
-                                  libraryAttr, maxPatterns, why);
+      assignment = assignPatterns(*weights, numFilters, kernelsPerFilter,
+                                  kh * kw, libraryAttr, maxPatterns, why);
     bool denseImport = false;
     if (failed(assignment) && dense && kh * kw <= 64) {
-      assignment =
-          fullPatternAssignment(*weights, numFilters * numChannels, kh * kw);
+      assignment = fullPatternAssignment(
+          *weights, numFilters * kernelsPerFilter, kh * kw);
       denseImport = true;
     }
     if (failed(assignment))
       return failure();
 
     OpBuilder b(conv);
-    FailureOr<Value> bias = absorbInit(b, conv.getOutputs()[0], numFilters, why);
+    FailureOr<Value> bias =
+        absorbInit(b, conv.getDpsInits()[0], numFilters, why);
     if (failed(bias))
       return failure();
     SmallVector<int64_t, 4> padding;
@@ -287,13 +309,19 @@ struct ImportLinalgPass
     // pattern order.
     std::vector<float> packed;
     int64_t taps = assignment->taps, area = kh * kw;
-    for (int64_t k = 0, e = numFilters * numChannels; k < e; ++k) {
+    for (int64_t k = 0, e = numFilters * kernelsPerFilter; k < e; ++k) {
       int8_t id = assignment->ids[k];
       if (id < 0)
         continue;
       for (int64_t t = 0; t < taps; ++t)
         packed.push_back(
             (*weights)[k * area + assignment->positions[id * taps + t]]);
+    }
+    SmallVector<int8_t> ids = assignment->ids;
+    if (isDepthwise) { // filter f's kernel sits in column f
+      ids.assign(numFilters * numChannels, -1);
+      for (int64_t f = 0; f < numFilters; ++f)
+        ids[f * numChannels + f] = assignment->ids[f];
     }
 
     MLIRContext *ctx = &getContext();
@@ -303,24 +331,30 @@ struct ImportLinalgPass
     auto table = DenseIntElementsAttr::get(
         RankedTensorType::get({numFilters, numChannels},
                               IntegerType::get(ctx, 8)),
-        ArrayRef<int8_t>(assignment->ids));
-    auto toVector = [](DenseIntElementsAttr attr) {
-      return llvm::to_vector(attr.getValues<int64_t>());
+        ArrayRef<int8_t>(ids));
+    auto toVector = [&](StringRef name) {
+      return llvm::to_vector(
+          conv->getAttrOfType<DenseIntElementsAttr>(name).getValues<int64_t>());
     };
     Value packedWeights = createF32Constant(b, loc, packed);
     auto op = Conv2DOp::create(
         b, loc, resultType, input, packedWeights, *bias, lib, table,
-        b.getDenseI64ArrayAttr(toVector(conv.getStrides())),
+        b.getDenseI64ArrayAttr(toVector("strides")),
         b.getDenseI64ArrayAttr(padding),
-        b.getDenseI64ArrayAttr(toVector(conv.getDilations())));
-    conv.getResult(0).replaceAllUsesWith(op.getResult());
-    conv.erase();
+        b.getDenseI64ArrayAttr(toVector("dilations")));
+    conv->getResult(0).replaceAllUsesWith(op.getResult());
+    conv->erase();
     if (denseImport)
       ++numDenseImported;
     else
       ++numConverted;
+    if (isDepthwise)
+      ++numDepthwise;
     return success();
   }
+
+  /// Depthwise convs get a C x C kernel table; beyond this it is not worth it.
+  static constexpr int64_t kMaxDepthwiseChannels = 4096;
 
   PatternLibraryAttr libraryAttr;
 };

@@ -42,6 +42,11 @@ struct ToLLVMPipelineOptions
       llvm::cl::desc("Also compute the other convolutions with the pconv "
                      "vector lowering (one full kernel pattern)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> importDepthwise{
+      *this, "import-depthwise",
+      llvm::cl::desc("Import depthwise convolutions too (as diagonal "
+                     "pconv.conv2d ops on the pattern lowering)"),
+      llvm::cl::init(true)};
   PassOptions::Option<unsigned> vectorWidth{
       *this, "vector-width",
       llvm::cl::desc("f32 lanes of the vectorized pattern lowering (16: "

@@ -39,7 +39,8 @@ def AttachWeightsPass : Pass<"pconv-attach-weights", "ModuleOp"> {
 def ImportLinalgPass : Pass<"pconv-import-linalg", "func::FuncOp"> {
   let summary = "Rewrite pattern-sparse linalg convolutions into pconv.conv2d";
   let description = [{
-    Finds `linalg.conv_2d_nchw_fchw` whose filter is a constant (`dense` or
+    Finds `linalg.conv_2d_nchw_fchw` and `linalg.depthwise_conv_2d_nchw_chw`
+    whose filter is a constant (`dense` or
     `dense_resource`, as torch-mlir emits) and pattern-sparse: every kernel is
     either all zero or keeps its non-zeros inside one pattern of a library. The
     library is inferred from the weights (the distinct supports with the most
@@ -51,6 +52,11 @@ def ImportLinalgPass : Pass<"pconv-import-linalg", "func::FuncOp"> {
     `-debug-only=pconv-import-linalg`. With `dense=true` such convolutions are
     imported too, with a single full-kernel pattern, so the vectorized pconv
     lowering computes them (all-zero kernels are still skipped).
+
+    A depthwise conv (C channels, one kernel per channel) becomes the
+    `pconv.conv2d` whose filter f keeps one kernel, on input channel f (a
+    diagonal C x C kernel table), so pattern-pruned depthwise kernels use the
+    same patterns, schedule and vector lowering as full convs.
 
     Before:
     ```mlir
@@ -79,6 +85,8 @@ def ImportLinalgPass : Pass<"pconv-import-linalg", "func::FuncOp"> {
            "Also import convolutions that are not pattern-sparse, as one full "
            "kernel pattern (zero kernels still skipped), so they take the "
            "vectorized pconv lowering instead of upstream loops">,
+    Option<"depthwise", "depthwise", "bool", /*default=*/"true",
+           "Import depthwise convolutions too (as diagonal pconv.conv2d)">,
   ];
   let statistics = [
     Statistic<"numConverted", "num-converted",
@@ -86,6 +94,8 @@ def ImportLinalgPass : Pass<"pconv-import-linalg", "func::FuncOp"> {
     Statistic<"numDenseImported", "num-dense-imported",
               "Other convolutions imported with a full kernel pattern">,
     Statistic<"numDense", "num-dense", "Convolutions left on the dense path">,
+    Statistic<"numDepthwise", "num-depthwise",
+              "Depthwise convolutions among the imported ones">,
   ];
   let dependentDialects = ["pconv::PConvDialect", "arith::ArithDialect",
                            "tensor::TensorDialect"];

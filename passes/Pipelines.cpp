@@ -39,6 +39,7 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
     importOptions.library = options.library;
     importOptions.patterns = options.importConvs;
     importOptions.dense = options.importDense;
+    importOptions.depthwise = options.importDepthwise;
     pm.addNestedPass<func::FuncOp>(createImportLinalgPass(importOptions));
   }
   // Apply ReLUs of pattern convs in their epilogue (no intermediate tensor).

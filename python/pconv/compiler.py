@@ -62,6 +62,9 @@ class CompileOptions:
         vectorize_dense_convs: compute convolutions that are not pattern-sparse
             with the vectorized pconv lowering too (as one full kernel pattern);
             False leaves them to upstream linalg loops.
+        import_depthwise: compute depthwise convolutions with the pconv lowering
+            too (one kernel per filter, pattern-pruned or dense); False leaves
+            them to the dense path's vectorized depthwise loops.
         fold_batchnorm: fold eval-mode BatchNorm into the preceding conv before
             import (weights and bias), so it costs nothing at run time.
         vector_width: f32 lanes of the vectorized pattern lowering; ``None`` takes
@@ -86,6 +89,7 @@ class CompileOptions:
     library: PatternLibrary | None = None
     import_pattern_convs: bool = True
     vectorize_dense_convs: bool = True
+    import_depthwise: bool = True
     vector_width: int | None = None
     reorder_filters: bool = True
     shifted_copies: bool = False
@@ -184,7 +188,8 @@ def compile_linalg(imported: ImportedModule, opts: CompileOptions) -> Artifact:
     library = f'library="{opts.library.to_mlir()}"' if opts.library else ""
     import_options = " ".join(filter(None, [
         library, f"patterns={str(opts.import_pattern_convs).lower()}",
-        f"dense={str(opts.vectorize_dense_convs).lower()}"]))
+        f"dense={str(opts.vectorize_dense_convs).lower()}",
+        f"depthwise={str(opts.import_depthwise).lower()}"]))
     reorder = ",pconv-reorder-filters" if opts.reorder_filters else ""
     import_pass = f",func.func(pconv-import-linalg{{{import_options}}},pconv-fuse-activation{reorder})"
     session.run("pconv", [tool("pconv-opt"), str(linalg),

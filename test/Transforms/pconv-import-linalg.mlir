@@ -120,3 +120,36 @@ func.func @not_pattern_sparse(%x: tensor<1x2x5x5xf32>) -> tensor<1x1x3x3xf32> {
          ins(%x, %w : tensor<1x2x5x5xf32>, tensor<1x2x3x3xf32>) outs(%init : tensor<1x1x3x3xf32>) -> tensor<1x1x3x3xf32>
   return %y : tensor<1x1x3x3xf32>
 }
+
+// -----
+
+// A depthwise conv (torch-mlir collapses its C x 1 x 3 x 3 filter to
+// C x 3 x 3) becomes the pconv.conv2d whose filter f keeps one kernel, on
+// channel f: a diagonal kernel table. Channel 1's kernel is all zero
+// (pruned: -1 on the diagonal too).
+// CHECK-LABEL: func.func @depthwise
+// CHECK: %[[W:.*]] = arith.constant dense<[1.000000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00, 5.000000e+00, 6.000000e+00, 7.000000e+00, 8.000000e+00]> : tensor<8xf32>
+// CHECK: pconv.conv2d %{{.*}}, %[[W]] bias(%{{.*}}) library #pconv.patterns<3x3, taps = 4, {{\[}}[1, 3, 4, 5], [3, 4, 5, 7]]>
+// CHECK-SAME: kernels dense<{{\[}}[0, -1, -1], [-1, -1, -1], [-1, -1, 1]]> : tensor<3x3xi8>
+// CHECK-SAME: strides [2, 2] padding [1, 1, 1, 1] dilations [1, 1]
+// CHECK-NOT: linalg.depthwise_conv_2d_nchw_chw
+// LIB-LABEL: func.func @depthwise
+// LIB: kernels dense<{{\[}}[0, -1, -1], [-1, -1, -1], [-1, -1, 1]]> : tensor<3x3xi8>
+// DENSE-LABEL: func.func @depthwise
+// DENSE: pconv.conv2d
+func.func @depthwise(%x: tensor<1x3x6x6xf32>, %b: tensor<3xf32>) -> tensor<1x3x3x3xf32> {
+  %zero = arith.constant 0.0 : f32
+  %w4 = arith.constant dense<[[[[0.0, 1.0, 0.0], [2.0, 3.0, 4.0], [0.0, 0.0, 0.0]]],
+                              [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]],
+                              [[[0.0, 0.0, 0.0], [5.0, 6.0, 7.0], [0.0, 8.0, 0.0]]]]> : tensor<3x1x3x3xf32>
+  %w = tensor.collapse_shape %w4 [[0, 1], [2], [3]] : tensor<3x1x3x3xf32> into tensor<3x3x3xf32>
+  %p = tensor.pad %x low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%i: index, %j: index, %k: index, %l: index):
+    tensor.yield %zero : f32
+  } : tensor<1x3x6x6xf32> to tensor<1x3x8x8xf32>
+  %empty = tensor.empty() : tensor<1x3x3x3xf32>
+  %init = linalg.broadcast ins(%b : tensor<3xf32>) outs(%empty : tensor<1x3x3x3xf32>) dimensions = [0, 2, 3]
+  %y = linalg.depthwise_conv_2d_nchw_chw {dilations = dense<1> : vector<2xi64>, strides = dense<2> : vector<2xi64>}
+         ins(%p, %w : tensor<1x3x8x8xf32>, tensor<3x3x3xf32>) outs(%init : tensor<1x3x3x3xf32>) -> tensor<1x3x3x3xf32>
+  return %y : tensor<1x3x3x3xf32>
+}

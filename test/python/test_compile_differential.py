@@ -215,3 +215,54 @@ def test_dense_convs_filter_blocked_aarch64():
     x = torch.randn(*shape, generator=torch.Generator().manual_seed(2))
     art = pconv.compile(model, (x,), target="aarch64-linux-gnu")
     np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
+
+
+def _depthwise_cnn(prune: bool):
+    """MobileNet-style depthwise 3x3 convs (stride 1 and 2, dilation 2,
+    ReLU6) between 1x1 convs; with `prune`, every depthwise kernel keeps one
+    of 4 patterns of 4 taps and one channel is pruned whole."""
+    torch.manual_seed(31)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 12, 1), torch.nn.ReLU6(),
+        torch.nn.Conv2d(12, 12, 3, stride=2, padding=1, groups=12), torch.nn.ReLU6(),
+        torch.nn.Conv2d(12, 12, 3, padding=2, dilation=2, groups=12, bias=False),
+        torch.nn.Conv2d(12, 10, 1),
+        torch.nn.Conv2d(10, 10, 3, padding=1, groups=10), torch.nn.ReLU(),
+    ).eval()
+    if prune:
+        patterns = [[1, 3, 4, 5], [1, 4, 5, 7], [0, 1, 3, 4], [4, 5, 7, 8]]
+        for conv in (model[2], model[4], model[6]):
+            mask = torch.zeros_like(conv.weight)
+            for c in range(mask.shape[0]):
+                for p in patterns[(c * 7) % 4]:
+                    mask[c, 0, p // 3, p % 3] = 1
+            mask[3] = 0
+            conv.weight.data *= mask
+    return model, (2, 3, 17, 15)
+
+
+@pytest.mark.parametrize("prune", [True, False], ids=["patterns", "dense"])
+@pytest.mark.parametrize("vector_width", [16, 4])
+def test_depthwise_convs_take_the_pattern_lowering(prune, vector_width):
+    model, shape = _depthwise_cnn(prune)
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(4))
+    ref = model(x).detach().numpy()
+    art = pconv.compile(model, (x,), vector_width=vector_width)
+    # 3 depthwise convs (pattern-sparse or one full pattern) + 2 dense 1x1.
+    assert art.stats["pconv_convs"] == (3 if prune else 0)
+    assert art.stats["dense_pconv_convs"] == (2 if prune else 5)
+    assert "linalg.depthwise_conv_2d_nchw_chw" not in art.stages["pconv"]
+    np.testing.assert_allclose(art.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
+    # Off: the dense path's vectorized depthwise loops compute the same.
+    off = pconv.compile(model, (x,), vector_width=vector_width, import_depthwise=False)
+    assert "linalg.depthwise_conv_2d_nchw_chw" in off.stages["pconv"]
+    np.testing.assert_allclose(off.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.aarch64
+@pytest.mark.skipif(not HAS_QEMU, reason="needs qemu-aarch64 and the AArch64 cross compiler")
+def test_depthwise_convs_aarch64():
+    model, shape = _depthwise_cnn(True)
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(5))
+    art = pconv.compile(model, (x,), target="aarch64-linux-gnu")
+    np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
