@@ -341,7 +341,8 @@ def GroupPatternsPass : Pass<"pconv-group-patterns", "ModuleOp"> {
 
     Statistics (and, with `remarks`, one remark per op) report the storage
     of the sparse format: packed non-zero weights + i8 pattern ids + i32
-    schedule tables, against dense f32 weights.
+    schedule tables, against dense f32 weights. Dense convs (every kernel
+    kept: see `pconv-lower-to-vectors`) need no schedule and get none.
   }];
   let options = [
     Option<"remarks", "remarks", "bool", /*default=*/"false",
