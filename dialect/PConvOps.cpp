@@ -104,6 +104,13 @@ LogicalResult Conv2DOp::verify() {
              << " filters";
   }
 
+  if (std::optional<APFloat> max = getReluMax()) {
+    if (!getRelu())
+      return emitOpError("relu_max requires relu");
+    if (!max->isFiniteNonZero() || max->isNegative())
+      return emitOpError("relu_max must be a positive finite value");
+  }
+
   FailureOr<SmallVector<int64_t, 4>> shape = inferResultShape();
   if (failed(shape))
     return emitOpError("kernel does not fit in the padded input");

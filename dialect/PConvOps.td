@@ -23,7 +23,9 @@ def PConv_Conv2DOp : PConv_Op<"conv2d", [Pure]> {
     The input is NCHW with static shape; `padding` is `[top, left, bottom,
     right]` zero padding; `strides` and `dilations` are `[h, w]`. The optional
     `bias` has one value per filter. With `relu`, the epilogue applies
-    `max(x, 0)` to every output before it is stored (fused activation).
+    `max(x, 0)` to every output before it is stored (fused activation); with
+    `relu_max` (positive, and only with `relu`) also `min(x, relu_max)`: a
+    clamped ReLU such as ReLU6.
 
     Example (2 filters, 2 input channels, filter 1 keeps only channel 0):
 
@@ -44,7 +46,8 @@ def PConv_Conv2DOp : PConv_Op<"conv2d", [Pure]> {
     DenseI64ArrayAttr:$strides,
     DenseI64ArrayAttr:$padding,
     DenseI64ArrayAttr:$dilations,
-    UnitAttr:$relu
+    UnitAttr:$relu,
+    OptionalAttr<F32Attr>:$relu_max
   );
   let results = (outs 4DTensorOf<[F32]>:$result);
   let assemblyFormat = [{
@@ -52,7 +55,7 @@ def PConv_Conv2DOp : PConv_Op<"conv2d", [Pure]> {
     `library` qualified($library)
     `kernels` $kernel_patterns
     `strides` $strides `padding` $padding `dilations` $dilations
-    (`relu` $relu^)?
+    (`relu` $relu^)? (`relu_max` $relu_max^)?
     attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;

@@ -17,20 +17,44 @@ using namespace mlir::pconv;
 
 namespace {
 
+/// The constant a body value of `generic` stands for: a float constant, or
+/// the block argument of a scalar-broadcast (0-d map) splat constant input.
+static std::optional<APFloat> scalarOf(linalg::GenericOp generic, Value v) {
+  FloatAttr scalar;
+  if (matchPattern(v, m_Constant(&scalar)))
+    return scalar.getValue();
+  auto arg = dyn_cast<BlockArgument>(v);
+  if (!arg || arg.getOwner() != &generic.getRegion().front() ||
+      arg.getArgNumber() >= generic.getNumDpsInputs())
+    return std::nullopt;
+  OpOperand *operand = generic.getDpsInputOperand(arg.getArgNumber());
+  DenseElementsAttr dense;
+  if (generic.getMatchingIndexingMap(operand).getNumResults() != 0 ||
+      !matchPattern(operand->get(), m_Constant(&dense)) || !dense.isSplat() ||
+      !dense.getElementType().isF32())
+    return std::nullopt;
+  return dense.getSplatValue<APFloat>();
+}
+
+static bool isScalar(linalg::GenericOp generic, Value v, float expected) {
+  std::optional<APFloat> value = scalarOf(generic, v);
+  return value && value->convertToFloat() == expected;
+}
+
 /// Whether `value` is `max(arg, 0)` in one of the forms torch-mlir emits.
-static bool isReluOf(Value value, Value arg) {
+static bool isReluOf(linalg::GenericOp generic, Value value, Value arg) {
   Operation *op = value.getDefiningOp();
   if (!op)
     return false;
+  auto zero = [&](Value v) { return isScalar(generic, v, 0.0f); };
   if (auto max = dyn_cast<arith::MaximumFOp>(op))
-    return (max.getLhs() == arg && matchPattern(max.getRhs(), m_AnyZeroFloat())) ||
-           (max.getRhs() == arg && matchPattern(max.getLhs(), m_AnyZeroFloat()));
+    return (max.getLhs() == arg && zero(max.getRhs())) ||
+           (max.getRhs() == arg && zero(max.getLhs()));
   auto select = dyn_cast<arith::SelectOp>(op);
-  if (!select || select.getTrueValue() != arg ||
-      !matchPattern(select.getFalseValue(), m_AnyZeroFloat()))
+  if (!select || select.getTrueValue() != arg || !zero(select.getFalseValue()))
     return false;
   auto cmp = select.getCondition().getDefiningOp<arith::CmpFOp>();
-  if (!cmp || cmp.getLhs() != arg || !matchPattern(cmp.getRhs(), m_AnyZeroFloat()))
+  if (!cmp || cmp.getLhs() != arg || !zero(cmp.getRhs()))
     return false;
   // ugt keeps NaN (as torch.relu does); ogt/oge/uge agree on every non-NaN.
   return llvm::is_contained({arith::CmpFPredicate::UGT, arith::CmpFPredicate::OGT,
@@ -38,23 +62,61 @@ static bool isReluOf(Value value, Value arg) {
                             cmp.getPredicate());
 }
 
-/// The conv whose result `generic` applies a ReLU to, elementwise.
-static Conv2DOp matchReluOfConv(linalg::GenericOp generic) {
-  if (generic.getNumDpsInputs() != 1 || generic.getNumDpsInits() != 1 ||
-      generic.getNumResults() != 1 ||
-      !llvm::all_of(generic.getIndexingMapsArray(),
-                    [](AffineMap map) { return map.isIdentity(); }) ||
-      generic.getNumParallelLoops() != generic.getNumLoops())
+/// The bound c if `value` is `min(arg, c)`: arith.minimumf, or torch-mlir's
+/// clamp form select(cmpf olt/ult c, arg; c, arg) (or with arg > c).
+static std::optional<APFloat> minBoundOf(linalg::GenericOp generic,
+                                         Value value, Value arg) {
+  Operation *op = value.getDefiningOp();
+  if (!op)
+    return std::nullopt;
+  if (auto min = dyn_cast<arith::MinimumFOp>(op)) {
+    if (min.getLhs() == arg)
+      return scalarOf(generic, min.getRhs());
+    if (min.getRhs() == arg)
+      return scalarOf(generic, min.getLhs());
+    return std::nullopt;
+  }
+  auto select = dyn_cast<arith::SelectOp>(op);
+  auto cmp = select ? select.getCondition().getDefiningOp<arith::CmpFOp>()
+                    : arith::CmpFOp();
+  if (!cmp || select.getFalseValue() != arg)
+    return std::nullopt;
+  Value bound = select.getTrueValue();
+  std::optional<APFloat> c = scalarOf(generic, bound);
+  using P = arith::CmpFPredicate;
+  bool lessThanArg = cmp.getLhs() == bound && cmp.getRhs() == arg &&
+                     llvm::is_contained({P::OLT, P::ULT}, cmp.getPredicate());
+  bool argGreater = cmp.getLhs() == arg && cmp.getRhs() == bound &&
+                    llvm::is_contained({P::OGT, P::UGT}, cmp.getPredicate());
+  return (lessThanArg || argGreater) ? c : std::nullopt;
+}
+
+/// The single-use conv whose result `generic` maps elementwise (its only
+/// non-scalar input, identity maps, all loops parallel), and the body's
+/// block argument for it.
+static std::pair<Conv2DOp, Value> matchConvOperand(linalg::GenericOp generic) {
+  if (generic.getNumDpsInits() != 1 || generic.getNumResults() != 1 ||
+      generic.getNumParallelLoops() != generic.getNumLoops() ||
+      !generic.getMatchingIndexingMap(generic.getDpsInitOperand(0)).isIdentity())
     return {};
-  auto conv = generic.getDpsInputs()[0].getDefiningOp<Conv2DOp>();
-  if (!conv || conv.getRelu() || !conv->hasOneUse() ||
+  Conv2DOp conv;
+  Value arg;
+  Block &body = generic.getRegion().front();
+  for (OpOperand *input : generic.getDpsInputOperands()) {
+    Value blockArg = body.getArgument(input->getOperandNumber());
+    if (scalarOf(generic, blockArg))
+      continue;
+    auto producer = input->get().getDefiningOp<Conv2DOp>();
+    if (conv || !producer ||
+        !generic.getMatchingIndexingMap(input).isIdentity())
+      return {};
+    conv = producer;
+    arg = blockArg;
+  }
+  if (!conv || !conv->hasOneUse() ||
       conv.getType() != generic.getResult(0).getType())
     return {};
-  Block &body = generic.getRegion().front();
-  auto yield = cast<linalg::YieldOp>(body.getTerminator());
-  if (!isReluOf(yield.getValues()[0], body.getArgument(0)))
-    return {};
-  return conv;
+  return {conv, arg};
 }
 
 struct FuseActivationPass
@@ -62,14 +124,30 @@ struct FuseActivationPass
   void runOnOperation() override {
     SmallVector<linalg::GenericOp> generics;
     getOperation().walk([&](linalg::GenericOp op) { generics.push_back(op); });
+    // In order: a ReLU first sets `relu`, the min after it then `relu_max`.
     for (linalg::GenericOp generic : generics) {
-      Conv2DOp conv = matchReluOfConv(generic);
+      auto [conv, arg] = matchConvOperand(generic);
       if (!conv)
         continue;
-      conv.setRelu(true);
+      Value result = cast<linalg::YieldOp>(
+                         generic.getRegion().front().getTerminator())
+                         .getValues()[0];
+      if (!conv.getRelu() && isReluOf(generic, result, arg)) {
+        conv.setRelu(true);
+        ++numFused;
+      } else if (std::optional<APFloat> bound =
+                     conv.getRelu() && !conv.getReluMax()
+                         ? minBoundOf(generic, result, arg)
+                         : std::nullopt;
+                 bound && bound->isFiniteNonZero() && !bound->isNegative()) {
+        conv.setReluMaxAttr(
+            FloatAttr::get(Float32Type::get(&getContext()), *bound));
+        ++numClamped;
+      } else {
+        continue;
+      }
       generic.getResult(0).replaceAllUsesWith(conv.getResult());
       generic.erase();
-      ++numFused;
     }
   }
 };

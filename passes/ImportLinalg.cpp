@@ -341,7 +341,8 @@ struct ImportLinalgPass
         b, loc, resultType, input, packedWeights, *bias, lib, table,
         b.getDenseI64ArrayAttr(toVector("strides")),
         b.getDenseI64ArrayAttr(padding),
-        b.getDenseI64ArrayAttr(toVector("dilations")));
+        b.getDenseI64ArrayAttr(toVector("dilations")), /*relu=*/UnitAttr(),
+        /*relu_max=*/FloatAttr());
     conv->getResult(0).replaceAllUsesWith(op.getResult());
     conv->erase();
     if (denseImport)

@@ -142,9 +142,13 @@ static void lowerConv(Conv2DOp op) {
               [&](OpBuilder &b, Location loc, ValueRange p) {
                 SmallVector<Value> idx = {batch, filter, p[0], p[1]};
                 Value v = memref::LoadOp::create(b, loc, out, idx);
-                memref::StoreOp::create(
-                    b, loc, arith::MaximumFOp::create(b, loc, v, zero), out,
-                    idx);
+                v = arith::MaximumFOp::create(b, loc, v, zero);
+                if (std::optional<APFloat> max = op.getReluMax())
+                  v = arith::MinimumFOp::create(
+                      b, loc, v,
+                      arith::ConstantOp::create(
+                          b, loc, b.getF32FloatAttr(max->convertToFloat())));
+                memref::StoreOp::create(b, loc, v, out, idx);
               });
       });
 

@@ -275,26 +275,42 @@ static std::pair<Value, Value> createOutput(OpBuilder &b, Location loc,
 /// with floor 0 there and -inf before.
 struct ChannelBlocks {
   int64_t count;
-  Value block, first, floor;
+  Value block, first, floor, ceiling;
 
+  /// `reluMax`: the clamped ReLU's upper bound (min(x, max) after the last
+  /// block, +inf before), if the op has one.
   ChannelBlocks(OpBuilder &b, Location loc, int64_t count, Value zero,
-                Value zeroVec)
+                Value zeroVec, std::optional<APFloat> reluMax)
       : count(count), floor(zeroVec) {
     auto loop = scf::ForOp::create(b, loc, cIdx(b, loc, 0),
                                    cIdx(b, loc, count), cIdx(b, loc, 1));
     b.setInsertionPointToStart(loop.getBody());
     block = loop.getInductionVar();
+    auto vecType = cast<VectorType>(zeroVec.getType());
+    Value max;
+    if (reluMax) {
+      max = arith::ConstantOp::create(
+          b, loc, b.getF32FloatAttr(reluMax->convertToFloat()));
+      ceiling = vector::BroadcastOp::create(b, loc, vecType, max);
+    }
     if (count == 1)
       return;
     first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, block,
                                   cIdx(b, loc, 0));
     Value last = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
                                        block, cIdx(b, loc, count - 1));
-    Value minusInf = arith::ConstantOp::create(
-        b, loc, b.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
+    auto infinity = [&](bool negative) -> Value {
+      return arith::ConstantOp::create(
+          b, loc,
+          b.getF32FloatAttr(negative ? -std::numeric_limits<float>::infinity()
+                                     : std::numeric_limits<float>::infinity()));
+    };
     floor = vector::BroadcastOp::create(
-        b, loc, zeroVec.getType(),
-        arith::SelectOp::create(b, loc, last, zero, minusInf));
+        b, loc, vecType, arith::SelectOp::create(b, loc, last, zero, infinity(true)));
+    if (reluMax)
+      ceiling = vector::BroadcastOp::create(
+          b, loc, vecType,
+          arith::SelectOp::create(b, loc, last, max, infinity(false)));
   }
 
   /// The accumulators: `fresh` in the first block, `partial` after it.
@@ -313,10 +329,13 @@ struct ChannelBlocks {
     return SmallVector<Value>(ifOp.getResults());
   }
 
-  /// ReLU on the accumulators, in registers.
+  /// ReLU (clamped, with a ceiling) on the accumulators, in registers.
   void relu(OpBuilder &b, Location loc, SmallVectorImpl<Value> &acc) const {
-    for (Value &a : acc)
+    for (Value &a : acc) {
       a = arith::MaximumFOp::create(b, loc, a, floor);
+      if (ceiling)
+        a = arith::MinimumFOp::create(b, loc, a, ceiling);
+    }
   }
 };
 
@@ -380,7 +399,7 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
                            width, zeroVec);
 
         OpBuilder::InsertionGuard guard(b);
-        ChannelBlocks cb(b, loc, blocks, zero, zeroVec);
+        ChannelBlocks cb(b, loc, blocks, zero, zeroVec, op.getReluMax());
         Value block = cb.block;
         auto filterLoop =
             scf::ForOp::create(b, loc, filterBegin, filterEnd, c1);
@@ -530,7 +549,7 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile) {
                            width, zeroVec);
 
         OpBuilder::InsertionGuard guard(b);
-        ChannelBlocks cb(b, loc, blocks, zero, zeroVec);
+        ChannelBlocks cb(b, loc, blocks, zero, zeroVec, op.getReluMax());
         Value channelBegin =
             arith::MulIOp::create(b, loc, cb.block, cIdx(b, loc, KC));
         Value channelEnd = arith::MinUIOp::create(

@@ -123,7 +123,11 @@ def FuseActivationPass : Pass<"pconv-fuse-activation", "func::FuncOp"> {
     torch-mlir emits (`arith.maximumf %x, 0` or `arith.select` of
     `arith.cmpf ugt/ogt %x, 0`), and sets the conv's `relu` flag instead, so
     the activation is applied in registers before the single store of each
-    output and the intermediate tensor is never written.
+    output and the intermediate tensor is never written. The zero may also
+    be a scalar-broadcast 0-d constant input (torch-mlir's ReLU6 / clamp
+    form). A following `min(x, c)` with c > 0 on such a fused conv (ReLU6:
+    `arith.minimumf`, or torch-mlir's `select(cmpf olt c, x; c, x)`) sets
+    `relu_max = c`: clamped ReLUs are fused too.
 
     Before:
     ```mlir
@@ -141,6 +145,7 @@ def FuseActivationPass : Pass<"pconv-fuse-activation", "func::FuncOp"> {
   }];
   let statistics = [
     Statistic<"numFused", "num-fused", "Activations fused into pconv.conv2d">,
+    Statistic<"numClamped", "num-clamped", "Upper bounds (ReLU6) fused as relu_max">,
   ];
 }
 

@@ -165,3 +165,24 @@ func.func @f(%x: tensor<?x1x8x8xf32>, %w: tensor<4xf32>) -> tensor<1x1x6x6xf32> 
          : (tensor<?x1x8x8xf32>, tensor<4xf32>) -> tensor<1x1x6x6xf32>
   return %y : tensor<1x1x6x6xf32>
 }
+
+// -----
+
+// An upper bound needs the ReLU it clamps.
+func.func @f(%x: tensor<1x1x6x6xf32>, %w: tensor<4xf32>) -> tensor<1x1x4x4xf32> {
+  // expected-error @+1 {{relu_max requires relu}}
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1] relu_max 6.0
+         : (tensor<1x1x6x6xf32>, tensor<4xf32>) -> tensor<1x1x4x4xf32>
+  return %y : tensor<1x1x4x4xf32>
+}
+
+// -----
+
+func.func @f(%x: tensor<1x1x6x6xf32>, %w: tensor<4xf32>) -> tensor<1x1x4x4xf32> {
+  // expected-error @+1 {{relu_max must be a positive finite value}}
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1] relu relu_max -1.0
+         : (tensor<1x1x6x6xf32>, tensor<4xf32>) -> tensor<1x1x4x4xf32>
+  return %y : tensor<1x1x4x4xf32>
+}

@@ -24,6 +24,16 @@ func.func @fused_relu(%x: tensor<1x1x6x6xf32>, %w: tensor<4xf32>) -> tensor<1x1x
   return %y : tensor<1x1x4x4xf32>
 }
 
+// A clamped ReLU (ReLU6) adds its upper bound.
+// CHECK-LABEL: func.func @fused_relu6
+// CHECK: dilations [1, 1] relu relu_max 6.000000e+00 :
+func.func @fused_relu6(%x: tensor<1x1x6x6xf32>, %w: tensor<4xf32>) -> tensor<1x1x4x4xf32> {
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1] relu relu_max 6.0
+         : (tensor<1x1x6x6xf32>, tensor<4xf32>) -> tensor<1x1x4x4xf32>
+  return %y : tensor<1x1x4x4xf32>
+}
+
 // CHECK-LABEL: func.func @strided_no_bias
 func.func @strided_no_bias(%x: tensor<2x3x9x7xf32>, %w: tensor<8xf32>) -> tensor<2x1x4x3xf32> {
   // CHECK: pconv.conv2d

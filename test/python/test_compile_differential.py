@@ -174,13 +174,13 @@ def _dense_cnn():
     """Dense (unpruned) convs of every kind the filter-blocked lowering
     takes: 1x1 at stride 1 on odd maps (the flat matmul form, a partial last
     vector), 1x1 at stride 2, 3x3 with padding, 3x3 dilated, filter counts
-    with small divisors (7: blocks of 1 or 7), bias or not, ReLU or not,
-    batch 2."""
+    with small divisors (7: blocks of 1 or 7), bias or not, ReLU, ReLU6
+    (fused as relu_max) or none, batch 2."""
     torch.manual_seed(21)
     model = torch.nn.Sequential(
         torch.nn.Conv2d(5, 24, 1), torch.nn.ReLU(),
         torch.nn.Conv2d(24, 7, 3, padding=1, bias=False),
-        torch.nn.Conv2d(7, 16, 1, stride=2), torch.nn.ReLU(),
+        torch.nn.Conv2d(7, 16, 1, stride=2), torch.nn.ReLU6(),
         torch.nn.Conv2d(16, 12, 3, padding=2, dilation=2),
         torch.nn.Conv2d(12, 9, 1, bias=False),
     ).eval()
@@ -253,6 +253,11 @@ def test_depthwise_convs_take_the_pattern_lowering(prune, vector_width):
     assert art.stats["dense_pconv_convs"] == (2 if prune else 5)
     assert "linalg.depthwise_conv_2d_nchw_chw" not in art.stages["pconv"]
     np.testing.assert_allclose(art.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
+    # ReLU6 after the first two convs is fused (relu_max), also with channel
+    # blocks (the clamp applies after the last block only).
+    assert art.stages["pconv"].count("relu_max 6.0") == 2
+    blocked = pconv.compile(model, (x,), vector_width=vector_width, tiles={0: (0, 0, 2, 0), 1: (0, 0, 5, 0)})
+    np.testing.assert_allclose(blocked.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
     # Off: the dense path's vectorized depthwise loops compute the same.
     off = pconv.compile(model, (x,), vector_width=vector_width, import_depthwise=False)
     assert "linalg.depthwise_conv_2d_nchw_chw" in off.stages["pconv"]
