@@ -43,6 +43,9 @@ struct TapSource {
   /// Where tap column offset dx lives: (index of dimension 3, columns).
   std::function<std::pair<int64_t, int64_t>(int64_t)> tapColumn;
   bool masked = false;
+  /// The pitched flat form: input rows are `rowPitch` columns of one flat
+  /// row (tap row dy reads dy * rowPitch columns further).
+  int64_t rowPitch = 0;
 };
 
 static TapSource createTapSource(OpBuilder &b, Location loc, Conv2DOp op,
@@ -65,6 +68,54 @@ static TapSource createTapSource(OpBuilder &b, Location loc, Conv2DOp op,
         b, loc, MemRefType::get({n, s.channels, 1, 1, h * w}, f32), flat,
         ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3, 4}});
     src.masked = tile.chunks * tile.vectors * vw != h * w;
+    return src;
+  }
+  if (tile.pitch) {
+    // The padded map, rows `pitch` wide, as one flat zero-padded row long
+    // enough for every tap of every tile vector; copied element by element
+    // (these maps are small).
+    int64_t p = tile.pitch;
+    int64_t length = llvm::alignTo(
+        std::max((h + pad[0] + pad[2]) * p,
+                 tile.chunks * tile.vectors * vw + (kh - 1) * dil[0] * p +
+                     (kw - 1) * dil[1]),
+        vw);
+    auto flatType = MemRefType::get({n, s.channels, 1, 1, length}, f32);
+    Value flat = memref::AllocOp::create(b, loc, flatType,
+                                         b.getI64IntegerAttr(64));
+    Value c0 = cIdx(b, loc, 0), c1 = cIdx(b, loc, 1);
+    Value zeroVec = vector::BroadcastOp::create(
+        b, loc, VectorType::get({vw}, f32),
+        arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f)));
+    scf::ParallelOp::create(
+        b, loc, ValueRange{c0, c0},
+        ValueRange{cIdx(b, loc, n), cIdx(b, loc, s.channels)},
+        ValueRange{c1, c1}, [&](OpBuilder &b, Location loc, ValueRange nc) {
+          scf::ForOp::create(
+              b, loc, c0, cIdx(b, loc, length), cIdx(b, loc, vw), ValueRange{},
+              [&](OpBuilder &b, Location loc, Value i, ValueRange) {
+                vector::StoreOp::create(b, loc, zeroVec, flat,
+                                        ValueRange{nc[0], nc[1], c0, c0, i});
+                scf::YieldOp::create(b, loc);
+              });
+          scf::buildLoopNest(
+              b, loc, ValueRange{c0, c0}, ValueRange{cIdx(b, loc, h), cIdx(b, loc, w)},
+              ValueRange{c1, c1}, [&](OpBuilder &b, Location loc, ValueRange yx) {
+                Value v = memref::LoadOp::create(
+                    b, loc, source, ValueRange{nc[0], nc[1], yx[0], yx[1]});
+                Value at = arith::AddIOp::create(
+                    b, loc,
+                    arith::MulIOp::create(
+                        b, loc, arith::AddIOp::create(b, loc, yx[0], cIdx(b, loc, pad[0])),
+                        cIdx(b, loc, p)),
+                    arith::AddIOp::create(b, loc, yx[1], cIdx(b, loc, pad[1])));
+                memref::StoreOp::create(b, loc, v, flat,
+                                        ValueRange{nc[0], nc[1], c0, c0, at});
+              });
+        });
+    src.buffer = flat;
+    src.rowPitch = p;
+    src.tapColumn = [](int64_t dx) { return std::make_pair(int64_t(0), dx); };
     return src;
   }
   // Zero-padded input, large enough for whole tiles: no bounds checks. Its
@@ -228,8 +279,12 @@ struct TapLoads {
   Value get(OpBuilder &b, Location loc, int64_t inRow, int64_t dx, int64_t v) {
     Value &cached = loads[{inRow, dx, v}];
     if (!cached) {
-      Value r = arith::AddIOp::create(b, loc, inRow0, cIdx(b, loc, inRow));
       auto [copy, shift] = src.tapColumn(dx);
+      if (src.rowPitch) { // rows are runs of one flat row
+        shift += inRow * src.rowPitch;
+        inRow = 0;
+      }
+      Value r = arith::AddIOp::create(b, loc, inRow0, cIdx(b, loc, inRow));
       Value col = arith::AddIOp::create(
           b, loc, col0, cIdx(b, loc, v * tile.vw + shift));
       SmallVector<Value> idx = {batch, channel, r, cIdx(b, loc, copy), col};
@@ -253,6 +308,18 @@ static std::pair<Value, Value> createOutput(OpBuilder &b, Location loc,
       b.getI64IntegerAttr(64));
   height = resultType.getDimSize(2);
   width = resultType.getDimSize(3);
+  if (tile.pitch) {
+    // Tiles write a flat grid `pitch` wide; finishOutput() keeps x < OW.
+    width = height * tile.pitch;
+    height = 1;
+    Value grid = memref::AllocOp::create(
+        b, loc,
+        MemRefType::get({resultType.getDimSize(0), resultType.getDimSize(1), 1,
+                         tile.chunks * tile.vectors * tile.vectorWidth},
+                        b.getF32Type()),
+        b.getI64IntegerAttr(64));
+    return {out, grid};
+  }
   if (!tile.flatten)
     return {out, out};
   width *= height;
@@ -266,6 +333,37 @@ static std::pair<Value, Value> createOutput(OpBuilder &b, Location loc,
                       b.getF32Type()),
       flat, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
   return {out, view};
+}
+
+/// Replaces `op` by its output; in the pitched form, first copies the
+/// x < OW columns of the flat grid `view` into the result `out`.
+static void finishOutput(OpBuilder &b, Location loc, Conv2DOp op,
+                         const TileShape &tile, Value out, Value view) {
+  if (tile.pitch) {
+    auto type = cast<MemRefType>(out.getType());
+    Value c0 = cIdx(b, loc, 0), c1 = cIdx(b, loc, 1);
+    scf::ParallelOp::create(
+        b, loc, ValueRange{c0, c0},
+        ValueRange{cIdx(b, loc, type.getDimSize(0)),
+                   cIdx(b, loc, type.getDimSize(1))},
+        ValueRange{c1, c1}, [&](OpBuilder &b, Location loc, ValueRange nf) {
+          scf::buildLoopNest(
+              b, loc, ValueRange{c0, c0},
+              ValueRange{cIdx(b, loc, type.getDimSize(2)),
+                         cIdx(b, loc, type.getDimSize(3))},
+              ValueRange{c1, c1}, [&](OpBuilder &b, Location loc, ValueRange yx) {
+                Value q = arith::AddIOp::create(
+                    b, loc,
+                    arith::MulIOp::create(b, loc, yx[0], cIdx(b, loc, tile.pitch)),
+                    yx[1]);
+                Value v = memref::LoadOp::create(b, loc, view,
+                                                 ValueRange{nf[0], nf[1], c0, q});
+                memref::StoreOp::create(b, loc, v, out,
+                                        ValueRange{nf[0], nf[1], yx[0], yx[1]});
+              });
+        });
+  }
+  replaceWithOutputBuffer(b, op, out);
 }
 
 /// The channel-block loop of a task (created at the builder's point, which
@@ -474,7 +572,7 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
         outTile.store(b, filter, acc);
       });
 
-  replaceWithOutputBuffer(b, op, out);
+  finishOutput(b, loc, op, tile, out, view);
   return success();
 }
 
@@ -618,7 +716,7 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile) {
                         ArrayRef<Value>(acc).slice(j * R * V, R * V));
       });
 
-  replaceWithOutputBuffer(b, op, out);
+  finishOutput(b, loc, op, tile, out, view);
   return success();
 }
 

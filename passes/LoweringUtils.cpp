@@ -159,6 +159,14 @@ static int64_t vectorWidthFor(int64_t width, int64_t vectorWidth) {
   return vectorWidth;
 }
 
+/// The pitched flat form's grid width, or 0 where rows are long enough (or
+/// the conv is strided) to vectorize along a row.
+static int64_t pitchFor(const ConvShape &s, int64_t vectorWidth) {
+  if (s.strides[0] != 1 || s.strides[1] != 1 || 2 * s.outWidth > vectorWidth)
+    return 0;
+  return s.width + s.padding[1] + s.padding[3];
+}
+
 namespace {
 /// The fields of a `pconv.tile` attribute (0 where absent).
 struct RequestedTile {
@@ -211,8 +219,11 @@ static TileShape chooseDenseTile(const ConvShape &s, const RequestedTile &req,
   t.flatten = s.kernelHeight == 1 && s.kernelWidth == 1 &&
               s.strides[0] == 1 && s.strides[1] == 1 &&
               llvm::all_of(s.padding, [](int64_t p) { return p == 0; });
-  int64_t height = t.flatten ? 1 : s.outHeight;
-  int64_t width = t.flatten ? s.outHeight * s.outWidth : s.outWidth;
+  t.pitch = t.flatten ? 0 : pitchFor(s, model.vectorWidth);
+  int64_t height = t.flatten || t.pitch ? 1 : s.outHeight;
+  int64_t width = t.flatten ? s.outHeight * s.outWidth
+                  : t.pitch ? s.outHeight * t.pitch
+                            : s.outWidth;
   t.vectorWidth = vectorWidthFor(width, model.vectorWidth);
   int64_t perRow = llvm::divideCeil(width, t.vectorWidth);
   double best = -1;
@@ -286,16 +297,19 @@ FailureOr<TileShape> mlir::pconv::chooseTile(Conv2DOp op,
   if (isDenseConv(op))
     return chooseDenseTile(s, req, model);
   TileShape t;
-  t.vectorWidth = vectorWidthFor(s.outWidth, model.vectorWidth);
-  int64_t perRow = llvm::divideCeil(s.outWidth, t.vectorWidth);
+  t.pitch = pitchFor(s, model.vectorWidth);
+  int64_t height = t.pitch ? 1 : s.outHeight;
+  int64_t width = t.pitch ? s.outHeight * t.pitch : s.outWidth;
+  t.vectorWidth = vectorWidthFor(width, model.vectorWidth);
+  int64_t perRow = llvm::divideCeil(width, t.vectorWidth);
   t.chunks = llvm::divideCeil(
       perRow, req.vectors ? std::min(req.vectors, perRow) : model.maxVectors);
   t.vectors = llvm::divideCeil(perRow, t.chunks); // balanced chunks
   t.rows = req.rows ? req.rows
                     : std::clamp<int64_t>(model.maxAccumulators / t.vectors,
                                           1, model.maxRows);
-  t.rows = std::min(t.rows, s.outHeight);
-  t.rowBlocks = llvm::divideCeil(s.outHeight, t.rows);
+  t.rows = std::min(t.rows, height);
+  t.rowBlocks = llvm::divideCeil(height, t.rows);
   // Input bytes per channel that one tile reads.
   int64_t sh = s.strides[0], sw = s.strides[1];
   int64_t inRows =

@@ -90,6 +90,12 @@ struct TileShape {
   /// flat row of OH * OW pixels (1x1, stride 1, no padding: a matmul).
   int64_t filterBlock = 1;
   bool flatten = false;
+  /// Nonzero: short rows at stride 1 (at most half a vector) are computed
+  /// on the flat padded map instead: outputs at q = y * pitch + x of a grid
+  /// `pitch` (the padded input width) wide, one flat row of OH * pitch
+  /// positions whose taps read the flat padded input at q + dy * pitch + dx;
+  /// the x >= OW columns are computed and dropped. Full vectors on 7x7 maps.
+  int64_t pitch = 0;
 };
 
 /// Whether every kernel of `op` is kept with every tap of its window (one

@@ -197,6 +197,10 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
     - load-redundancy elimination: inside a kernel, an input vector is
       loaded once and feeds every (row, tap) of the tile that reads it (rows
       r and r+1 share input rows through taps of different heights);
+    - output rows of at most half a vector at stride 1 are computed on the
+      flat padded map (grid pitch = padded width, taps at flat offsets
+      dy * pitch + dx, one flat row of vectors; the columns past the output
+      width are dropped when the grid is copied to the result);
     - the input is copied once into a zero-padded buffer wide and tall
       enough for whole tiles, so loads need no bounds checks; at column
       stride s its columns are split into s phases (column x at phase x % s,

@@ -115,15 +115,22 @@ def layer_module(layer: ConvLayer, tiles: Sequence[Tile]) -> str:
 def candidates(layer: ConvLayer, vector_width: int, max_accumulators: int = 28) -> list[Tile]:
     """Tiles worth measuring for ``layer``: rows x vectors per row (within the
     register budget) x channel blocks around the cache model's choice."""
-    _, channels, _, _ = layer.shape(layer.input_type)
+    _, channels, _, in_w = layer.shape(layer.input_type)
     _, _, out_h, out_w = layer.shape(layer.result_type)
+    strides = re.search(r"strides \[(\d+), (\d+)\]", layer.body)
+    padding = re.search(r"padding \[(\d+), (\d+), (\d+), (\d+)\]", layer.body)
+    if strides and padding and strides.groups() == ("1", "1") and 2 * out_w <= vector_width:
+        # Short rows are computed as one flat row of the padded map (the
+        # lowering's pitched form): one row, vectors along out_h * pitch.
+        out_w = out_h * (in_w + int(padding.group(2)) + int(padding.group(4)))
+        out_h = 1
     per_row = -(-out_w // vector_width)
     vectors = sorted({min(per_row, v) for v in (per_row, 4, 2)})
     tiles: list[Tile] = []
     for v in vectors:
         chunks = -(-per_row // v)
         v = -(-per_row // chunks)
-        for rows in (2, 4, 6):
+        for rows in (2, 4, 6) if out_h > 1 else (1,):
             if rows * v > max_accumulators or rows > out_h:
                 continue
             for block in sorted({min(channels, b) for b in (16, 32, channels)}):
