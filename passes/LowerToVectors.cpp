@@ -335,6 +335,37 @@ static std::pair<Value, Value> createOutput(OpBuilder &b, Location loc,
   return {out, view};
 }
 
+/// Where a parallel task's register tile starts.
+struct TaskOrigin {
+  Value batch, row0, inRow0, col0, group;
+};
+
+/// The parallel loop over tasks (image, row block, column chunk, group):
+/// `scf.parallel`, OpenMP later.
+static void
+createTaskLoop(OpBuilder &b, Location loc, const ConvShape &s,
+               const TileShape &tile, int64_t groups,
+               function_ref<void(OpBuilder &, Location, const TaskOrigin &)>
+                   body) {
+  Value c0 = cIdx(b, loc, 0), c1 = cIdx(b, loc, 1);
+  scf::ParallelOp::create(
+      b, loc, ValueRange{c0, c0, c0, c0},
+      ValueRange{cIdx(b, loc, s.batch), cIdx(b, loc, tile.rowBlocks),
+                 cIdx(b, loc, tile.chunks), cIdx(b, loc, groups)},
+      ValueRange{c1, c1, c1, c1},
+      [&](OpBuilder &b, Location loc, ValueRange ivs) {
+        TaskOrigin o;
+        o.batch = ivs[0];
+        o.row0 = arith::MulIOp::create(b, loc, ivs[1], cIdx(b, loc, tile.rows));
+        o.inRow0 =
+            arith::MulIOp::create(b, loc, o.row0, cIdx(b, loc, s.strides[0]));
+        o.col0 = arith::MulIOp::create(
+            b, loc, ivs[2], cIdx(b, loc, tile.vectors * tile.vectorWidth));
+        o.group = ivs[3];
+        body(b, loc, o);
+      });
+}
+
 /// Replaces `op` by its output; in the pitched form, first copies the
 /// x < OW columns of the flat grid `view` into the result `out`.
 static void finishOutput(OpBuilder &b, Location loc, Conv2DOp op,
@@ -477,22 +508,15 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
   // groups balanced by kept work. Inside a task, channel blocks outside and
   // the group's filters inside: the block's input rows stay in L1 while
   // every filter of the group applies its kernels of that block.
-  scf::ParallelOp::create(
-      b, loc, ValueRange{c0, c0, c0, c0},
-      ValueRange{cIdx(b, loc, s.batch), cIdx(b, loc, tile.rowBlocks),
-                 cIdx(b, loc, tile.chunks),
-                 cIdx(b, loc, schedule.numGroups())},
-      ValueRange{c1, c1, c1, c1},
-      [&](OpBuilder &b, Location loc, ValueRange ivs) {
-        Value batch = ivs[0];
-        Value row0 = arith::MulIOp::create(b, loc, ivs[1], cIdx(b, loc, R));
-        Value inRow0 = arith::MulIOp::create(b, loc, row0, cIdx(b, loc, sh));
-        Value col0 =
-            arith::MulIOp::create(b, loc, ivs[2], cIdx(b, loc, V * vw));
-        Value filterBegin = loadIndex(b, loc, tables.groupStart, ivs[3]);
+  createTaskLoop(
+      b, loc, s, tile, schedule.numGroups(),
+      [&](OpBuilder &b, Location loc, const TaskOrigin &task) {
+        Value batch = task.batch, row0 = task.row0, inRow0 = task.inRow0,
+              col0 = task.col0;
+        Value filterBegin = loadIndex(b, loc, tables.groupStart, task.group);
         Value filterEnd = loadIndex(
             b, loc, tables.groupStart,
-            arith::AddIOp::create(b, loc, ivs[3], c1));
+            arith::AddIOp::create(b, loc, task.group, c1));
         OutputTile outTile(b, loc, view, batch, row0, col0, tile, height,
                            width, zeroVec);
 
@@ -622,17 +646,11 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile) {
   // stays in L1 while every filter block uses it.
   int64_t filterBlocks = s.filters / FB, groups = tile.groups;
   int64_t KC = tile.channelBlock, blocks = llvm::divideCeil(C, KC);
-  scf::ParallelOp::create(
-      b, loc, ValueRange{c0, c0, c0, c0},
-      ValueRange{cIdx(b, loc, s.batch), cIdx(b, loc, tile.rowBlocks),
-                 cIdx(b, loc, tile.chunks), cIdx(b, loc, groups)},
-      ValueRange{c1, c1, c1, c1},
-      [&](OpBuilder &b, Location loc, ValueRange ivs) {
-        Value batch = ivs[0];
-        Value row0 = arith::MulIOp::create(b, loc, ivs[1], cIdx(b, loc, R));
-        Value inRow0 = arith::MulIOp::create(b, loc, row0, cIdx(b, loc, sh));
-        Value col0 =
-            arith::MulIOp::create(b, loc, ivs[2], cIdx(b, loc, V * vw));
+  createTaskLoop(
+      b, loc, s, tile, groups,
+      [&](OpBuilder &b, Location loc, const TaskOrigin &task) {
+        Value batch = task.batch, row0 = task.row0, inRow0 = task.inRow0,
+              col0 = task.col0;
         // Group g holds filter blocks [g * FBs / G, (g + 1) * FBs / G).
         auto groupBound = [&](Value g) -> Value {
           return arith::DivUIOp::create(
@@ -640,9 +658,9 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile) {
               arith::MulIOp::create(b, loc, g, cIdx(b, loc, filterBlocks)),
               cIdx(b, loc, groups));
         };
-        Value groupBegin = groupBound(ivs[3]);
+        Value groupBegin = groupBound(task.group);
         Value groupEnd =
-            groupBound(arith::AddIOp::create(b, loc, ivs[3], c1));
+            groupBound(arith::AddIOp::create(b, loc, task.group, c1));
         OutputTile outTile(b, loc, view, batch, row0, col0, tile, height,
                            width, zeroVec);
 
