@@ -98,6 +98,12 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
     addUpstream(pm, "canonicalize");
   }
   addUpstream(pm, "func.func(convert-linalg-to-parallel-loops)");
+  // The deallocation pipeline frees every buffer at the end of its block, i.e.
+  // all intermediates at the end of the network (peak heap = the sum of all
+  // activations); free each one right after its last use (aliases included)
+  // instead, so later layers reuse the memory. Here, before the OpenMP
+  // conversion, every use is explicit and the body is still one block.
+  addUpstream(pm, "func.func(optimize-allocation-liveness)");
 
   // Outermost scf.parallel loops -> OpenMP parallel worksharing loops.
   addUpstream(pm, "convert-scf-to-openmp{num-threads=" +
