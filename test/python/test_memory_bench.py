@@ -95,6 +95,8 @@ def test_measure_tiny_pruned(tmp_path: Path) -> None:
         if child["hwm_reset"]:
             assert child["peak_minus_baseline_bytes"] == (child["peak_kib"] - child["baseline_kib"]) * 1024
         assert child["ratio"] == pytest.approx(child["peak_minus_baseline_bytes"] / row["memory_reference_bytes"])
+        assert child["ratio_vs_weights"] == pytest.approx(
+            child["peak_minus_baseline_bytes"] / (row["kept_weight_bytes"] + row["activations"]["peak_live_bytes"]))
 
 
 def test_child_reports_a_bad_artifact(tmp_path: Path) -> None:
@@ -104,10 +106,10 @@ def test_child_reports_a_bad_artifact(tmp_path: Path) -> None:
 
 def test_render_names_both_targets(tmp_path: Path) -> None:
     row = {"network": "tiny", "variant": "pruned", "kept_weight_bytes": 100, "index_bytes": 20,
-           "artifact_ratio": 1.2, "memory_reference_bytes": 200,
+           "artifact_ratio": 1.2, "artifact_vs_weights": 1.44, "memory_reference_bytes": 200,
            "artifact": {"artifact_bytes": 144, "rodata_bytes": 130, "text_bytes": 10, "constants": {"f32": 100}},
            "activations": {"peak_live_bytes": 80, "peak_at": "conv", "largest_layer_io_bytes": 80},
-           "runs": {k: {"peak_minus_baseline_bytes": 250, "ratio": 1.25, "anon_growth_kib": 1,
-                        "file_growth_kib": 1} for k in ("tuned", "untuned")}}
+           "runs": {k: {"peak_minus_baseline_bytes": 250, "ratio": 1.25, "ratio_vs_weights": 1.39,
+                        "anon_growth_kib": 1, "file_growth_kib": 1} for k in ("tuned", "untuned")}}
     text = memory.render({"date": "d", "machine": {}, "runs": 1, "threads": 1, "rows": [row]})
-    assert "1.20 (MISSED)" in text and "1.25 (ok)" in text
+    assert "1.20 (MISSED)" in text and "1.25 (ok)" in text and "| 1.44 |" in text and "| 1.39 |" in text
