@@ -87,6 +87,10 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
                   "modify-public-functions},canonicalize,"
                   "buffer-deallocation-pipeline");
 
+  // Producers (lowered pattern convs) write straight into the padded buffer
+  // of a following pad instead of a buffer copied in: one activation less
+  // live at the pool or depthwise conv that reads it.
+  pm.addNestedPass<func::FuncOp>(createFoldPadCopiesPass());
   // Dense path: linalg ops -> scf.parallel over their parallel dimensions.
   pm.addNestedPass<func::FuncOp>(createLowerStridedCopiesPass());
   // Dense-path ops with vector code (pooling, elementwise, reductions,
