@@ -49,8 +49,9 @@ def test_live_activations_of_a_residual_block() -> None:
 
 def test_emitted_constants_by_element_type() -> None:
     text = "\n".join([
-        "  llvm.mlir.global private constant @__constant_16x1x3x3xf32(dense_resource<w> : tensor<16x1x3x3xf32>)"
-        " {addr_space = 0 : i32, alignment = 64 : i64} : !llvm.array<16 x array<1 x array<3 x array<3 x f32>>>>",
+        "  llvm.mlir.global private constant @__constant_16x1x3x3xf32(dense_resource<w> "
+        ": tensor<16x1x3x3xf32>) {addr_space = 0 : i32, alignment = 64 : i64} "
+        ": !llvm.array<16 x array<1 x array<3 x array<3 x f32>>>>",
         "  llvm.mlir.global private constant @__constant_9xi32(dense<[0, 2, 5, 7, 8, 10, 12, 15, 16]>"
         " : tensor<9xi32>) {addr_space = 0 : i32, alignment = 64 : i64} : !llvm.array<9 x i32>",
         "  llvm.mlir.global internal @not_a_constant() : !llvm.array<4 x f32>",
@@ -81,7 +82,8 @@ def test_measure_tiny_pruned(tmp_path: Path) -> None:
     assert acc["rodata_bytes"] >= acc["constants"]["f32"] + acc["constants"]["i32"]
     assert acc["constants"]["f32"] >= row["kept_weight_bytes"] == networks.kept_weight_bytes(model)
     assert row["index_bytes"] == acc["constants"]["i32"] > 0
-    assert row["artifact_ratio"] == pytest.approx(acc["artifact_bytes"] / (row["kept_weight_bytes"] + row["index_bytes"]))
+    weights, indices = row["kept_weight_bytes"], row["index_bytes"]
+    assert row["artifact_ratio"] == pytest.approx(acc["artifact_bytes"] / (weights + indices))
     assert row["memory_reference_bytes"] == (row["kept_weight_bytes"] + row["index_bytes"]
                                              + row["activations"]["peak_live_bytes"])
 
@@ -94,9 +96,10 @@ def test_measure_tiny_pruned(tmp_path: Path) -> None:
         assert child["peak_kib"] >= child["after_load_kib"] > 0
         if child["hwm_reset"]:
             assert child["peak_minus_baseline_bytes"] == (child["peak_kib"] - child["baseline_kib"]) * 1024
-        assert child["ratio"] == pytest.approx(child["peak_minus_baseline_bytes"] / row["memory_reference_bytes"])
-        assert child["ratio_vs_weights"] == pytest.approx(
-            child["peak_minus_baseline_bytes"] / (row["kept_weight_bytes"] + row["activations"]["peak_live_bytes"]))
+        peak = child["peak_minus_baseline_bytes"]
+        assert child["ratio"] == pytest.approx(peak / row["memory_reference_bytes"])
+        live = row["activations"]["peak_live_bytes"]
+        assert child["ratio_vs_weights"] == pytest.approx(peak / (weights + live))
 
 
 def test_child_reports_a_bad_artifact(tmp_path: Path) -> None:
@@ -107,7 +110,8 @@ def test_child_reports_a_bad_artifact(tmp_path: Path) -> None:
 def test_render_names_both_targets(tmp_path: Path) -> None:
     row = {"network": "tiny", "variant": "pruned", "kept_weight_bytes": 100, "index_bytes": 20,
            "artifact_ratio": 1.2, "artifact_vs_weights": 1.44, "memory_reference_bytes": 200,
-           "artifact": {"artifact_bytes": 144, "rodata_bytes": 130, "text_bytes": 10, "constants": {"f32": 100}},
+           "artifact": {"artifact_bytes": 144, "rodata_bytes": 130, "text_bytes": 10,
+                        "constants": {"f32": 100}},
            "activations": {"peak_live_bytes": 80, "peak_at": "conv", "largest_layer_io_bytes": 80},
            "runs": {k: {"peak_minus_baseline_bytes": 250, "ratio": 1.25, "ratio_vs_weights": 1.39,
                         "anon_growth_kib": 1, "file_growth_kib": 1} for k in ("tuned", "untuned")}}
