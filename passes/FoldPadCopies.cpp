@@ -14,6 +14,7 @@
 #include "passes/Passes.h"
 
 #include "mlir/IR/Dominance.h"
+#include "mlir/Transforms/RegionUtils.h"
 
 namespace mlir {
 namespace pconv {
@@ -102,11 +103,13 @@ struct PadCopy {
     if (!fill || !fill->isBeforeInBlock(interior) ||
         !interior->isBeforeInBlock(copy))
       return failure();
-    // The fill moves above the source's allocation: its operands (the pad
-    // value) must be available there.
-    for (Value operand : fill->getOperands())
-      if (operand != padded.getResult() &&
-          !dominance.properlyDominates(operand, source))
+    // The fill moves above the source's allocation: its operands and the
+    // values its body captures (the pad value) must be available there.
+    SetVector<Value> used(fill->operand_begin(), fill->operand_end());
+    getUsedValuesDefinedAbove(fill->getRegions(), used);
+    for (Value value : used)
+      if (value != padded.getResult() &&
+          !dominance.properlyDominates(value, source))
         return failure();
     return success();
   }

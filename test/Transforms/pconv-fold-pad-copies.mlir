@@ -105,3 +105,24 @@ func.func @viewed_source(%v: vector<4xf32>) -> memref<1x2x6x6xf32> {
   memref.copy %a, %in : memref<1x2x4x4xf32> to memref<1x2x4x4xf32, strided<[72, 36, 6, 1], offset: 7>>
   return %p : memref<1x2x6x6xf32>
 }
+
+// -----
+
+// The pad value the fill's body captures is computed after the source's
+// producer: left alone.
+// CHECK-LABEL: func.func @late_captured_pad_value
+// CHECK: memref.copy
+func.func @late_captured_pad_value(%v: vector<4xf32>, %f: f32) -> memref<1x2x6x6xf32> {
+  %c0 = arith.constant 0 : index
+  %a = memref.alloc() : memref<1x2x4x4xf32>
+  vector.store %v, %a[%c0, %c0, %c0, %c0] : memref<1x2x4x4xf32>, vector<4xf32>
+  %cst = arith.negf %f : f32
+  %p = memref.alloc() : memref<1x2x6x6xf32>
+  linalg.map outs(%p : memref<1x2x6x6xf32>)
+    (%init: f32) {
+      linalg.yield %cst : f32
+    }
+  %in = memref.subview %p[0, 0, 1, 1] [1, 2, 4, 4] [1, 1, 1, 1] : memref<1x2x6x6xf32> to memref<1x2x4x4xf32, strided<[72, 36, 6, 1], offset: 7>>
+  memref.copy %a, %in : memref<1x2x4x4xf32> to memref<1x2x4x4xf32, strided<[72, 36, 6, 1], offset: 7>>
+  return %p : memref<1x2x6x6xf32>
+}
