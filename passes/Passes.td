@@ -105,6 +105,28 @@ def FuseElementwisePass : Pass<"pconv-fuse-elementwise", "func::FuncOp"> {
   let dependentDialects = ["linalg::LinalgDialect"];
 }
 
+def ElementwiseInPlacePass : Pass<"pconv-elementwise-in-place", "func::FuncOp"> {
+  let summary = "Let elementwise generics write over an input that dies there";
+  let description = [{
+    torch-mlir gives every elementwise `linalg.generic` a fresh `tensor.empty`
+    destination, so bufferization allocates a new buffer even when an input
+    of the same type is used by that op only (a ReLU6 after a conv, a residual
+    add): both are live at once. This pass makes such an input the
+    destination (all-parallel op, identity maps, destination value unread),
+    so one-shot bufferization computes the op in place.
+
+    ```mlir
+    %e = tensor.empty() : tensor<1x8x4x4xf32>
+    %r = linalg.generic {...} ins(%conv : tensor<1x8x4x4xf32>) outs(%e : tensor<1x8x4x4xf32>) {...}
+    // becomes
+    %r = linalg.generic {...} ins(%conv : tensor<1x8x4x4xf32>) outs(%conv : tensor<1x8x4x4xf32>) {...}
+    ```
+  }];
+  let statistics = [
+    Statistic<"numInPlace", "num-in-place", "Elementwise generics given an input as destination">,
+  ];
+}
+
 def FuseActivationPass : Pass<"pconv-fuse-activation", "func::FuncOp"> {
   let summary = "Fuse a ReLU that consumes a pconv.conv2d into its epilogue";
   let description = [{

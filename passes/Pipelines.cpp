@@ -73,6 +73,9 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
   // loops: fusion removes the i1 buffers of adaptive pooling's masks, which
   // memref-to-llvm cannot store (it asserts on sub-byte element stores).
   pm.addNestedPass<func::FuncOp>(createFuseElementwisePass());
+  // The fused generics write over an input that dies there (a ReLU6 after a
+  // conv) instead of a new buffer: one activation less live.
+  pm.addNestedPass<func::FuncOp>(createElementwiseInPlacePass());
 
   // Bufferize the whole module. tensor.empty -> alloc_tensor first (what it
   // cannot reuse in place); identity layouts at function boundaries so the
