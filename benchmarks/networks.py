@@ -19,7 +19,8 @@ from typing import Callable
 import torch
 import torch.nn as nn
 
-__all__ = ["NETWORKS", "build", "fold_batchnorm", "prune_network", "conv3x3_layers", "input_shape"]
+__all__ = ["NETWORKS", "build", "fold_batchnorm", "prune_network", "conv3x3_layers", "input_shape",
+           "kept_weight_bytes"]
 
 
 def _cbr(cin: int, cout: int, k: int, stride: int = 1, groups: int = 1, act: str | None = "relu") -> list[nn.Module]:
@@ -287,6 +288,11 @@ def prune_network(model: nn.Module, num_patterns: int = 8, taps: int = 4, keep: 
             layers[name] = {"pattern": plan.pattern, "keep": plan.keep, "depthwise": plan.depthwise,
                             "shape": list(weight.shape), "nonzero": int((w != 0).sum()), "total": w.numel()}
     return {"library": library.to_dict(), "layers": layers}
+
+
+def kept_weight_bytes(model: nn.Module) -> int:
+    """Bytes of the non-zero parameters (fp32): what a sparse format must store at least."""
+    return int(sum(int((p != 0).sum()) for p in model.parameters()) * 4)
 
 
 def conv3x3_layers(model: nn.Module, x: torch.Tensor) -> list[dict]:

@@ -92,7 +92,7 @@ def write_case(directory: Path, name: str, model: nn.Module, x: torch.Tensor, ex
                             "output_shape": list(ref.shape), **extra, **_macs(model, x)}
     params = sum(p.numel() for p in model.parameters())
     meta["dense_weight_bytes"] = int(params * 4)
-    meta["kept_weight_bytes"] = int(sum(int((p != 0).sum()) for p in model.parameters()) * 4)
+    meta["kept_weight_bytes"] = networks.kept_weight_bytes(model)
     t0 = time.perf_counter()
     try:
         _export_onnx(model, x, directory / "model.onnx")

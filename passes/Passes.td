@@ -115,6 +115,28 @@ def FuseElementwisePass : Pass<"pconv-fuse-elementwise", "func::FuncOp"> {
   let dependentDialects = ["linalg::LinalgDialect"];
 }
 
+def ElementwiseInPlacePass : Pass<"pconv-elementwise-in-place", "func::FuncOp"> {
+  let summary = "Let elementwise generics write over an input that dies there";
+  let description = [{
+    torch-mlir gives every elementwise `linalg.generic` a fresh `tensor.empty`
+    destination, so bufferization allocates a new buffer even when an input
+    of the same type is used by that op only (a ReLU6 after a conv, a residual
+    add): both are live at once. This pass makes such an input the
+    destination (all-parallel op, identity maps, destination value unread),
+    so one-shot bufferization computes the op in place.
+
+    ```mlir
+    %e = tensor.empty() : tensor<1x8x4x4xf32>
+    %r = linalg.generic {...} ins(%conv : tensor<1x8x4x4xf32>) outs(%e : tensor<1x8x4x4xf32>) {...}
+    // becomes
+    %r = linalg.generic {...} ins(%conv : tensor<1x8x4x4xf32>) outs(%conv : tensor<1x8x4x4xf32>) {...}
+    ```
+  }];
+  let statistics = [
+    Statistic<"numInPlace", "num-in-place", "Elementwise generics given an input as destination">,
+  ];
+}
+
 def FuseActivationPass : Pass<"pconv-fuse-activation", "func::FuncOp"> {
   let summary = "Fuse a ReLU that consumes a pconv.conv2d into its epilogue";
   let description = [{
@@ -364,6 +386,39 @@ def GroupPatternsPass : Pass<"pconv-group-patterns", "ModuleOp"> {
     Statistic<"weightBytes", "weight-bytes", "Bytes of packed non-zero weights">,
     Statistic<"indexBytes", "index-bytes", "Bytes of pattern ids and schedule tables">,
     Statistic<"denseBytes", "dense-bytes", "Bytes of the same weights stored dense">,
+  ];
+}
+
+def FoldPadCopiesPass : Pass<"pconv-fold-pad-copies", "func::FuncOp"> {
+  let summary = "Let producers write straight into the buffers of bufferized pads";
+  let description = [{
+    A `tensor.pad` bufferizes to a new buffer, a fill with the pad value and
+    a `memref.copy` of the source into the interior. When the source is a
+    buffer of its own (same block) that only vector/memref loads and stores
+    and linalg ops use before the copy (the output of a lowered
+    `pconv.conv2d`, of a ReLU6 after it), the
+    padded buffer is allocated and filled before the source instead, its
+    interior view replaces the source, and the copy and the source buffer
+    disappear: one activation-sized buffer less in the live set (ResNet's stem
+    conv before the max pool, MobileNet's expansion convs before the
+    depthwise ones) and one copy less. Runs after bufferization.
+
+    ```mlir
+    %a = memref.alloc() : memref<1x16x20x20xf32>
+    vector.store %v, %a[%c0, %i, %j, %c0] : memref<1x16x20x20xf32>, vector<16xf32>
+    %p = memref.alloc() : memref<1x16x22x22xf32>
+    linalg.map outs(%p : memref<1x16x22x22xf32>) (%init: f32) { linalg.yield %cst : f32 }
+    %in = memref.subview %p[0, 0, 1, 1] [1, 16, 20, 20] [1, 1, 1, 1] : ...
+    memref.copy %a, %in : ...
+    // becomes
+    %p = memref.alloc() : memref<1x16x22x22xf32>
+    linalg.map outs(%p : memref<1x16x22x22xf32>) (%init: f32) { linalg.yield %cst : f32 }
+    %in = memref.subview %p[0, 0, 1, 1] [1, 16, 20, 20] [1, 1, 1, 1] : ...
+    vector.store %v, %in[%c0, %i, %j, %c0] : ..., vector<16xf32>
+    ```
+  }];
+  let statistics = [
+    Statistic<"numFolded", "num-folded", "Pad copies folded into their producer">,
   ];
 }
 

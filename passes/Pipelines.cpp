@@ -74,6 +74,9 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
   // loops: fusion removes the i1 buffers of adaptive pooling's masks, which
   // memref-to-llvm cannot store (it asserts on sub-byte element stores).
   pm.addNestedPass<func::FuncOp>(createFuseElementwisePass());
+  // The fused generics write over an input that dies there (a ReLU6 after a
+  // conv) instead of a new buffer: one activation less live.
+  pm.addNestedPass<func::FuncOp>(createElementwiseInPlacePass());
 
   // Bufferize the whole module. tensor.empty -> alloc_tensor first (what it
   // cannot reuse in place); identity layouts at function boundaries so the
@@ -88,6 +91,10 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
                   "modify-public-functions},canonicalize,"
                   "buffer-deallocation-pipeline");
 
+  // Producers (lowered pattern convs) write straight into the padded buffer
+  // of a following pad instead of a buffer copied in: one activation less
+  // live at the pool or depthwise conv that reads it.
+  pm.addNestedPass<func::FuncOp>(createFoldPadCopiesPass());
   // Dense path: linalg ops -> scf.parallel over their parallel dimensions.
   pm.addNestedPass<func::FuncOp>(createLowerStridedCopiesPass());
   // Dense-path ops with vector code (pooling, elementwise, reductions,
@@ -99,6 +106,12 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
     addUpstream(pm, "canonicalize");
   }
   addUpstream(pm, "func.func(convert-linalg-to-parallel-loops)");
+  // The deallocation pipeline frees every buffer at the end of its block, i.e.
+  // all intermediates at the end of the network (peak heap = the sum of all
+  // activations); free each one right after its last use (aliases included)
+  // instead, so later layers reuse the memory. Here, before the OpenMP
+  // conversion, every use is explicit and the body is still one block.
+  addUpstream(pm, "func.func(optimize-allocation-liveness)");
 
   // Outermost scf.parallel loops -> OpenMP parallel worksharing loops.
   addUpstream(pm, "convert-scf-to-openmp{num-threads=" +
