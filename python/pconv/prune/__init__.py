@@ -52,7 +52,16 @@ from .projection import (
     project_connectivity,
     project_pattern,
 )
-from .training import FitConfig, FitResult, Pruner, epoch_seed, fit, seed_everything, train_one_epoch
+from .training import (
+    FitConfig,
+    FitResult,
+    Pruner,
+    epoch_seed,
+    fit,
+    recalibrate_batchnorm,
+    seed_everything,
+    train_one_epoch,
+)
 
 __all__ = [
     "ADMMPruner",
@@ -92,6 +101,7 @@ __all__ = [
     "plan_layers",
     "project_connectivity",
     "project_pattern",
+    "recalibrate_batchnorm",
     "prune_report",
     "seed_everything",
     "train_one_epoch",

@@ -27,6 +27,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSamp
 from tqdm.auto import tqdm
 
 from . import distributed
+from .config import unwrap_model
 from .errors import CheckpointError, PruneError
 from .masks import MaskSet, OptimizerMaskHandle
 
@@ -37,6 +38,7 @@ __all__ = [
     "default_optimizer",
     "epoch_seed",
     "fit",
+    "recalibrate_batchnorm",
     "seed_everything",
     "train_one_epoch",
 ]
@@ -57,6 +59,7 @@ _RUN_FIELDS = (
     "admm_lr_schedule",
     "retrain_lr_schedule",
     "drop_last",
+    "recalibrate_bn",
 )
 
 
@@ -100,6 +103,12 @@ class FitConfig:
             and ``Y - V`` as they move every epoch, which a decayed learning rate cannot.
         retrain_lr_schedule: ``"cosine"`` (default) or ``"constant"``.
         drop_last: drop the last incomplete minibatch of each epoch.
+        recalibrate_bn: right after hard pruning, re-estimate the batch-norm running
+            statistics on ``train_set`` (:func:`recalibrate_batchnorm`).  Hard pruning
+            changes every conv output, so the statistics gathered on the unpruned weights
+            no longer match; without this the model is mis-normalized in eval mode until
+            retraining has replaced them.  Training itself is unaffected (train mode uses
+            batch statistics).
         progress: show a tqdm progress bar (rank 0 only).
     """
 
@@ -115,6 +124,7 @@ class FitConfig:
     admm_lr_schedule: str = "constant"
     retrain_lr_schedule: str = "cosine"
     drop_last: bool = False
+    recalibrate_bn: bool = True
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -199,6 +209,36 @@ def train_one_epoch(
         loss_sum += float(loss.detach())
         batches += 1
     return {"loss": loss_sum / max(batches, 1), "penalty": penalty_sum / max(batches, 1)}
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(
+    model: nn.Module, dataset: Dataset, batch_size: int = 64, device: torch.device | None = None
+) -> int:
+    """Re-estimate the running statistics of every batch-norm layer of ``model`` on ``dataset``.
+
+    The statistics are reset and recomputed as the plain average over one in-order pass
+    (``momentum=None``) with the current weights; no parameter changes.  Call it after
+    anything that changes the weights at once (hard pruning) and before evaluating in
+    eval mode.  Returns the number of batch-norm layers (0: nothing to do).
+    """
+    norms = [m for m in unwrap_model(model).modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return 0
+    momenta = [m.momentum for m in norms]
+    was_training = model.training
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None
+    model.train()
+    try:
+        for inputs, _ in DataLoader(dataset, batch_size=batch_size, shuffle=False):
+            model(_to(inputs, device) if device is not None else inputs)
+    finally:
+        for norm, momentum in zip(norms, momenta):
+            norm.momentum = momentum
+        model.train(was_training)
+    return len(norms)
 
 
 def _lr_factor(schedule: str, length: int) -> Callable[[int], float]:
@@ -290,8 +330,11 @@ def fit(
         if config.admm_epochs > 0 and pruner.phase == "pruned":
             raise PruneError("the pruner is already hard-pruned: use admm_epochs=0 to only retrain it")
         stage = "admm" if config.admm_epochs > 0 else "retrain"
-        if stage == "retrain" and pruner.phase != "pruned":
-            pruner.hard_prune()  # one-shot: project the trained weights once
+        if stage == "retrain":
+            if pruner.phase != "pruned":
+                pruner.hard_prune()  # one-shot: project the trained weights once
+            if config.recalibrate_bn:
+                recalibrate_batchnorm(model, train_set, config.batch_size, device)
         opt, sched = build(stage)
     if ckpt is not None:
         ckpt.parent.mkdir(parents=True, exist_ok=True)
@@ -311,6 +354,8 @@ def fit(
     for epoch in range(start, total):
         if stage == "admm" and epoch >= config.admm_epochs:
             pruner.hard_prune()
+            if config.recalibrate_bn:
+                recalibrate_batchnorm(model, train_set, config.batch_size, device)
             stage = "retrain"
             opt, sched = build(stage)
         seed_everything(epoch_seed(config.seed, epoch) & 0x7FFFFFFF)
@@ -362,5 +407,7 @@ def fit(
         handle.remove()
     if pruner.phase != "pruned":
         pruner.hard_prune()  # ADMM only (no retraining): finish with the hard projection
+        if config.recalibrate_bn:
+            recalibrate_batchnorm(model, train_set, config.batch_size, device)
     result.masks = pruner.masks  # type: ignore[attr-defined]
     return result

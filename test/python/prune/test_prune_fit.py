@@ -8,7 +8,16 @@ import pytest
 import torch
 import torch.nn as nn
 
-from pconv.prune import ADMMPruner, CheckpointError, FitConfig, MagnitudePruner, PruneConfig, RhoSchedule, fit
+from pconv.prune import (
+    ADMMPruner,
+    CheckpointError,
+    FitConfig,
+    MagnitudePruner,
+    PruneConfig,
+    RhoSchedule,
+    fit,
+    recalibrate_batchnorm,
+)
 from pconv.prune.training import CHECKPOINT_NAME
 
 from _prune_testlib import make_dataset, make_net
@@ -125,3 +134,49 @@ def test_evaluate_metrics_and_progress_bar(tmp_path: Path, capsys: pytest.Captur
     assert all(0.0 <= r["acc"] <= 1.0 for r in result.history)
     assert {"loss", "penalty", "lr", "rho", "pattern_residual"} <= set(result.history[0])
     assert "2/2" in capsys.readouterr().err
+
+
+class _BatchNormNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, padding=1, bias=False)
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(8)
+        self.head = nn.Linear(8, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.relu(self.bn(self.conv2(torch.relu(self.conv1(x))))).mean(dim=(2, 3)))
+
+
+def test_fit_recalibrates_batchnorm_right_after_hard_pruning() -> None:
+    torch.manual_seed(0)
+    data = make_dataset(48)
+    x = data.tensors[0]
+    pruner = ADMMPruner(_BatchNormNet(), config=PruneConfig(num_patterns=4, connectivity_keep=0.5))
+    bn = pruner.model.bn
+    bn.running_mean.fill_(5.0)  # statistics of "the unpruned weights"
+    fit(pruner, data, LOSS, FitConfig(admm_epochs=0, retrain_epochs=0, batch_size=16, progress=False))
+    with torch.no_grad():
+        batches = [pruner.model.conv2(torch.relu(pruner.model.conv1(x[i : i + 16]))) for i in range(0, 48, 16)]
+    mean = torch.stack([b.mean(dim=(0, 2, 3)) for b in batches]).mean(0)
+    var = torch.stack([b.var(dim=(0, 2, 3), unbiased=True) for b in batches]).mean(0)
+    torch.testing.assert_close(bn.running_mean, mean)
+    torch.testing.assert_close(bn.running_var, var)
+    assert bn.momentum == 0.1 and int(bn.num_batches_tracked) == 3
+
+    pruner = ADMMPruner(_BatchNormNet(), config=PruneConfig(num_patterns=4, connectivity_keep=0.5))
+    pruner.model.bn.running_mean.fill_(5.0)
+    off = FitConfig(admm_epochs=0, retrain_epochs=0, batch_size=16, progress=False, recalibrate_bn=False)
+    fit(pruner, data, LOSS, off)
+    assert torch.all(pruner.model.bn.running_mean == 5.0)
+
+
+def test_recalibrate_batchnorm_keeps_weights_mode_and_momentum() -> None:
+    torch.manual_seed(0)
+    net = _BatchNormNet().eval()
+    before = {k: v.clone() for k, v in net.state_dict().items() if "running" not in k and "tracked" not in k}
+    assert recalibrate_batchnorm(net, make_dataset(20), batch_size=8) == 1
+    assert not net.training and net.bn.momentum == 0.1 and int(net.bn.num_batches_tracked) == 3
+    for key, value in before.items():
+        assert torch.equal(net.state_dict()[key], value), key
+    assert recalibrate_batchnorm(make_net(), make_dataset(20)) == 0  # no batch norm: nothing to do
