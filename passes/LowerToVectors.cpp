@@ -71,49 +71,15 @@ static TapSource createTapSource(OpBuilder &b, Location loc, Conv2DOp op,
     return src;
   }
   if (tile.pitch) {
-    // The padded map, rows `pitch` wide, as one flat zero-padded row long
-    // enough for every tap of every tile vector; copied element by element
-    // (these maps are small).
+    // The padded map as one flat row, long enough for every tap of every
+    // tile vector.
     int64_t p = tile.pitch;
-    int64_t length = llvm::alignTo(
-        std::max((h + pad[0] + pad[2]) * p,
-                 tile.chunks * tile.vectors * vw + (kh - 1) * dil[0] * p +
-                     (kw - 1) * dil[1]),
-        vw);
-    auto flatType = MemRefType::get({n, s.channels, 1, 1, length}, f32);
-    Value flat = memref::AllocOp::create(b, loc, flatType,
-                                         b.getI64IntegerAttr(64));
-    Value c0 = cIdx(b, loc, 0), c1 = cIdx(b, loc, 1);
-    Value zeroVec = vector::BroadcastOp::create(
-        b, loc, VectorType::get({vw}, f32),
-        arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f)));
-    scf::ParallelOp::create(
-        b, loc, ValueRange{c0, c0},
-        ValueRange{cIdx(b, loc, n), cIdx(b, loc, s.channels)},
-        ValueRange{c1, c1}, [&](OpBuilder &b, Location loc, ValueRange nc) {
-          scf::ForOp::create(
-              b, loc, c0, cIdx(b, loc, length), cIdx(b, loc, vw), ValueRange{},
-              [&](OpBuilder &b, Location loc, Value i, ValueRange) {
-                vector::StoreOp::create(b, loc, zeroVec, flat,
-                                        ValueRange{nc[0], nc[1], c0, c0, i});
-                scf::YieldOp::create(b, loc);
-              });
-          scf::buildLoopNest(
-              b, loc, ValueRange{c0, c0}, ValueRange{cIdx(b, loc, h), cIdx(b, loc, w)},
-              ValueRange{c1, c1}, [&](OpBuilder &b, Location loc, ValueRange yx) {
-                Value v = memref::LoadOp::create(
-                    b, loc, source, ValueRange{nc[0], nc[1], yx[0], yx[1]});
-                Value at = arith::AddIOp::create(
-                    b, loc,
-                    arith::MulIOp::create(
-                        b, loc, arith::AddIOp::create(b, loc, yx[0], cIdx(b, loc, pad[0])),
-                        cIdx(b, loc, p)),
-                    arith::AddIOp::create(b, loc, yx[1], cIdx(b, loc, pad[1])));
-                memref::StoreOp::create(b, loc, v, flat,
-                                        ValueRange{nc[0], nc[1], c0, c0, at});
-              });
-        });
-    src.buffer = flat;
+    int64_t length = std::max(
+        (h + pad[0] + pad[2]) * p,
+        tile.chunks * tile.vectors * vw + (kh - 1) * dil[0] * p +
+            (kw - 1) * dil[1]);
+    src.buffer =
+        createFlatPaddedCopy(b, loc, source, p, length, pad[0], pad[1], vw);
     src.rowPitch = p;
     src.tapColumn = [](int64_t dx) { return std::make_pair(int64_t(0), dx); };
     return src;

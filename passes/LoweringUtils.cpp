@@ -449,6 +449,52 @@ int64_t mlir::pconv::paddedWidth(int64_t width, int64_t left,
                        lanes);
 }
 
+Value mlir::pconv::createFlatPaddedCopy(OpBuilder &b, Location loc,
+                                        Value source, int64_t pitch,
+                                        int64_t length, int64_t top,
+                                        int64_t left, int64_t lanes) {
+  auto sourceType = cast<MemRefType>(source.getType());
+  int64_t n = sourceType.getDimSize(0), c = sourceType.getDimSize(1);
+  int64_t h = sourceType.getDimSize(2), w = sourceType.getDimSize(3);
+  Type f32 = sourceType.getElementType();
+  length = llvm::alignTo(length, lanes);
+  auto cst = [&](OpBuilder &b, int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  Value flat = memref::AllocOp::create(
+      b, loc, MemRefType::get({n, c, 1, 1, length}, f32),
+      b.getI64IntegerAttr(64));
+  Value c0 = cst(b, 0), c1 = cst(b, 1);
+  Value zeroVec = vector::BroadcastOp::create(
+      b, loc, VectorType::get({lanes}, f32),
+      arith::ConstantOp::create(b, loc, b.getFloatAttr(f32, 0.0)));
+  scf::ParallelOp::create(
+      b, loc, ValueRange{c0, c0}, ValueRange{cst(b, n), cst(b, c)},
+      ValueRange{c1, c1}, [&](OpBuilder &b, Location loc, ValueRange nc) {
+        scf::ForOp::create(
+            b, loc, c0, cst(b, length), cst(b, lanes), ValueRange{},
+            [&](OpBuilder &b, Location loc, Value i, ValueRange) {
+              vector::StoreOp::create(b, loc, zeroVec, flat,
+                                      ValueRange{nc[0], nc[1], c0, c0, i});
+              scf::YieldOp::create(b, loc);
+            });
+        scf::buildLoopNest(
+            b, loc, ValueRange{c0, c0}, ValueRange{cst(b, h), cst(b, w)},
+            ValueRange{c1, c1},
+            [&](OpBuilder &b, Location loc, ValueRange yx) {
+              Value v = memref::LoadOp::create(
+                  b, loc, source, ValueRange{nc[0], nc[1], yx[0], yx[1]});
+              Value row = arith::AddIOp::create(b, loc, yx[0], cst(b, top));
+              Value at = arith::AddIOp::create(
+                  b, loc, arith::MulIOp::create(b, loc, row, cst(b, pitch)),
+                  arith::AddIOp::create(b, loc, yx[1], cst(b, left)));
+              memref::StoreOp::create(b, loc, v, flat,
+                                      ValueRange{nc[0], nc[1], c0, c0, at});
+            });
+      });
+  return flat;
+}
+
 Value mlir::pconv::createZeroPaddedCopy(OpBuilder &b, Location loc,
                                         Value source, int64_t paddedHeight,
                                         int64_t paddedWidthValue, int64_t top,

@@ -179,6 +179,15 @@ Value createShiftedCopies(OpBuilder &b, Location loc, Value padded,
                           int64_t shifts, int64_t step, int64_t width,
                           int64_t lanes);
 
+/// Allocates an N x C x 1 x 1 x L buffer (L = `length` rounded up to
+/// `lanes`) holding `source` (N x C x H x W) zero-padded by `top` rows and
+/// `left` columns on a grid `pitch` columns wide, flattened: input (y, x)
+/// lands at (y + top) * pitch + x + left. The copy is element by element
+/// (meant for small maps), the zero fill `lanes` wide.
+Value createFlatPaddedCopy(OpBuilder &b, Location loc, Value source,
+                           int64_t pitch, int64_t length, int64_t top,
+                           int64_t left, int64_t lanes);
+
 /// Allocates an N x C x `paddedHeight` x `stride` x `phaseWidth` buffer
 /// holding `source` (N x C x H x W) zero-padded by `top` rows and `left`
 /// columns, with the columns of each padded row split into `stride` phases:
