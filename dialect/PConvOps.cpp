@@ -104,6 +104,11 @@ LogicalResult Conv2DOp::verify() {
              << " filters";
   }
 
+  if (Value residual = getResidual(); residual && residual.getType() != resultType)
+    return emitOpError("residual type ")
+           << residual.getType() << " differs from the result type "
+           << resultType;
+
   if (std::optional<APFloat> max = getReluMax()) {
     if (!getRelu())
       return emitOpError("relu_max requires relu");

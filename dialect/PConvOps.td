@@ -7,7 +7,7 @@ include "dialect/PConvDialect.td"
 include "dialect/PConvAttrs.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
-def PConv_Conv2DOp : PConv_Op<"conv2d", [Pure]> {
+def PConv_Conv2DOp : PConv_Op<"conv2d", [Pure, AttrSizedOperandSegments]> {
   let summary = "2-D convolution with pattern-sparse, packed weights (NCHW)";
   let description = [{
     Computes `result = conv2d(input, W) + bias` where the dense filter bank `W`
@@ -22,7 +22,10 @@ def PConv_Conv2DOp : PConv_Op<"conv2d", [Pure]> {
 
     The input is NCHW with static shape; `padding` is `[top, left, bottom,
     right]` zero padding; `strides` and `dilations` are `[h, w]`. The optional
-    `bias` has one value per filter. With `relu`, the epilogue applies
+    `bias` has one value per filter. The optional `residual` (a tensor of the
+    result's type) is added to every output before the activation: a residual
+    block's `relu(conv(x) + bias + shortcut)` in one op, the sum never stored
+    and re-read. With `relu`, the epilogue applies
     `max(x, 0)` to every output before it is stored (fused activation); with
     `relu_max` (positive, and only with `relu`) also `min(x, relu_max)`: a
     clamped ReLU such as ReLU6.
@@ -41,6 +44,7 @@ def PConv_Conv2DOp : PConv_Op<"conv2d", [Pure]> {
     4DTensorOf<[F32]>:$input,
     1DTensorOf<[F32]>:$weights,
     Optional<1DTensorOf<[F32]>>:$bias,
+    Optional<4DTensorOf<[F32]>>:$residual,
     PConv_PatternLibraryAttr:$library,
     SignlessIntElementsAttr<8>:$kernel_patterns,
     DenseI64ArrayAttr:$strides,
@@ -51,7 +55,7 @@ def PConv_Conv2DOp : PConv_Op<"conv2d", [Pure]> {
   );
   let results = (outs 4DTensorOf<[F32]>:$result);
   let assemblyFormat = [{
-    $input `,` $weights (`bias` `(` $bias^ `)`)?
+    $input `,` $weights (`bias` `(` $bias^ `)`)? (`residual` `(` $residual^ `)`)?
     `library` qualified($library)
     `kernels` $kernel_patterns
     `strides` $strides `padding` $padding `dilations` $dilations

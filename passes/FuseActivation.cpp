@@ -119,13 +119,59 @@ static std::pair<Conv2DOp, Value> matchConvOperand(linalg::GenericOp generic) {
   return {conv, arg};
 }
 
+/// A residual add: `generic` adds its two inputs (identity maps, all loops
+/// parallel, both of its result type) and one of them is a single-use conv
+/// with no activation (it would apply before the add) and no residual yet.
+/// Returns that conv and the other input, the residual.
+static std::pair<Conv2DOp, Value> matchResidualAdd(linalg::GenericOp generic) {
+  if (generic.getNumDpsInits() != 1 || generic.getNumResults() != 1 ||
+      generic.getNumDpsInputs() != 2 ||
+      generic.getNumParallelLoops() != generic.getNumLoops() ||
+      !llvm::all_of(generic.getIndexingMapsArray(),
+                    [](AffineMap m) { return m.isIdentity(); }))
+    return {};
+  Block &body = generic.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
+  Value a = body.getArgument(0), c = body.getArgument(1);
+  if (!add || add->getBlock() != &body ||
+      !((add.getLhs() == a && add.getRhs() == c) ||
+        (add.getLhs() == c && add.getRhs() == a)))
+    return {};
+  Type type = generic.getResult(0).getType();
+  for (unsigned i : {0u, 1u}) {
+    auto conv = generic.getDpsInputOperand(i)->get().getDefiningOp<Conv2DOp>();
+    Value other = generic.getDpsInputOperand(1 - i)->get();
+    if (conv && conv->hasOneUse() && !conv.getRelu() && !conv.getResidual() &&
+        conv.getType() == type && other.getType() == type)
+      return {conv, other};
+  }
+  return {};
+}
+
 struct FuseActivationPass
     : public pconv::impl::FuseActivationPassBase<FuseActivationPass> {
+  using FuseActivationPassBase::FuseActivationPassBase;
+
   void runOnOperation() override {
     SmallVector<linalg::GenericOp> generics;
     getOperation().walk([&](linalg::GenericOp op) { generics.push_back(op); });
-    // In order: a ReLU first sets `relu`, the min after it then `relu_max`.
+    // In order: a residual add first sets `residual`, a ReLU after it (or
+    // right after the conv) `relu`, the min after that `relu_max`.
     for (linalg::GenericOp generic : generics) {
+      if (auto [conv, residual] =
+              fuseResidual ? matchResidualAdd(generic)
+                           : std::pair<Conv2DOp, Value>();
+          conv) {
+        // The conv moves to the add, where the residual is defined (torch
+        // computes a downsampling shortcut after the block's last conv).
+        conv->moveBefore(generic);
+        conv.getResidualMutable().assign(residual);
+        generic.getResult(0).replaceAllUsesWith(conv.getResult());
+        generic.erase();
+        ++numResidual;
+        continue;
+      }
       auto [conv, arg] = matchConvOperand(generic);
       if (!conv)
         continue;

@@ -338,7 +338,8 @@ struct ImportLinalgPass
     };
     Value packedWeights = createF32Constant(b, loc, packed);
     auto op = Conv2DOp::create(
-        b, loc, resultType, input, packedWeights, *bias, lib, table,
+        b, loc, resultType, input, packedWeights, *bias, /*residual=*/Value(),
+        lib, table,
         b.getDenseI64ArrayAttr(toVector("strides")),
         b.getDenseI64ArrayAttr(padding),
         b.getDenseI64ArrayAttr(toVector("dilations")), /*relu=*/UnitAttr(),

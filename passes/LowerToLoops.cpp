@@ -57,6 +57,8 @@ static void lowerConv(Conv2DOp op) {
   Value out =
       memref::AllocOp::create(b, loc, outType, b.getI64IntegerAttr(64));
   Value bias = op.getBias() ? toReadOnlyBuffer(b, loc, op.getBias()) : Value();
+  Value residual =
+      op.getResidual() ? toReadOnlyBuffer(b, loc, op.getResidual()) : Value();
   PatternSchedule schedule = PatternSchedule::build(op);
   bool anyKept = !schedule.empty();
   Value weights = anyKept ? toReadOnlyBuffer(b, loc, op.getWeights()) : Value();
@@ -73,15 +75,19 @@ static void lowerConv(Conv2DOp op) {
       ValueRange{c1, c1},
       [&](OpBuilder &b, Location loc, ValueRange ivs) {
         Value batch = ivs[0], filter = ivs[1];
-        // out[batch, filter] = bias[filter] (or 0).
+        // out[batch, filter] = bias[filter] (or 0) + residual[batch, filter].
         Value init = bias ? memref::LoadOp::create(b, loc, bias, filter)
                                 .getResult()
                           : zero;
         scf::buildLoopNest(
             b, loc, ValueRange{c0, c0}, ValueRange{cOutH, cOutW},
             ValueRange{c1, c1}, [&](OpBuilder &b, Location loc, ValueRange p) {
-              memref::StoreOp::create(b, loc, init, out,
-                                      ValueRange{batch, filter, p[0], p[1]});
+              SmallVector<Value, 4> at{batch, filter, p[0], p[1]};
+              Value value = init;
+              if (residual)
+                value = arith::AddFOp::create(
+                    b, loc, value, memref::LoadOp::create(b, loc, residual, at));
+              memref::StoreOp::create(b, loc, value, out, at);
             });
         for (int64_t pattern = 0; anyKept && pattern < numPatterns;
              ++pattern) {

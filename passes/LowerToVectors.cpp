@@ -203,17 +203,36 @@ struct OutputTile {
                                         masks[v], zeroVec);
   }
 
-  /// Filter `filter`'s R x V output vectors (partial sums).
-  SmallVector<Value> load(OpBuilder &b, Value filter) const {
+  /// Filter `filter`'s R x V output vectors (partial sums), or those of
+  /// `buffer` (shaped like the output view, e.g. a residual).
+  SmallVector<Value> load(OpBuilder &b, Value filter,
+                          Value buffer = Value()) const {
+    if (!buffer)
+      buffer = out;
     SmallVector<Value> acc;
     for (int64_t r = 0; r < R; ++r)
       llvm::append_range(acc, perRow(b, r, true, [&](OpBuilder &b) {
                            SmallVector<Value> row;
                            for (int64_t v = 0; v < V; ++v)
                              row.push_back(loadVector(
-                                 b, out, {batch, filter, rows[r], cols[v]}, v));
+                                 b, buffer, {batch, filter, rows[r], cols[v]},
+                                 v));
                            return row;
                          }));
+    return acc;
+  }
+
+  /// The accumulators a filter's tile starts from: `init` (its bias
+  /// broadcast), plus the residual's tile if the op adds one in its
+  /// epilogue (`residual` shaped like the output view).
+  SmallVector<Value> initial(OpBuilder &b, Value filter, Value init,
+                             Value residual, bool hasBias) const {
+    if (!residual)
+      return SmallVector<Value>(R * V, init);
+    SmallVector<Value> acc = load(b, filter, residual);
+    if (hasBias)
+      for (Value &a : acc)
+        a = arith::AddFOp::create(b, loc, a, init);
     return acc;
   }
 
@@ -264,6 +283,36 @@ struct TapLoads {
   }
 };
 
+/// N x F x H x W `buffer` viewed as N x F x 1 x (H * W) (no copy).
+static Value flatView(OpBuilder &b, Location loc, Value buffer) {
+  auto type = cast<MemRefType>(buffer.getType());
+  Value flat = memref::CollapseShapeOp::create(
+      b, loc, buffer, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+  return memref::ExpandShapeOp::create(
+      b, loc,
+      MemRefType::get({type.getDimSize(0), type.getDimSize(1), 1,
+                       type.getDimSize(2) * type.getDimSize(3)},
+                      type.getElementType()),
+      flat, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+}
+
+/// The op's residual as a buffer shaped like the output view the tiles
+/// write, if the tiles add it; null without a residual and in the pitched
+/// form (there finishOutput() adds it on the copy out of the grid).
+static Value createResidualView(OpBuilder &b, Location loc, Conv2DOp op,
+                                const TileShape &tile) {
+  if (!op.getResidual() || tile.pitch)
+    return Value();
+  Value residual = toReadOnlyBuffer(b, loc, op.getResidual());
+  return tile.flatten ? flatView(b, loc, residual) : residual;
+}
+
+/// Whether the tiles apply the op's ReLU in registers; in the pitched form
+/// with a residual, finishOutput() applies it after the residual is added.
+static bool tilesApplyRelu(Conv2DOp op, const TileShape &tile) {
+  return op.getRelu() && !(op.getResidual() && tile.pitch);
+}
+
 /// The output buffer and the N x F x H' x W' view the tiles write.
 static std::pair<Value, Value> createOutput(OpBuilder &b, Location loc,
                                             Conv2DOp op, const TileShape &tile,
@@ -290,15 +339,7 @@ static std::pair<Value, Value> createOutput(OpBuilder &b, Location loc,
     return {out, out};
   width *= height;
   height = 1;
-  Value flat = memref::CollapseShapeOp::create(
-      b, loc, out, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
-  Value view = memref::ExpandShapeOp::create(
-      b, loc,
-      MemRefType::get({resultType.getDimSize(0), resultType.getDimSize(1), 1,
-                       width},
-                      b.getF32Type()),
-      flat, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
-  return {out, view};
+  return {out, flatView(b, loc, out)};
 }
 
 /// Where a parallel task's register tile starts.
@@ -333,11 +374,15 @@ createTaskLoop(OpBuilder &b, Location loc, const ConvShape &s,
 }
 
 /// Replaces `op` by its output; in the pitched form, first copies the
-/// x < OW columns of the flat grid `view` into the result `out`.
+/// x < OW columns of the flat grid `view` into the result `out` (adding the
+/// residual and applying the activation there, if the op has a residual).
 static void finishOutput(OpBuilder &b, Location loc, Conv2DOp op,
                          const TileShape &tile, Value out, Value view) {
   if (tile.pitch) {
     auto type = cast<MemRefType>(out.getType());
+    Value residual = op.getResidual()
+                         ? toReadOnlyBuffer(b, loc, op.getResidual())
+                         : Value();
     Value c0 = cIdx(b, loc, 0), c1 = cIdx(b, loc, 1);
     scf::ParallelOp::create(
         b, loc, ValueRange{c0, c0},
@@ -355,8 +400,22 @@ static void finishOutput(OpBuilder &b, Location loc, Conv2DOp op,
                     yx[1]);
                 Value v = memref::LoadOp::create(b, loc, view,
                                                  ValueRange{nf[0], nf[1], c0, q});
-                memref::StoreOp::create(b, loc, v, out,
-                                        ValueRange{nf[0], nf[1], yx[0], yx[1]});
+                SmallVector<Value, 4> at{nf[0], nf[1], yx[0], yx[1]};
+                if (residual) { // then the activation follows here too
+                  v = arith::AddFOp::create(
+                      b, loc, v, memref::LoadOp::create(b, loc, residual, at));
+                  if (op.getRelu())
+                    v = arith::MaximumFOp::create(
+                        b, loc, v,
+                        arith::ConstantOp::create(b, loc,
+                                                  b.getF32FloatAttr(0.0f)));
+                  if (std::optional<APFloat> max = op.getReluMax())
+                    v = arith::MinimumFOp::create(
+                        b, loc, v,
+                        arith::ConstantOp::create(
+                            b, loc, b.getF32FloatAttr(max->convertToFloat())));
+                }
+                memref::StoreOp::create(b, loc, v, out, at);
               });
         });
   }
@@ -461,6 +520,7 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
   int64_t height, width;
   auto [out, view] = createOutput(b, loc, op, tile, height, width);
   Value bias = op.getBias() ? toReadOnlyBuffer(b, loc, op.getBias()) : Value();
+  Value residual = createResidualView(b, loc, op, tile);
   bool anyKept = !schedule.empty();
   Value weights =
       anyKept ? toReadOnlyBuffer(b, loc, op.getWeights()) : Value();
@@ -494,14 +554,14 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
         b.setInsertionPointToStart(filterLoop.getBody());
         Value filter = filterLoop.getInductionVar();
 
-        // Accumulators: the bias in the first block, the partial sums of the
-        // earlier blocks after it.
+        // Accumulators: the bias (plus residual) in the first block, the
+        // partial sums of the earlier blocks after it.
         Value initVec = vector::BroadcastOp::create(
             b, loc, vecType,
             bias ? memref::LoadOp::create(b, loc, bias, filter).getResult()
                  : zero);
         SmallVector<Value> acc =
-            cb.init(b, loc, SmallVector<Value>(R * V, initVec),
+            cb.init(b, loc, outTile.initial(b, filter, initVec, residual, bool(bias)),
                     [&](OpBuilder &b) { return outTile.load(b, filter); });
 
         // rowPtr[(f * blocks + cb) * P + p]: the P + 1 bounds of this
@@ -557,7 +617,7 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
         }
 
         // Fused activation, in registers; write the tile once.
-        if (op.getRelu())
+        if (tilesApplyRelu(op, tile))
           cb.relu(b, loc, acc);
         outTile.store(b, filter, acc);
       });
@@ -602,6 +662,7 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile) {
   int64_t height, width;
   auto [out, view] = createOutput(b, loc, op, tile, height, width);
   Value bias = op.getBias() ? toReadOnlyBuffer(b, loc, op.getBias()) : Value();
+  Value residual = createResidualView(b, loc, op, tile);
   Value c0 = cIdx(b, loc, 0), c1 = cIdx(b, loc, 1);
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
   Value zeroVec = vector::BroadcastOp::create(b, loc, vecType, zero);
@@ -651,7 +712,8 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile) {
               bias ? memref::LoadOp::create(b, loc, bias, filters.back())
                          .getResult()
                    : zero);
-          fresh.append(R * V, init);
+          llvm::append_range(fresh, outTile.initial(b, filters.back(), init,
+                                                    residual, bool(bias)));
         }
         SmallVector<Value> acc =
             cb.init(b, loc, fresh, [&](OpBuilder &b) {
@@ -693,7 +755,7 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile) {
             });
         acc.assign(channelLoop.getResults().begin(),
                    channelLoop.getResults().end());
-        if (op.getRelu())
+        if (tilesApplyRelu(op, tile))
           cb.relu(b, loc, acc);
         for (int64_t j = 0; j < FB; ++j)
           outTile.store(b, filters[j],

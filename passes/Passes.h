@@ -47,6 +47,10 @@ struct ToLLVMPipelineOptions
       llvm::cl::desc("Import depthwise convolutions too (as diagonal "
                      "pconv.conv2d ops on the pattern lowering)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> fuseResidual{
+      *this, "fuse-residual",
+      llvm::cl::desc("Fuse residual adds into the producing conv's epilogue"),
+      llvm::cl::init(true)};
   PassOptions::Option<unsigned> vectorWidth{
       *this, "vector-width",
       llvm::cl::desc("f32 lanes of the vectorized pattern lowering (16: "

@@ -138,7 +138,7 @@ def ElementwiseInPlacePass : Pass<"pconv-elementwise-in-place", "func::FuncOp"> 
 }
 
 def FuseActivationPass : Pass<"pconv-fuse-activation", "func::FuncOp"> {
-  let summary = "Fuse a ReLU that consumes a pconv.conv2d into its epilogue";
+  let summary = "Fuse a residual add, ReLU and ReLU6 that consume a pconv.conv2d into its epilogue";
   let description = [{
     Finds elementwise `linalg.generic` ops whose only input is the single-use
     result of a `pconv.conv2d` and whose body is a ReLU, in either form
@@ -150,6 +150,14 @@ def FuseActivationPass : Pass<"pconv-fuse-activation", "func::FuncOp"> {
     form). A following `min(x, c)` with c > 0 on such a fused conv (ReLU6:
     `arith.minimumf`, or torch-mlir's `select(cmpf olt c, x; c, x)`) sets
     `relu_max = c`: clamped ReLUs are fused too.
+
+    Residual adds: an elementwise `linalg.generic` adding two tensors of the
+    same type (identity maps), one of them the single-use result of a conv
+    with no activation yet, becomes that conv's `residual` operand (the conv
+    moves down to the add, where the other operand is defined); a ReLU after
+    the add is then fused as above. A residual block's
+    `relu(conv(x) + shortcut)` is then one op: the conv's sum is never
+    stored and re-read.
 
     Before:
     ```mlir
@@ -168,6 +176,11 @@ def FuseActivationPass : Pass<"pconv-fuse-activation", "func::FuncOp"> {
   let statistics = [
     Statistic<"numFused", "num-fused", "Activations fused into pconv.conv2d">,
     Statistic<"numClamped", "num-clamped", "Upper bounds (ReLU6) fused as relu_max">,
+    Statistic<"numResidual", "num-residual", "Residual adds fused as a residual operand">,
+  ];
+  let options = [
+    Option<"fuseResidual", "residual", "bool", /*default=*/"true",
+           "Fuse residual adds (conv + tensor) into the conv's epilogue">,
   ];
 }
 

@@ -42,8 +42,10 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
     importOptions.depthwise = options.importDepthwise;
     pm.addNestedPass<func::FuncOp>(createImportLinalgPass(importOptions));
   }
-  // Apply ReLUs of pattern convs in their epilogue (no intermediate tensor).
-  pm.addNestedPass<func::FuncOp>(createFuseActivationPass());
+  // Apply residual adds and ReLUs of pconv convs in their epilogue (no
+  // intermediate tensor).
+  pm.addNestedPass<func::FuncOp>(
+      createFuseActivationPass({options.fuseResidual}));
   // Filter kernel reorder, its permutation absorbed by the consumer convs.
   if ((options.importConvs || options.importDense) && options.reorder)
     pm.addNestedPass<func::FuncOp>(createReorderFiltersPass());

@@ -11,8 +11,9 @@
 // a channel permutation (max/sum pooling, spatial padding, one-input
 // elementwise ops), into the input channels of the next pattern convs
 // (their kernel tables and packed weights). A conv whose result reaches any
-// other user (a residual add, a reshape, the function result) keeps its
-// order.
+// other user (a residual add or a conv's residual operand, a reshape, the
+// function result) keeps its order, and so does a conv with a residual
+// operand (the residual is in the original channel order).
 //
 //===----------------------------------------------------------------------===//
 
@@ -159,6 +160,11 @@ struct ReorderFiltersPass
         if (remarks)
           op.emitRemark() << "filters keep their order: " << why;
       };
+      if (op.getResidual()) {
+        skip("it adds a residual in its epilogue, in the residual's channel "
+             "order");
+        continue;
+      }
       SmallVector<Conv2DOp> absorbers;
       Operation *blocker = nullptr;
       if (failed(findAbsorbers(op.getResult(), absorbers, blocker))) {

@@ -65,6 +65,9 @@ class CompileOptions:
         import_depthwise: compute depthwise convolutions with the pconv lowering
             too (one kernel per filter, pattern-pruned or dense); False leaves
             them to the dense path's vectorized depthwise loops.
+        fuse_residual: add a residual block's shortcut in the epilogue of the
+            conv that produces the other summand (``relu(conv(x) + shortcut)`` in
+            one op, the conv's sum never stored and re-read).
         fold_batchnorm: fold eval-mode BatchNorm into the preceding conv before
             import (weights and bias), so it costs nothing at run time.
         vector_width: f32 lanes of the vectorized pattern lowering; ``None`` takes
@@ -90,6 +93,7 @@ class CompileOptions:
     import_pattern_convs: bool = True
     vectorize_dense_convs: bool = True
     import_depthwise: bool = True
+    fuse_residual: bool = True
     vector_width: int | None = None
     reorder_filters: bool = True
     shifted_copies: bool = False
@@ -191,7 +195,8 @@ def compile_linalg(imported: ImportedModule, opts: CompileOptions) -> Artifact:
         f"dense={str(opts.vectorize_dense_convs).lower()}",
         f"depthwise={str(opts.import_depthwise).lower()}"]))
     reorder = ",pconv-reorder-filters" if opts.reorder_filters else ""
-    import_pass = f",func.func(pconv-import-linalg{{{import_options}}},pconv-fuse-activation{reorder})"
+    fuse = f"pconv-fuse-activation{{residual={str(opts.fuse_residual).lower()}}}"
+    import_pass = f",func.func(pconv-import-linalg{{{import_options}}},{fuse}{reorder})"
     session.run("pconv", [tool("pconv-opt"), str(linalg),
                           f"--pass-pipeline=builtin.module(pconv-attach-weights{{file={weights}}}{import_pass})",
                           "--emit-bytecode", "-o", str(pconv_bc)], inputs=[linalg, weights])
@@ -307,11 +312,12 @@ _PCONV_RE = re.compile(r"pconv\.conv2d .*?#pconv\.patterns<(\d+)x(\d+), taps = (
 
 def _stage_stats(pconv_text: str) -> dict[str, int]:
     """Convs on the pattern path, dense convs on the pconv vector lowering,
-    and convs left to upstream linalg loops."""
+    convs left to upstream linalg loops, and convs with a fused residual add."""
     full = sum(int(kh) * int(kw) == int(taps) for kh, kw, taps in _PCONV_RE.findall(pconv_text))
     total = len(_PCONV_RE.findall(pconv_text))
     return {
         "pconv_convs": total - full,
         "dense_pconv_convs": full,
         "dense_convs": len(re.findall(r"\blinalg\.conv_2d_nchw_fchw\b", pconv_text)),
+        "residual_convs": len(re.findall(r"pconv\.conv2d [^\n]*? residual\(", pconv_text)),
     }

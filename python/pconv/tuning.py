@@ -50,7 +50,8 @@ class TuningError(RuntimeError):
 
 
 _CONV_RE = re.compile(
-    r"^\s*%\S+ = pconv\.conv2d %[\w.#]+, %[\w.#]+(?P<bias> bias\(%[\w.#]+\))? "
+    r"^\s*%\S+ = pconv\.conv2d %[\w.#]+, %[\w.#]+(?P<bias> bias\(%[\w.#]+\))?"
+    r"(?P<residual> residual\(%[\w.#]+\))? "
     r"(?P<rest>library .*?)(?P<attrs> \{[^{}]*(?:\{[^{}]*\}[^{}]*)*\})? : "
     r"\((?P<types>[^)]*)\) -> (?P<result>tensor<[^>]*>)\s*$", re.M)
 _SHAPE_RE = re.compile(r"tensor<([0-9x]+)xf32>")
@@ -66,6 +67,7 @@ class ConvLayer:
     weight_type: str
     bias_type: str | None
     result_type: str
+    residual: bool = False  # adds a residual (of the result type) in its epilogue
 
     def shape(self, type_text: str) -> list[int]:
         m = _SHAPE_RE.fullmatch(type_text.strip())
@@ -74,8 +76,9 @@ class ConvLayer:
         return [int(d) for d in m.group(1).split("x")]
 
     def key(self, target: str, vector_width: int, threads: int) -> str:
-        text = "|".join([self.body, self.input_type, self.weight_type, str(self.bias_type),
-                         self.result_type, target, str(vector_width), str(threads)])
+        fields = [self.body, self.input_type, self.weight_type, str(self.bias_type),
+                  self.result_type, target, str(vector_width), str(threads)]
+        text = "|".join(fields + ["residual"] * self.residual)
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -85,28 +88,37 @@ def conv_layers(pconv_text: str) -> list[ConvLayer]:
     for i, m in enumerate(_CONV_RE.finditer(pconv_text)):
         types = [t.strip() for t in m.group("types").split(", tensor")]
         types = [types[0]] + ["tensor" + t for t in types[1:]]
-        if len(types) not in (2, 3) or ("__elided__" in m.group("rest")):
+        has_bias, has_residual = bool(m.group("bias")), bool(m.group("residual"))
+        if len(types) != 2 + has_bias + has_residual or "__elided__" in m.group("rest"):
             raise TuningError(f"conv {i}: cannot read the op back from the module text")
         layers.append(ConvLayer(index=i, body=m.group("rest"), input_type=types[0], weight_type=types[1],
-                                bias_type=types[2] if len(types) == 3 else None,
-                                result_type=m.group("result")))
+                                bias_type=types[2] if has_bias else None,
+                                result_type=m.group("result"), residual=has_residual))
+    # Tiles are keyed by walk order: every conv must have been read.
+    total = len(re.findall(r"= pconv\.conv2d ", pconv_text))
+    if total != len(layers):
+        raise TuningError(f"read {len(layers)} of the module's {total} pconv.conv2d ops back from its text")
     return layers
 
 
 def layer_module(layer: ConvLayer, tiles: Sequence[Tile]) -> str:
     """A module with one function ``@candidate<i>`` per tile, each computing
-    ``layer`` with that tile (weights and bias are constants)."""
+    ``layer`` with that tile (weights, bias and residual are constants)."""
     funcs = []
     for i, tile in enumerate(tiles):
         fields = [f"{name} = {v}" for name, v in zip(("rows", "vectors", "channel_block", "filter_groups"), tile)
                   if v > 0]
         bias_def = f"    %b = arith.constant dense<1.000000e-02> : {layer.bias_type}\n" if layer.bias_type else ""
         bias_use = " bias(%b)" if layer.bias_type else ""
-        types = ", ".join(filter(None, [layer.input_type, layer.weight_type, layer.bias_type]))
+        residual_def = (f"    %r = arith.constant dense<5.000000e-01> : {layer.result_type}\n"
+                        if layer.residual else "")
+        residual_use = " residual(%r)" if layer.residual else ""
+        types = ", ".join(filter(None, [layer.input_type, layer.weight_type, layer.bias_type,
+                                        layer.result_type if layer.residual else None]))
         funcs.append(
             f"  func.func @candidate{i}(%x: {layer.input_type}) -> {layer.result_type} {{\n"
-            f"    %w = arith.constant dense<3.000000e-02> : {layer.weight_type}\n{bias_def}"
-            f"    %y = pconv.conv2d %x, %w{bias_use} {layer.body} {{pconv.tile = {{{', '.join(fields)}}}}}"
+            f"    %w = arith.constant dense<3.000000e-02> : {layer.weight_type}\n{bias_def}{residual_def}"
+            f"    %y = pconv.conv2d %x, %w{bias_use}{residual_use} {layer.body} {{pconv.tile = {{{', '.join(fields)}}}}}"
             f" : ({types}) -> {layer.result_type}\n"
             f"    return %y : {layer.result_type}\n  }}\n")
     return "module {\n" + "".join(funcs) + "}\n"

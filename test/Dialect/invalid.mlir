@@ -186,3 +186,14 @@ func.func @f(%x: tensor<1x1x6x6xf32>, %w: tensor<4xf32>) -> tensor<1x1x4x4xf32> 
          : (tensor<1x1x6x6xf32>, tensor<4xf32>) -> tensor<1x1x4x4xf32>
   return %y : tensor<1x1x4x4xf32>
 }
+
+// -----
+
+// A residual is added element for element: it has the result's type.
+func.func @f(%x: tensor<1x1x6x6xf32>, %w: tensor<4xf32>, %r: tensor<1x1x6x6xf32>) -> tensor<1x1x4x4xf32> {
+  // expected-error @+1 {{residual type 'tensor<1x1x6x6xf32>' differs from the result type 'tensor<1x1x4x4xf32>'}}
+  %y = pconv.conv2d %x, %w residual(%r) library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1]
+         : (tensor<1x1x6x6xf32>, tensor<4xf32>, tensor<1x1x6x6xf32>) -> tensor<1x1x4x4xf32>
+  return %y : tensor<1x1x4x4xf32>
+}

@@ -34,6 +34,22 @@ func.func @fused_relu6(%x: tensor<1x1x6x6xf32>, %w: tensor<4xf32>) -> tensor<1x1
   return %y : tensor<1x1x4x4xf32>
 }
 
+// A residual (the result's type) joins after the bias, before the ReLU;
+// with or without a bias.
+// CHECK-LABEL: func.func @residual
+// CHECK: pconv.conv2d %[[X:.*]], %{{.*}} bias(%{{.*}}) residual(%[[R:.*]]) library
+// CHECK-SAME: dilations [1, 1] relu :
+// CHECK: pconv.conv2d %{{.*}}, %{{.*}} residual(%{{.*}}) library
+func.func @residual(%x: tensor<1x1x6x6xf32>, %w: tensor<4xf32>, %b: tensor<1xf32>, %r: tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32> {
+  %y = pconv.conv2d %x, %w bias(%b) residual(%r) library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1] relu
+         : (tensor<1x1x6x6xf32>, tensor<4xf32>, tensor<1xf32>, tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32>
+  %z = pconv.conv2d %x, %w residual(%y) library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1]
+         : (tensor<1x1x6x6xf32>, tensor<4xf32>, tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32>
+  return %z : tensor<1x1x4x4xf32>
+}
+
 // CHECK-LABEL: func.func @strided_no_bias
 func.func @strided_no_bias(%x: tensor<2x3x9x7xf32>, %w: tensor<8xf32>) -> tensor<2x1x4x3xf32> {
   // CHECK: pconv.conv2d

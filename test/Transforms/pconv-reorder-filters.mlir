@@ -54,3 +54,27 @@ func.func @residual(%x: tensor<1x1x4x4xf32>, %r: tensor<1x3x4x4xf32>) -> tensor<
   } -> tensor<1x3x4x4xf32>
   return %s : tensor<1x3x4x4xf32>
 }
+
+// -----
+
+// A fused residual is in the original channel order: a conv that adds one
+// keeps its filter order, and a conv whose output is another conv's
+// residual cannot pass a permutation on either.
+// CHECK-LABEL: func.func @fused_residual
+// CHECK: kernels dense<{{\[}}[0], [-1], [0]]>
+// CHECK: kernels dense<{{\[}}[-1, 0, -1], [0, 0, 0], [-1, -1, 0]]>
+func.func @fused_residual(%x: tensor<1x1x4x4xf32>, %r: tensor<1x3x4x4xf32>) -> tensor<1x3x4x4xf32> {
+  %w = arith.constant dense<[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]> : tensor<8xf32>
+  // expected-remark @+1 {{filters keep their order: the output reaches 'pconv.conv2d', which cannot absorb a channel permutation}}
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<[[0], [-1], [0]]> : tensor<3x1xi8>
+         strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]
+         : (tensor<1x1x4x4xf32>, tensor<8xf32>) -> tensor<1x3x4x4xf32>
+  %w2 = arith.constant dense<1.0> : tensor<20xf32>
+  // expected-remark @+1 {{filters keep their order: it adds a residual in its epilogue, in the residual's channel order}}
+  %z = pconv.conv2d %r, %w2 residual(%y) library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<[[-1, 0, -1], [0, 0, 0], [-1, -1, 0]]> : tensor<3x3xi8>
+         strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]
+         : (tensor<1x3x4x4xf32>, tensor<20xf32>, tensor<1x3x4x4xf32>) -> tensor<1x3x4x4xf32>
+  return %z : tensor<1x3x4x4xf32>
+}

@@ -70,7 +70,7 @@ def test_dense_convs_take_the_vector_lowering():
     ).eval()
     x = torch.randn(1, 3, 17, 17)
     art = pconv.compile(model, (x,))
-    assert art.stats == {"pconv_convs": 0, "dense_pconv_convs": 2, "dense_convs": 0}
+    assert art.stats == {"pconv_convs": 0, "dense_pconv_convs": 2, "dense_convs": 0, "residual_convs": 0}
     np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
 
 
@@ -270,4 +270,74 @@ def test_depthwise_convs_aarch64():
     model, shape = _depthwise_cnn(True)
     x = torch.randn(*shape, generator=torch.Generator().manual_seed(5))
     art = pconv.compile(model, (x,), target="aarch64-linux-gnu")
+    np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
+
+
+def _residual_cnn():
+    """Residual blocks of every form the epilogue fusion meets: a pattern 3x3
+    conv plus the identity (ReLU after the add), a downsampling block whose
+    shortcut is a strided 1x1 conv (both summands convs), a 1x1 bottleneck
+    conv plus the identity on the flat matmul form, a 3x3 conv on a 7x7 map
+    (the pitched flat form, residual and ReLU6 added on the copy out), and
+    an add with no activation after it; batch 2."""
+    import random
+
+    from pconv.testing import apply_random_patterns, random_library
+
+    torch.manual_seed(41)
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stem = nn.Conv2d(3, 12, 3, padding=1)
+            self.a = nn.Conv2d(12, 12, 3, padding=1)
+            self.down = nn.Conv2d(12, 16, 3, stride=2, padding=1)
+            self.short = nn.Conv2d(12, 16, 1, stride=2, bias=False)
+            self.b = nn.Conv2d(16, 16, 1)
+            self.c = nn.Conv2d(16, 16, 3, padding=1, bias=False)
+            self.d = nn.Conv2d(16, 16, 3, padding=1)
+
+        def forward(self, x):
+            x = torch.relu(self.stem(x))
+            x = torch.relu(self.a(x) + x)
+            x = torch.relu(self.down(x) + self.short(x))
+            x = torch.relu(self.b(x) + x)
+            x = nn.functional.max_pool2d(x, 2)  # 14x13 -> 7x6
+            x = nn.functional.relu6(self.c(x) + x)
+            return self.d(x) + x
+
+    model = Net().eval()
+    rng = random.Random(5)
+    library = random_library(rng)
+    for conv in (model.a, model.down, model.c):
+        apply_random_patterns(conv, library, rng, keep=0.6)
+    return model, (2, 3, 27, 25)
+
+
+@pytest.mark.parametrize("tiles", [None, "one-channel-blocks"], ids=["model", "channel-blocks"])
+@pytest.mark.parametrize("vector_width", [16, 4, 0])
+def test_residual_add_fused_into_the_conv_epilogue(tiles, vector_width):
+    model, shape = _residual_cnn()
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(6))
+    ref = model(x).detach().numpy()
+    if tiles:  # partial sums through the output; the residual joins in block 0
+        tiles = {i: (0, 0, 1, 0) for i in range(7)}
+    art = pconv.compile(model, (x,), vector_width=vector_width, tiles=tiles)
+    # All five adds are fused, none is left as an elementwise op.
+    assert art.stats["residual_convs"] == 5, art.stages["pconv"]
+    assert "arith.addf" not in art.stages["pconv"]
+    np.testing.assert_allclose(art.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
+    off = pconv.compile(model, (x,), vector_width=vector_width, tiles=tiles, fuse_residual=False)
+    assert off.stats["residual_convs"] == 0
+    np.testing.assert_allclose(off.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.aarch64
+@pytest.mark.skipif(not HAS_QEMU, reason="needs qemu-aarch64 and the AArch64 cross compiler")
+def test_residual_add_fused_aarch64():
+    model, shape = _residual_cnn()
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(7))
+    art = pconv.compile(model, (x,), target="aarch64-linux-gnu")
+    assert art.stats["residual_convs"] == 5
     np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
