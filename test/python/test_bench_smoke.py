@@ -44,3 +44,28 @@ def test_missing_engine_is_a_row_with_a_reason() -> None:
 
     ok, why = engine_available(EngineSpec("ghost", "ghost", "Ghost", needs=("no_such_engine_module_xyz",)))
     assert not ok and "no_such_engine_module_xyz" in why
+
+
+def test_scaling_bundle_round_trip(tmp_path: Path) -> None:
+    """benchmarks/scaling.py: prepare a bundle (the tiny network), time it in fresh
+    processes at 1 and 2 threads with the peers, render the report."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               TMPDIR=str(tmp_path))
+    bundle, out = tmp_path / "bundle", tmp_path / "scaling.json"
+
+    def scaling(*args: str) -> str:
+        proc = subprocess.run([sys.executable, "-m", "benchmarks.scaling", *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        return proc.stdout
+
+    scaling("prepare", "--out", str(bundle), "--networks", "tiny")
+    assert (bundle / "tiny" / "artifact" / "model.so").exists() and (bundle / "lib").is_dir()
+    scaling("run", "--bundle", str(bundle), "--threads", "1,2", "--budget", "0.05", "--out", str(out))
+    rows = json.loads(out.read_text())["rows"]
+    assert {(r["engine"], r["threads"]) for r in rows} == {
+        (e, t) for e in ("pconv", "onnxruntime", "pytorch") for t in (1, 2)}
+    assert all("median_ms" in r for r in rows), rows
+    assert all(r["pass"] for r in rows if r["engine"] == "pconv")
+    report = scaling("report", str(out))
+    assert "**tiny**" in report and "| 2 |" in report
