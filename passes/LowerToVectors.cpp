@@ -46,11 +46,84 @@ struct TapSource {
   /// The pitched flat form: input rows are `rowPitch` columns of one flat
   /// row (tap row dy reads dy * rowPitch columns further).
   int64_t rowPitch = 0;
+  /// The direct form: `buffer` is the unpadded N x C x H x W input itself,
+  /// read with masked loads (lanes in the padding are zeros), at stride 2
+  /// two loads deinterleaved; no copy. For convs whose filters keep at most
+  /// one kernel (depthwise): there a copy costs as much as the conv.
+  bool direct = false;
+  int64_t top = 0, left = 0, height = 0, width = 0, stride = 1;
+
+  /// Direct form: the vector of taps at column shift dx for tile vector v of
+  /// a tile starting at output column col0, from padded-input row inRow.
+  Value loadDirect(OpBuilder &b, Location loc, Value zeroVec, Value batch,
+                   Value channel, Value inRow, Value col0, int64_t dx,
+                   int64_t v) const {
+    auto vecType = cast<VectorType>(zeroVec.getType());
+    int64_t vw = vecType.getDimSize(0);
+    auto idx = [&](int64_t c) { return cIdx(b, loc, c); };
+    using P = arith::CmpIPredicate;
+    Value y = arith::SubIOp::create(b, loc, inRow, idx(top));
+    Value rowOk = arith::AndIOp::create(
+        b, loc, arith::CmpIOp::create(b, loc, P::sge, y, idx(0)),
+        arith::CmpIOp::create(b, loc, P::slt, y, idx(height)));
+    Value row = arith::SelectOp::create(b, loc, rowOk, y, idx(0));
+    auto maskType = VectorType::get({vw}, b.getI1Type());
+    Value all = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(maskType, true));
+    // The vw columns from x: lanes l with 0 <= x + l < width (none in a
+    // padding row); x may be negative, masked-off lanes are never read.
+    auto load = [&](Value x) -> Value {
+      Value lo = arith::MinSIOp::create(
+          b, loc,
+          arith::MaxSIOp::create(
+              b, loc, arith::SubIOp::create(b, loc, idx(0), x), idx(0)),
+          idx(vw));
+      Value hi = arith::MaxSIOp::create(
+          b, loc,
+          arith::MinSIOp::create(
+              b, loc, arith::SubIOp::create(b, loc, idx(width), x), idx(vw)),
+          idx(0));
+      hi = arith::SelectOp::create(b, loc, rowOk, hi, idx(0));
+      Value mask = arith::AndIOp::create(
+          b, loc, vector::CreateMaskOp::create(b, loc, maskType, hi),
+          arith::XOrIOp::create(
+              b, loc, vector::CreateMaskOp::create(b, loc, maskType, lo), all));
+      return vector::MaskedLoadOp::create(b, loc, vecType, buffer,
+                                          ValueRange{batch, channel, row, x},
+                                          mask, zeroVec);
+    };
+    // Output column c reads input column c * stride + dx - left.
+    Value x = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, col0, idx(stride)),
+        idx(v * vw * stride + dx - left));
+    if (stride == 1)
+      return load(x);
+    SmallVector<int64_t> even;
+    for (int64_t l = 0; l < vw; ++l)
+      even.push_back(2 * l);
+    return vector::ShuffleOp::create(
+        b, loc, load(x), load(arith::AddIOp::create(b, loc, x, idx(vw))), even);
+  }
 };
+
+/// Whether every filter of `op` keeps at most one kernel (depthwise convs,
+/// imported as a diagonal kernel table).
+static bool atMostOneKernelPerFilter(Conv2DOp op) {
+  int64_t channels = op.getNumChannels();
+  auto ids = op.getKernelPatterns().getValues<int8_t>();
+  for (int64_t f = 0, i = 0; f < op.getNumFilters(); ++f) {
+    int64_t kept = 0;
+    for (int64_t c = 0; c < channels; ++c, ++i)
+      kept += ids[i] >= 0;
+    if (kept > 1)
+      return false;
+  }
+  return true;
+}
 
 static TapSource createTapSource(OpBuilder &b, Location loc, Conv2DOp op,
                                  const ConvShape &s, const TileShape &tile,
-                                 bool shiftedCopies) {
+                                 bool shiftedCopies, bool directLoads = false) {
   Type f32 = b.getF32Type();
   int64_t n = s.batch, h = s.height, w = s.width, vw = tile.vectorWidth;
   int64_t kh = s.kernelHeight, kw = s.kernelWidth;
@@ -82,6 +155,16 @@ static TapSource createTapSource(OpBuilder &b, Location loc, Conv2DOp op,
         createFlatPaddedCopy(b, loc, source, p, length, pad[0], pad[1], vw);
     src.rowPitch = p;
     src.tapColumn = [](int64_t dx) { return std::make_pair(int64_t(0), dx); };
+    return src;
+  }
+  if (directLoads && s.strides[1] <= 2 && atMostOneKernelPerFilter(op)) {
+    src.direct = true;
+    src.buffer = source;
+    src.top = pad[0];
+    src.left = pad[1];
+    src.height = h;
+    src.width = w;
+    src.stride = sw;
     return src;
   }
   // Zero-padded input, large enough for whole tiles: no bounds checks. Its
@@ -263,7 +346,12 @@ struct TapLoads {
 
   Value get(OpBuilder &b, Location loc, int64_t inRow, int64_t dx, int64_t v) {
     Value &cached = loads[{inRow, dx, v}];
-    if (!cached) {
+    if (!cached && src.direct) {
+      cached = src.loadDirect(
+          b, loc, tile.zeroVec, batch, channel,
+          arith::AddIOp::create(b, loc, inRow0, cIdx(b, loc, inRow)), col0, dx,
+          v);
+    } else if (!cached) {
       auto [copy, shift] = src.tapColumn(dx);
       if (src.rowPitch) { // rows are runs of one flat row
         shift += inRow * src.rowPitch;
@@ -494,7 +582,7 @@ struct ChannelBlocks {
 };
 
 static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
-                                      bool shiftedCopies) {
+                                      bool shiftedCopies, bool directLoads) {
   // The schedule: pconv-group-patterns' (checked), or built for the tile.
   FailureOr<std::optional<PatternSchedule>> stored =
       PatternSchedule::fromOp(op);
@@ -516,7 +604,8 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
   int64_t blocks = schedule.numChannelBlocks;
   auto vecType = VectorType::get({vw}, f32);
 
-  TapSource src = createTapSource(b, loc, op, s, tile, shiftedCopies);
+  TapSource src =
+      createTapSource(b, loc, op, s, tile, shiftedCopies, directLoads);
   int64_t height, width;
   auto [out, view] = createOutput(b, loc, op, tile, height, width);
   Value bias = op.getBias() ? toReadOnlyBuffer(b, loc, op.getBias()) : Value();
@@ -789,7 +878,8 @@ struct LowerToVectorsPass
         return signalPassFailure();
       bool dense = isDenseConv(op);
       if (dense ? failed(lowerDenseConv(op, *tile))
-                : failed(lowerPatternConv(op, *tile, shiftedCopies)))
+                : failed(lowerPatternConv(op, *tile, shiftedCopies,
+                                          directLoads)))
         return signalPassFailure();
       ++(dense ? numDense : numLowered);
     }

@@ -57,6 +57,11 @@ struct ToLLVMPipelineOptions
                      "AVX-512, 8: AVX2, 4: NEON); 0 keeps the reference "
                      "loops for every pattern conv"),
       llvm::cl::init(16)};
+  PassOptions::Option<bool> directLoads{
+      *this, "direct-loads",
+      llvm::cl::desc("Depthwise convs read their input in place with masked "
+                     "loads (no padded copy)"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> shiftedCopies{
       *this, "shifted-copies",
       llvm::cl::desc("Stride-1 pattern convs read aligned vectors from one "

@@ -288,6 +288,10 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
     Option<"shiftedCopies", "shifted-copies", "bool", /*default=*/"false",
            "At stride 1, copy the padded input once per kernel column shift "
            "so that every tap load is an aligned vector">,
+    Option<"directLoads", "direct-loads", "bool", /*default=*/"true",
+           "Convs whose filters keep at most one kernel (depthwise) at column "
+           "stride 1 or 2 read the input in place with masked loads instead "
+           "of a padded copy">,
   ];
   let dependentDialects = ["arith::ArithDialect", "bufferization::BufferizationDialect",
                            "linalg::LinalgDialect", "memref::MemRefDialect",

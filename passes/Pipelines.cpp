@@ -65,6 +65,7 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
     LowerToVectorsPassOptions vectorOptions;
     vectorOptions.vectorWidth = options.vectorWidth;
     vectorOptions.shiftedCopies = options.shiftedCopies;
+    vectorOptions.directLoads = options.directLoads;
     pm.addNestedPass<func::FuncOp>(createLowerToVectorsPass(vectorOptions));
   }
   pm.addNestedPass<func::FuncOp>(createLowerToLoopsPass());

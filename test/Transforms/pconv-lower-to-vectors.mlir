@@ -1,7 +1,7 @@
-// RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8 shifted-copies=true}))' | FileCheck %s
+// RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8 shifted-copies=true direct-loads=false}))' | FileCheck %s
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8}))' | FileCheck %s --check-prefix=NOSHIFT
 // RUN: pconv-opt %S/Inputs/bad-tile.mlir -split-input-file -verify-diagnostics -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8}))'
-// RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8 shifted-copies=true}))' | grep -c "vector.load" | FileCheck %s --check-prefix=LOADS
+// RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8 shifted-copies=true direct-loads=false}))' | grep -c "vector.load" | FileCheck %s --check-prefix=LOADS
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8}))' | grep -c "vector.fma" | FileCheck %s --check-prefix=FMAS
 
 // 6 output columns in one 8-lane vector (V = 1), R = 4 rows per tile; the
@@ -17,9 +17,11 @@
 // kernel loop is emitted once and runs once per channel block); @short_rows
 // has 4 taps x 2 flat vectors: 8 loads for 8 FMAs;
 // @dense_1x1 has 4 loads (+1 masked) for 20 FMAs, @dense_3x3 24 loads for
-// 108 FMAs (dense convs never take shifted copies).
-// LOADS: 96
-// FMAS: 196
+// 108 FMAs (dense convs never take shifted copies); @depthwise_direct
+// 16 FMAs (LOADS runs with direct-loads=false: 16 loads from its
+// phase-split copy; by default it reads masked loads, see below).
+// LOADS: 112
+// FMAS: 212
 // The padded input has room for 2 whole tiles of 4 rows (+2 halo rows);
 // with shifted-copies it is copied once per column shift (3 copies of 8
 // columns), so every tap load is an aligned vector; by default (NOSHIFT) the
@@ -185,4 +187,24 @@ func.func @dense_3x3(%x: tensor<1x2x6x6xf32>) -> tensor<1x2x6x6xf32> {
          strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]
          : (tensor<1x2x6x6xf32>, tensor<36xf32>) -> tensor<1x2x6x6xf32>
   return %y : tensor<1x2x6x6xf32>
+}
+
+// -----
+
+// A depthwise conv (each filter keeps one kernel, on its own channel) reads
+// its input in place: no padded or phase-split copy, only the output is
+// allocated. Each tap vector is a masked load (lanes in the padding are
+// zeros), at stride 2 two of them deinterleaved by a shuffle (even lanes).
+// 4 rows x 4 taps: 16 FMAs.
+// NOSHIFT-LABEL: func.func @depthwise_direct
+// NOSHIFT-COUNT-1: memref.alloc
+// NOSHIFT-NOT: memref.alloc
+// NOSHIFT: vector.maskedload %{{.*}} : memref<1x2x9x9xf32>, vector<8xi1>, vector<8xf32> into vector<8xf32>
+// NOSHIFT: vector.shuffle %{{.*}}, %{{.*}} [0, 2, 4, 6, 8, 10, 12, 14] : vector<8xf32>, vector<8xf32>
+// NOSHIFT: vector.fma
+func.func @depthwise_direct(%x: tensor<1x2x9x9xf32>, %w: tensor<8xf32>) -> tensor<1x2x5x5xf32> {
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<[[0, -1], [-1, 0]]> : tensor<2x2xi8> strides [2, 2] padding [1, 1, 1, 1] dilations [1, 1]
+         : (tensor<1x2x9x9xf32>, tensor<8xf32>) -> tensor<1x2x5x5xf32>
+  return %y : tensor<1x2x5x5xf32>
 }

@@ -258,6 +258,10 @@ def test_depthwise_convs_take_the_pattern_lowering(prune, vector_width):
     assert art.stages["pconv"].count("relu_max 6.0") == 2
     blocked = pconv.compile(model, (x,), vector_width=vector_width, tiles={0: (0, 0, 2, 0), 1: (0, 0, 5, 0)})
     np.testing.assert_allclose(blocked.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
+    # The depthwise convs read their input in place (masked loads, stride 2
+    # deinterleaved) by default; through a padded / phase-split copy without.
+    copied = pconv.compile(model, (x,), vector_width=vector_width, direct_loads=False)
+    np.testing.assert_allclose(copied.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
     # Off: the dense path's vectorized depthwise loops compute the same.
     off = pconv.compile(model, (x,), vector_width=vector_width, import_depthwise=False)
     assert "linalg.depthwise_conv_2d_nchw_chw" in off.stages["pconv"]
