@@ -398,8 +398,8 @@ Value mlir::pconv::createF32Constant(OpBuilder &b, Location loc,
   return arith::ConstantOp::create(b, loc, attr);
 }
 
-/// A read-only buffer view of a constant i32 table.
-static Value createTable(OpBuilder &b, Location loc, ArrayRef<int32_t> values) {
+Value mlir::pconv::createI32Table(OpBuilder &b, Location loc,
+                                  ArrayRef<int32_t> values) {
   SmallVector<int32_t> data(values);
   if (data.empty())
     data.push_back(0); // Never read; avoids zero-sized globals.
@@ -414,10 +414,10 @@ static Value createTable(OpBuilder &b, Location loc, ArrayRef<int32_t> values) {
 
 ScheduleBuffers mlir::pconv::createScheduleBuffers(
     OpBuilder &b, Location loc, const PatternSchedule &schedule) {
-  return {createTable(b, loc, schedule.rowPtr),
-          createTable(b, loc, schedule.channel),
-          createTable(b, loc, schedule.weightOffset),
-          createTable(b, loc, schedule.groupStart)};
+  return {createI32Table(b, loc, schedule.rowPtr),
+          createI32Table(b, loc, schedule.channel),
+          createI32Table(b, loc, schedule.weightOffset),
+          createI32Table(b, loc, schedule.groupStart)};
 }
 
 Value mlir::pconv::toReadOnlyBuffer(OpBuilder &b, Location loc, Value tensor) {

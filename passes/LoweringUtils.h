@@ -148,6 +148,9 @@ Value createF32Constant(OpBuilder &b, Location loc, ArrayRef<float> values);
 /// A read-only buffer view of a tensor (bufferization.to_buffer read_only).
 Value toReadOnlyBuffer(OpBuilder &b, Location loc, Value tensor);
 
+/// A read-only buffer view of a constant i32 table (one element if empty).
+Value createI32Table(OpBuilder &b, Location loc, ArrayRef<int32_t> values);
+
 /// Replaces `op` by the tensor view of its computed output buffer `out`
 /// (`to_tensor restrict writable`, which one-shot bufferization accepts).
 void replaceWithOutputBuffer(OpBuilder &b, Conv2DOp op, Value out);

@@ -62,6 +62,11 @@ struct ToLLVMPipelineOptions
       llvm::cl::desc("Depthwise convs read their input in place with masked "
                      "loads (no padded copy)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> sparseLinear{
+      *this, "sparse-linear",
+      llvm::cl::desc("Linear layers with block-sparse constant weights read "
+                     "only their kept blocks (pconv-sparse-linear)"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> shiftedCopies{
       *this, "shifted-copies",
       llvm::cl::desc("Stride-1 pattern convs read aligned vectors from one "

@@ -188,6 +188,48 @@ def FuseActivationPass : Pass<"pconv-fuse-activation", "func::FuncOp"> {
 // Lowering
 //===----------------------------------------------------------------------===//
 
+def SparseLinearPass : Pass<"pconv-sparse-linear", "func::FuncOp"> {
+  let summary = "Block-sparse linear layers: only the kept weight blocks are stored and read";
+  let description = [{
+    Finds torch-mlir's linear layers, `linalg.matmul(A, linalg.transpose(W))`
+    on tensors with W an f32 constant (N x K), cuts every row of W into
+    blocks of `block` consecutive columns and, when at least `min-sparsity`
+    of the blocks are all zero (`pconv.prune.prune_linear` makes them so),
+    replaces the product by loops on buffers that read only the kept blocks:
+    a CSR table of blocks per output row (row pointers and first columns,
+    i32), the blocks' values (zero-padded past K), per output one vector
+    load of W and of A and one FMA per kept block and a reduction at the end.
+    At batch 1 a linear layer streams W from memory once per inference, so
+    the time and the artifact shrink with the kept fraction. The dense W and
+    its transpose become dead. Not part of the default pipeline
+    (`sparse-linear` of `pconv-to-llvm`, `sparse_linear` in Python).
+
+    Before:
+    ```mlir
+    %t = linalg.transpose ins(%w : tensor<32x64xf32>) outs(...) permutation = [1, 0]
+    %y = linalg.matmul ins(%x, %t : tensor<1x64xf32>, tensor<64x32xf32>) outs(%zero : tensor<1x32xf32>) -> tensor<1x32xf32>
+    ```
+    After: an `scf.parallel` over chunks of output rows, `vector.load` +
+    `vector.fma` per kept block, `vector.reduction <add>` per output, the
+    result a `bufferization.to_tensor restrict` of the output buffer.
+  }];
+  let options = [
+    Option<"block", "block", "unsigned", /*default=*/"16",
+           "Weights per block (consecutive inputs of one output; the vector width)">,
+    Option<"minSparsity", "min-sparsity", "double", /*default=*/"0.5",
+           "Fraction of empty blocks below which a product stays dense">,
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark per product saying whether it was made sparse">,
+  ];
+  let dependentDialects = ["arith::ArithDialect", "bufferization::BufferizationDialect",
+                           "memref::MemRefDialect", "scf::SCFDialect",
+                           "vector::VectorDialect"];
+  let statistics = [
+    Statistic<"numSparse", "num-sparse", "Linear layers lowered block-sparse">,
+    Statistic<"numKeptBlocks", "num-kept-blocks", "Weight blocks stored">,
+  ];
+}
+
 def LowerToLoopsPass : Pass<"pconv-lower-to-loops", "func::FuncOp"> {
   let summary = "Reference lowering of pconv.conv2d to parallel loops on buffers";
   let description = [{

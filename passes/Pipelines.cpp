@@ -69,6 +69,10 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(createLowerToVectorsPass(vectorOptions));
   }
   pm.addNestedPass<func::FuncOp>(createLowerToLoopsPass());
+  // Optional: linear layers whose weights were block-pruned stream only the
+  // kept blocks (the dense W and its transposed copy become dead).
+  if (options.sparseLinear)
+    pm.addNestedPass<func::FuncOp>(createSparseLinearPass());
   // Drop the pads/broadcasts the import made dead.
   addUpstream(pm, "canonicalize,cse");
   // Dense path: chains of elementwise generics (ReLU6's max and min, residual

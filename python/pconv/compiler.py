@@ -78,6 +78,10 @@ class CompileOptions:
         direct_loads: convs whose filters keep at most one kernel (depthwise) read
             their input in place with masked loads (at column stride 2, two loads
             deinterleaved) instead of first copying it into a padded buffer.
+        sparse_linear: linear layers whose constant weights are block-sparse (at
+            least half of the 16-wide blocks of each row's inputs all zero, see
+            :func:`pconv.prune.prune_linear`) store and read only the kept blocks.
+            Off by default: pruning linear layers is a separate accuracy trade-off.
         reorder_filters: filter kernel reorder (pconv-reorder-filters): sort filters
             by length and pattern mix, absorbing the permutation into consumer convs.
         tune: measure candidate tiles of every pattern conv on this machine and keep
@@ -101,6 +105,7 @@ class CompileOptions:
     reorder_filters: bool = True
     shifted_copies: bool = False
     direct_loads: bool = True
+    sparse_linear: bool = False
     tune: bool = False
     tiles: dict[int, Sequence[int]] | None = None
     fold_batchnorm: bool = True
@@ -262,7 +267,8 @@ def _lower_to_library(session: "_Session", pconv_input: Path, opts: CompileOptio
                          f"num-threads={opts.threads} "
                          f"vector-width={vector_width_of(opts, target)} target={target.triple}{tile_option} "
                          f"shifted-copies={str(opts.shifted_copies).lower()} "
-                         f"direct-loads={str(opts.direct_loads).lower()}}})",
+                         f"direct-loads={str(opts.direct_loads).lower()} "
+                         f"sparse-linear={str(opts.sparse_linear).lower()}}})",
                          "--emit-bytecode", "-o", str(llvm_bc)], inputs=[pconv_input])
     if stages is not None:
         stages["llvm"] = session.print_stage(llvm_bc)

@@ -345,3 +345,33 @@ def test_residual_add_fused_aarch64():
     art = pconv.compile(model, (x,), target="aarch64-linux-gnu")
     assert art.stats["residual_convs"] == 5
     np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
+
+
+def _block_sparse_mlp():
+    """A classifier head whose large layer is block-pruned (a quarter of its
+    16-wide blocks kept; 1000 inputs: the last block of each row is partial)
+    and a small dense layer; batch 2."""
+    from pconv.prune import prune_linear
+
+    torch.manual_seed(51)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(1000, 96), torch.nn.ReLU(),
+                                torch.nn.Linear(96, 10)).eval()
+    prune_linear(model, keep=0.25, min_weights=50_000)
+    return model, (2, 10, 10, 10)
+
+
+@pytest.mark.parametrize("target", ["host", pytest.param("aarch64-linux-gnu", marks=[
+    pytest.mark.aarch64, pytest.mark.skipif(not HAS_QEMU, reason="needs qemu-aarch64")])])
+def test_block_sparse_linear_layers(target, tmp_path):
+    model, shape = _block_sparse_mlp()
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(8))
+    ref = model(x).detach().numpy()
+    sparse = pconv.compile(model, (x,), target=target, sparse_linear=True)
+    dense = pconv.compile(model, (x,), target=target)
+    for art in (sparse, dense):
+        np.testing.assert_allclose(art.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
+    # Only the kept blocks (+ i32 block tables) are stored: the 1000x96 matrix
+    # (384 kB) is gone from the library.
+    size = {name: art.save(tmp_path / name).joinpath("model.so").stat().st_size
+            for name, art in (("sparse", sparse), ("dense", dense))}
+    assert size["dense"] - size["sparse"] > 200_000, size

@@ -44,6 +44,7 @@ from .export import (
     prune_report,
 )
 from .library import as_library, count_kernel_masks, extract_library
+from .linear import LinearPruneResult, block_norms, project_blocks, prune_linear
 from .masks import MaskSet
 from .projection import (
     connectivity_mask,
@@ -71,6 +72,7 @@ __all__ = [
     "InvalidRateError",
     "LayerPlan",
     "LayerReport",
+    "LinearPruneResult",
     "MagnitudePruner",
     "MaskSet",
     "NoPrunableLayerError",
@@ -86,6 +88,7 @@ __all__ = [
     "RhoSchedule",
     "UnknownLayerError",
     "as_library",
+    "block_norms",
     "check_pattern_sparse",
     "connectivity_mask",
     "conv_layers",
@@ -99,9 +102,11 @@ __all__ = [
     "pattern_ids",
     "pattern_tables",
     "plan_layers",
+    "project_blocks",
     "project_connectivity",
     "project_pattern",
     "recalibrate_batchnorm",
+    "prune_linear",
     "prune_report",
     "seed_everything",
     "train_one_epoch",
