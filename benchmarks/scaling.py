@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import shutil
 import subprocess
 import sys
@@ -147,7 +148,8 @@ def _export_onnx(name: str) -> None:
                       input_names=["input"], output_names=["output"])
 
 
-def run(bundle: Path, threads: list[int], engines: list[str], budget: float, out: Path) -> None:
+def run(bundle: Path, threads: list[int], engines: list[str], budget: float, out: Path,
+        repeat: int = 1) -> None:
     names = sorted(p.name for p in bundle.iterdir() if (p / "info.json").exists())
     if not names:
         raise SystemExit(f"{bundle}: no prepared networks (run `prepare` first)")
@@ -159,23 +161,22 @@ def run(bundle: Path, threads: list[int], engines: list[str], budget: float, out
         env["LD_LIBRARY_PATH"] = f"{bundle / 'lib'}:{env.get('LD_LIBRARY_PATH', '')}"
     env["PYTHONPATH"] = f"{ROOT}:{ROOT / 'python'}:{env.get('PYTHONPATH', '')}"
     rows = []
-    for name in names:
-        for n in threads:
-            for engine in engines:
-                child_env = dict(env, OMP_NUM_THREADS=str(n), MKL_NUM_THREADS=str(n))
-                if engine != "onnxruntime":  # ONNX Runtime has its own pool (and affinity)
-                    child_env.update(OMP_PROC_BIND="close", OMP_PLACES="cores")
-                cmd = [sys.executable, "-m", "benchmarks.scaling", "_child", engine, name, str(bundle), str(n),
-                       str(budget)]
-                p = subprocess.run(cmd, env=child_env, capture_output=True, text=True, cwd=ROOT)
-                if p.returncode == 0:
-                    row = json.loads(p.stdout.strip().splitlines()[-1])
-                else:
-                    row = {"engine": engine, "network": name, "threads": n,
-                           "error": (p.stderr.strip().splitlines() or ["?"])[-1][:300]}
-                rows.append(row)
-                print(json.dumps({k: row.get(k) for k in ("network", "engine", "threads", "median_ms", "pass",
-                                                           "error")}), flush=True)
+    sweeps = ((name, n, e) for name in names for _ in range(repeat) for n in threads for e in engines)
+    for name, n, engine in sweeps:
+        child_env = dict(env, OMP_NUM_THREADS=str(n), MKL_NUM_THREADS=str(n))
+        if engine != "onnxruntime":  # ONNX Runtime has its own pool (and affinity)
+            child_env.update(OMP_PROC_BIND="close", OMP_PLACES="cores")
+        cmd = [sys.executable, "-m", "benchmarks.scaling", "_child", engine, name, str(bundle), str(n),
+               str(budget)]
+        p = subprocess.run(cmd, env=child_env, capture_output=True, text=True, cwd=ROOT)
+        if p.returncode == 0:
+            row = json.loads(p.stdout.strip().splitlines()[-1])
+        else:
+            row = {"engine": engine, "network": name, "threads": n,
+                   "error": (p.stderr.strip().splitlines() or ["?"])[-1][:300]}
+        rows.append(row)
+        print(json.dumps({k: row.get(k) for k in ("network", "engine", "threads", "median_ms", "pass",
+                                                   "error")}), flush=True)
     info = {"machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
             "python": platform.python_version(), "bundle": {n: json.loads((bundle / n / "info.json").read_text())
                                                            for n in names}}
@@ -187,9 +188,15 @@ def report(path: Path) -> str:
     rows = [r for r in data["rows"] if "median_ms" in r]
     nets = sorted({r["network"] for r in rows})
     threads = sorted({r["threads"] for r in rows})
-    get = lambda e, n, t: next((r["median_ms"] for r in rows  # noqa: E731
-                                if r["engine"] == e and r["network"] == n and r["threads"] == t), None)
-    lines = [f"Machine: {data['info']['cpus']} CPUs ({data['info']['machine']}); median wall ms per run.", ""]
+    def get(e: str, n: str, t: int) -> float | None:
+        """Median over repeats of the per-process medians."""
+        runs = [r["median_ms"] for r in rows if r["engine"] == e and r["network"] == n and r["threads"] == t]
+        return statistics.median(runs) if runs else None
+
+    repeats = max(sum(1 for r in rows if (r["engine"], r["network"], r["threads"]) == (e, n, t))
+                  for e, n, t in {(r["engine"], r["network"], r["threads"]) for r in rows}) if rows else 0
+    lines = [f"Machine: {data['info']['cpus']} CPUs ({data['info']['machine']}); median wall ms per run"
+             + (f", median of {repeats} processes (interleaved sweeps)" if repeats > 1 else "") + ".", ""]
     for n in nets:
         lines += [f"**{n}** (pruned for PConv: K=8 patterns x 1/3.6 kernels; peers dense)", "",
                   "| threads | PConv ms | speed-up vs 1 thr | ONNX Runtime ms | PyTorch ms | PConv vs best peer |",
@@ -224,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--threads", default="1,2,4,8,16")
     r.add_argument("--engines", default=",".join(ENGINES))
     r.add_argument("--budget", type=float, default=2.0, help="seconds of timed runs per measurement")
+    r.add_argument("--repeat", type=int, default=1, help="interleaved sweeps (the report takes medians)")
     r.add_argument("--out", type=Path, required=True)
     s = sub.add_parser("report")
     s.add_argument("json", type=Path)
@@ -231,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.cmd == "prepare":
         prepare(a.out, a.networks.split(","))
     elif a.cmd == "run":
-        run(a.bundle, [int(t) for t in a.threads.split(",")], a.engines.split(","), a.budget, a.out)
+        run(a.bundle, [int(t) for t in a.threads.split(",")], a.engines.split(","), a.budget, a.out, a.repeat)
     else:
         print(report(a.json), end="")
     return 0

@@ -61,11 +61,12 @@ def test_scaling_bundle_round_trip(tmp_path: Path) -> None:
 
     scaling("prepare", "--out", str(bundle), "--networks", "tiny")
     assert (bundle / "tiny" / "artifact" / "model.so").exists() and (bundle / "lib").is_dir()
-    scaling("run", "--bundle", str(bundle), "--threads", "1,2", "--budget", "0.05", "--out", str(out))
+    scaling("run", "--bundle", str(bundle), "--threads", "1,2", "--budget", "0.05", "--repeat", "2",
+            "--out", str(out))
     rows = json.loads(out.read_text())["rows"]
     assert {(r["engine"], r["threads"]) for r in rows} == {
         (e, t) for e in ("pconv", "onnxruntime", "pytorch") for t in (1, 2)}
-    assert all("median_ms" in r for r in rows), rows
+    assert len(rows) == 12 and all("median_ms" in r for r in rows), rows
     assert all(r["pass"] for r in rows if r["engine"] == "pconv")
     report = scaling("report", str(out))
     assert "**tiny**" in report and "| 2 |" in report
