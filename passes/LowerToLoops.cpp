@@ -37,10 +37,6 @@ static void lowerConv(Conv2DOp op) {
   PatternLibraryAttr library = op.getLibrary();
   int64_t numPatterns = library.getNumPatterns(), taps = library.getTaps();
 
-  // Index constants are created at the builder's current insertion point.
-  auto cIdx = [](OpBuilder &b, Location loc, int64_t v) -> Value {
-    return arith::ConstantIndexOp::create(b, loc, v);
-  };
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
 
   // Zero-padded copy of the input, so tap loads need no bounds checks.

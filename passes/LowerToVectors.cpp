@@ -30,10 +30,6 @@ using namespace mlir::pconv;
 
 namespace {
 
-static Value cIdx(OpBuilder &b, Location loc, int64_t v) {
-  return arith::ConstantIndexOp::create(b, loc, v);
-}
-
 /// The input a tile's taps read, laid out so that the taps of `vw`
 /// consecutive outputs are one contiguous vector:
 /// buffer[n][c][inRow][copy][col], see tapColumn. Tap loads need no bounds

@@ -155,6 +155,11 @@ Value createI32Table(OpBuilder &b, Location loc, ArrayRef<int32_t> values);
 /// (`to_tensor restrict writable`, which one-shot bufferization accepts).
 void replaceWithOutputBuffer(OpBuilder &b, Conv2DOp op, Value out);
 
+/// An index constant at the builder's insertion point.
+inline Value cIdx(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+
 /// Loads an i32 table entry as an index.
 Value loadIndex(OpBuilder &b, Location loc, Value table, Value index);
 

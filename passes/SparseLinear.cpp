@@ -38,10 +38,6 @@ using namespace mlir::pconv;
 
 namespace {
 
-static Value cIdx(OpBuilder &b, Location loc, int64_t v) {
-  return arith::ConstantIndexOp::create(b, loc, v);
-}
-
 /// W (N x K) as kept blocks of `block` columns: rowPtr[N + 1] into
 /// column[] (first column of each block) and values[] (`block` floats per
 /// block, zero-padded past K).

@@ -211,10 +211,15 @@ def test_dense_convs_filter_blocked(tiles, vector_width):
 @pytest.mark.aarch64
 @pytest.mark.skipif(not HAS_QEMU, reason="needs qemu-aarch64 and the AArch64 cross compiler")
 def test_dense_convs_filter_blocked_aarch64():
-    model, shape = _dense_cnn()
-    x = torch.randn(*shape, generator=torch.Generator().manual_seed(2))
+    _matches_on_aarch64(*_dense_cnn(), seed=2)
+
+
+def _matches_on_aarch64(model, shape, seed):
+    """Compile for AArch64, run under qemu, compare with PyTorch."""
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
     art = pconv.compile(model, (x,), target="aarch64-linux-gnu")
     np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
+    return art
 
 
 def _depthwise_cnn(prune: bool):
@@ -271,10 +276,7 @@ def test_depthwise_convs_take_the_pattern_lowering(prune, vector_width):
 @pytest.mark.aarch64
 @pytest.mark.skipif(not HAS_QEMU, reason="needs qemu-aarch64 and the AArch64 cross compiler")
 def test_depthwise_convs_aarch64():
-    model, shape = _depthwise_cnn(True)
-    x = torch.randn(*shape, generator=torch.Generator().manual_seed(5))
-    art = pconv.compile(model, (x,), target="aarch64-linux-gnu")
-    np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
+    _matches_on_aarch64(*_depthwise_cnn(True), seed=5)
 
 
 def _residual_cnn():
@@ -340,11 +342,7 @@ def test_residual_add_fused_into_the_conv_epilogue(tiles, vector_width):
 @pytest.mark.aarch64
 @pytest.mark.skipif(not HAS_QEMU, reason="needs qemu-aarch64 and the AArch64 cross compiler")
 def test_residual_add_fused_aarch64():
-    model, shape = _residual_cnn()
-    x = torch.randn(*shape, generator=torch.Generator().manual_seed(7))
-    art = pconv.compile(model, (x,), target="aarch64-linux-gnu")
-    assert art.stats["residual_convs"] == 5
-    np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
+    assert _matches_on_aarch64(*_residual_cnn(), seed=7).stats["residual_convs"] == 5
 
 
 def _block_sparse_mlp():
