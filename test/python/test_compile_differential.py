@@ -373,3 +373,32 @@ def test_block_sparse_linear_layers(target, tmp_path):
     size = {name: art.save(tmp_path / name).joinpath("model.so").stat().st_size
             for name, art in (("sparse", sparse), ("dense", dense))}
     assert size["dense"] - size["sparse"] > 200_000, size
+
+
+def test_tuner_keeps_the_model_tile_unless_clearly_beaten(tmp_path, monkeypatch):
+    """The model's tile is measured with the candidates and kept unless one is
+    more than TUNING_MARGIN faster (noise must not pick a worse tile)."""
+    from pconv import tuning
+
+    monkeypatch.setenv("PCONV_CACHE_DIR", str(tmp_path))
+    model, shape = random_cnn(13)
+    x = torch.randn(*shape)
+    measured = []
+
+    def fake_measure(layer, tiles, opts, slower=0.99):
+        measured.append(list(tiles))
+        assert tiles[0] == tuning.MODEL_TILE and tuning.MODEL_TILE not in tiles[1:]
+        # Every candidate 1% faster than the model: within the margin.
+        return [1.0] + [slower] * (len(tiles) - 1)
+
+    monkeypatch.setattr(tuning, "measure", fake_measure)
+    art = pconv.compile(model, (x,), tune=True)
+    assert measured and art.stats["tuned_convs"] == 4
+    assert set(map(tuple, __import__("json").loads(tuning.cache_path().read_text()).values())) == {tuning.MODEL_TILE}
+    np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
+    # 10% faster: the candidate wins.
+    tuning.cache_path().unlink()
+    monkeypatch.setattr(tuning, "measure", lambda layer, tiles, opts: fake_measure(layer, tiles, opts, 0.9))
+    pconv.compile(model, (x,), tune=True)
+    chosen = set(map(tuple, __import__("json").loads(tuning.cache_path().read_text()).values()))
+    assert tuning.MODEL_TILE not in chosen
