@@ -94,6 +94,17 @@ def accuracy(model: nn.Module, data: TensorDataset) -> float:
     return 100.0 * correct / len(y)
 
 
+@torch.no_grad()
+def cross_entropy(model: nn.Module, data: TensorDataset) -> float:
+    """Mean cross-entropy (nats): separates models whose accuracies tie on a small set."""
+    was_training = model.training
+    model.eval()
+    x, y = data.tensors
+    loss = nn.functional.cross_entropy(model(x), y).item()
+    model.train(was_training)
+    return loss
+
+
 def train_dense(data: DigitsData, seed: int, epochs: int, lr: float, batch_size: int) -> DigitsCNN:
     """Train the dense CNN with Adam and a cosine schedule; deterministic in ``seed``."""
     seed_everything(seed)

@@ -74,6 +74,10 @@ class Settings:
     rho_epochs_per_stage: int = 3
     rho_stages: int = 4
     first_conv_rho_scale: float = 10.0
+    # Knowledge distillation from the dense model in every retraining / fine-tuning stage
+    # (all three methods alike); 0 = off.
+    distill_weight: float = 0.0
+    distill_temperature: float = 4.0
     taps: int = 4
     main_patterns: int = 8
     main_keep: float = 1 / 3.6
@@ -125,6 +129,8 @@ def run_methods(
     library = extract_library(dense, num_patterns=patterns, taps=s.taps)
     config = prune_config(s, patterns, keep)
     loss = nn.functional.cross_entropy
+    teacher = copy.deepcopy(dense) if s.distill_weight else None  # frozen by fit; dense stays untouched
+    distill = {"distill_weight": s.distill_weight, "distill_temperature": s.distill_temperature}
     common = {"seed": seed, "patterns": patterns, "keep": keep, "library": library.to_dict()}
     records = []
 
@@ -152,8 +158,10 @@ def run_methods(
             lr=s.admm_lr,
             retrain_lr=s.retrain_lr,
             progress=False,
+            **distill,
         ),
         on_epoch_end=after_epoch,
+        teacher=teacher,
     ).history
     exported = admm.export(data.input_shape)  # raises unless exactly pattern-sparse
     last_admm = history[s.admm_epochs - 1] if s.admm_epochs else {}
@@ -162,6 +170,7 @@ def run_methods(
             **common,
             "method": "admm",
             "accuracy": digits.accuracy(admm.model, data.evaluation),
+            "cross_entropy": digits.cross_entropy(admm.model, data.evaluation),
             "accuracy_before_retraining": before_retraining.get("accuracy"),
             "compression": exported.report.weight_compression,
             "mac_reduction": exported.report.dense_macs / exported.report.kept_macs,
@@ -180,19 +189,21 @@ def run_methods(
         seed=seed,
         lr=s.retrain_lr,
         progress=False,
+        **distill,
     )
     start = time.perf_counter()
     one_shot = ADMMPruner(copy.deepcopy(dense), library, config)
     one_shot.hard_prune()  # what fit would do first; done here to measure it
     recalibrate_batchnorm(one_shot.model, data.train, s.batch_size)
     projected_accuracy = digits.accuracy(one_shot.model, data.evaluation)
-    fit(one_shot, data.train, loss, finetune)
+    fit(one_shot, data.train, loss, finetune, teacher=teacher)
     report = one_shot.export(data.input_shape).report
     records.append(
         {
             **common,
             "method": "one-shot",
             "accuracy": digits.accuracy(one_shot.model, data.evaluation),
+            "cross_entropy": digits.cross_entropy(one_shot.model, data.evaluation),
             "accuracy_before_retraining": projected_accuracy,
             "compression": report.weight_compression,
             "mac_reduction": report.dense_macs / report.kept_macs,
@@ -204,13 +215,14 @@ def run_methods(
     start = time.perf_counter()
     assert one_shot.masks is not None
     irregular = MagnitudePruner.matching(copy.deepcopy(dense), one_shot.masks)
-    fit(irregular, data.train, loss, finetune)
+    fit(irregular, data.train, loss, finetune, teacher=teacher)
     report = prune_report(irregular.model, library, data.input_shape, layers=[])  # no pattern check
     records.append(
         {
             **common,
             "method": "irregular",
             "accuracy": digits.accuracy(irregular.model, data.evaluation),
+            "cross_entropy": digits.cross_entropy(irregular.model, data.evaluation),
             "compression": report.weight_compression,
             "mac_reduction": report.dense_macs / report.kept_macs,
             "kept_weights": sum(r.kept_weights for r in report.layers),
@@ -230,18 +242,23 @@ def summarize(values: list[float]) -> dict[str, float]:
     }
 
 
-def aggregate(runs: list[dict[str, Any]], dense: dict[int, float], s: Settings) -> dict[str, Any]:
+def aggregate(
+    runs: list[dict[str, Any]], dense: dict[int, float], dense_ce: dict[int, float], s: Settings
+) -> dict[str, Any]:
     def select(method: str, patterns: int, keep: float) -> list[dict[str, Any]]:
         return [r for r in runs if r["method"] == method and r["patterns"] == patterns and r["keep"] == keep]
 
     main = {"dense": summarize(list(dense.values()))}
     before: dict[str, dict[str, float]] = {}
+    cross_entropy = {"dense": summarize(list(dense_ce.values()))}
     for method in METHODS:
         rs = select(method, s.main_patterns, s.main_keep)
         main[method] = summarize([r["accuracy"] for r in rs])
+        cross_entropy[method] = summarize([r["cross_entropy"] for r in rs])
         if all(r.get("accuracy_before_retraining") is not None for r in rs):
             before[method] = summarize([r["accuracy_before_retraining"] for r in rs])
     main["before_retraining"] = before
+    main["cross_entropy"] = cross_entropy
     admm_runs = select("admm", s.main_patterns, s.main_keep)
     main["compression"] = admm_runs[0]["compression"]
     main["mac_reduction"] = admm_runs[0]["mac_reduction"]
@@ -297,21 +314,29 @@ def markdown(summary: dict[str, Any], runs: list[dict[str, Any]], dense: dict[in
         f"ADMM: {s.admm_epochs} ADMM epochs (rho {s.rho_initial:g} x{s.rho_growth:g} every"
         f" {s.rho_epochs_per_stage} epochs, {s.rho_stages} stages, x{s.first_conv_rho_scale:g} on conv1)"
         f" + {s.retrain_epochs} masked retraining epochs; baselines fine-tune {s.finetune_epochs} epochs"
-        " (same budget). All with Adam, batch 32; hyperparameters were chosen on a validation split carved"
+        " (same budget)"
+        + (
+            f", all retraining distilled from the dense model (a = {s.distill_weight:g}, T = {s.distill_temperature:g})"
+            if s.distill_weight
+            else ""
+        )
+        + ". All with Adam, batch 32; hyperparameters were chosen on a validation split carved"
         " out of the training set (`--split val`), not on the test set.",
         "",
         f"## Main result (K = {s.main_patterns}, keep 1/{1 / s.main_keep:.1f}; seeds {list(s.seeds)})",
         "",
-        "Accuracy in %: mean ± sample std (min-max) over seeds.",
+        "Accuracy in %: mean ± sample std (min-max) over seeds; cross-entropy: mean (nats).",
         "",
-        "| method | accuracy | vs dense | right after hard pruning (batch norm re-estimated), before any retraining |",
-        "|---|---|---|---|",
-        f"| dense | {fmt(main['dense'])} | | |",
+        "| method | accuracy | vs dense | cross-entropy |"
+        " right after hard pruning (batch norm re-estimated), before any retraining |",
+        "|---|---|---|---|---|",
+        f"| dense | {fmt(main['dense'])} | | {main['cross_entropy']['dense']['mean']:.4f} | |",
     ]
     for method in METHODS:
         delta = main[method]["mean"] - main["dense"]["mean"]
         pre = main["before_retraining"].get(method)
-        lines.append(f"| {method} | {fmt(main[method])} | {delta:+.2f} | {fmt(pre) if pre else ''} |")
+        ce = main["cross_entropy"][method]["mean"]
+        lines.append(f"| {method} | {fmt(main[method])} | {delta:+.2f} | {ce:.4f} | {fmt(pre) if pre else ''} |")
     lines += [
         "",
         f"Goal (ADMM within 0.5 points of dense, not below either baseline): ADMM - dense ="
@@ -403,6 +428,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seeds", type=int, nargs="+", help="override the seeds of the main configuration")
     parser.add_argument("--sweep-seeds", type=int, nargs="+", help="override the seeds of the sweeps")
+    parser.add_argument(
+        "--main-only", action="store_true", help="only the main configuration (no K / keep sweeps): validation runs"
+    )
+    parser.add_argument("--distill-weight", type=float, help="override the distillation weight a (0: off)")
+    parser.add_argument("--distill-temperature", type=float, help="override the distillation temperature T")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -412,6 +442,14 @@ def main(argv: list[str] | None = None) -> int:
         overrides["seeds"] = tuple(args.seeds)
     if args.sweep_seeds:
         overrides["sweep_seeds"] = tuple(args.sweep_seeds)
+    if args.main_only:
+        overrides["sweep_patterns"] = (settings.main_patterns,)
+        overrides["sweep_keeps"] = (settings.main_keep,)
+        overrides["sweep_seeds"] = overrides.get("seeds", settings.seeds)
+    if args.distill_weight is not None:
+        overrides["distill_weight"] = args.distill_weight
+    if args.distill_temperature is not None:
+        overrides["distill_temperature"] = args.distill_temperature
     settings = Settings(**{**asdict(settings), **overrides})
     if not set(settings.sweep_seeds) <= set(settings.seeds):
         parser.error("--sweep-seeds must be a subset of the seeds")
@@ -425,18 +463,20 @@ def main(argv: list[str] | None = None) -> int:
     points |= {(settings.main_patterns, keep) for keep in settings.sweep_keeps}
     runs: list[dict[str, Any]] = []
     dense_acc: dict[int, float] = {}
+    dense_ce: dict[int, float] = {}
     for seed in settings.seeds:
         dense = digits.train_dense(data, seed, settings.dense_epochs, settings.dense_lr, settings.batch_size)
         dense_acc[seed] = digits.accuracy(dense, data.evaluation)
+        dense_ce[seed] = digits.cross_entropy(dense, data.evaluation)
         print(f"[{time.perf_counter() - started:6.0f}s] seed {seed}: dense {dense_acc[seed]:.2f}", flush=True)
         todo = sorted(points) if seed in settings.sweep_seeds else [(settings.main_patterns, settings.main_keep)]
         for patterns, keep in todo:
             records = run_methods(data, dense, seed, patterns, keep, settings)
             runs += records
-            accs = "  ".join(f"{r['method']} {r['accuracy']:.2f}" for r in records)
+            accs = "  ".join(f"{r['method']} {r['accuracy']:.2f} ({r['cross_entropy']:.4f})" for r in records)
             print(f"[{time.perf_counter() - started:6.0f}s]   K={patterns} keep={keep:.3f}: {accs}", flush=True)
 
-    summary = aggregate(runs, dense_acc, settings)
+    summary = aggregate(runs, dense_acc, dense_ce, settings)
     summary.update(
         {
             "date": time.strftime("%Y-%m-%d"),
@@ -452,6 +492,7 @@ def main(argv: list[str] | None = None) -> int:
         "environment": {"torch": torch.__version__, "python": platform.python_version(), "machine": platform.machine()},
         "summary": summary,
         "dense": {str(k): v for k, v in dense_acc.items()},
+        "dense_cross_entropy": {str(k): v for k, v in dense_ce.items()},
         "runs": runs,
     }
     (out / "results.json").write_text(json.dumps(payload, indent=1) + "\n")

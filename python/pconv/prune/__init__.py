@@ -23,6 +23,7 @@ from pconv.patterns import PatternLibrary
 from .admm import ADMMPruner
 from .baselines import MagnitudePruner
 from .config import LayerPlan, PruneConfig, RhoSchedule, conv_layers, plan_layers
+from .distill import Distillation, distillation_loss
 from .errors import (
     CheckpointError,
     InvalidRateError,
@@ -67,6 +68,7 @@ from .training import (
 __all__ = [
     "ADMMPruner",
     "CheckpointError",
+    "Distillation",
     "FitConfig",
     "FitResult",
     "InvalidRateError",
@@ -93,6 +95,7 @@ __all__ = [
     "connectivity_mask",
     "conv_layers",
     "count_kernel_masks",
+    "distillation_loss",
     "epoch_seed",
     "export_pruned",
     "extract_library",

@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 
 from . import distributed
 from .config import unwrap_model
+from .distill import Distillation, module_fingerprint
 from .errors import CheckpointError, PruneError
 from .masks import MaskSet, OptimizerMaskHandle
 
@@ -103,6 +104,13 @@ class FitConfig:
             and ``Y - V`` as they move every epoch, which a decayed learning rate cannot.
         retrain_lr_schedule: ``"cosine"`` (default) or ``"constant"``.
         drop_last: drop the last incomplete minibatch of each epoch.
+        distill_weight: weight ``a`` of knowledge distillation from ``fit``'s ``teacher`` in
+            the retraining stage: the loss becomes ``(1 - a) * loss_fn + a * T^2 *
+            KL(softmax(teacher / T) || softmax(student / T))`` (:mod:`pconv.prune.distill`).
+            0 (default): off, and ``fit`` behaves exactly as without the option.  The ADMM
+            stage is not distilled, so every method that retrains (ADMM, one-shot, the
+            baselines) gets the same retraining objective.
+        distill_temperature: the temperature ``T`` of distillation.
         recalibrate_bn: right after hard pruning, re-estimate the batch-norm running
             statistics on ``train_set`` (:func:`recalibrate_batchnorm`).  Hard pruning
             changes every conv output, so the statistics gathered on the unpruned weights
@@ -124,6 +132,8 @@ class FitConfig:
     admm_lr_schedule: str = "constant"
     retrain_lr_schedule: str = "cosine"
     drop_last: bool = False
+    distill_weight: float = 0.0
+    distill_temperature: float = 4.0
     recalibrate_bn: bool = True
     progress: bool = True
 
@@ -137,6 +147,12 @@ class FitConfig:
         for name in ("admm_lr_schedule", "retrain_lr_schedule"):
             if getattr(self, name) not in ("cosine", "constant"):
                 raise PruneError(f"{name} must be 'cosine' or 'constant', got {getattr(self, name)!r}")
+        if not 0.0 <= self.distill_weight <= 1.0:
+            raise PruneError(
+                f"distill_weight must be in [0, 1] (0: no distillation), got {self.distill_weight}"
+            )
+        if not self.distill_temperature > 0.0:
+            raise PruneError(f"distill_temperature must be > 0, got {self.distill_temperature}")
 
 
 @dataclass
@@ -190,25 +206,37 @@ def train_one_epoch(
     optimizer: torch.optim.Optimizer,
     penalty: Callable[[], torch.Tensor] | None = None,
     device: torch.device | None = None,
+    distillation: Distillation | None = None,
 ) -> dict[str, float]:
-    """One pass over ``loader`` of ``(inputs, targets)`` batches; returns mean loss and penalty."""
+    """One pass over ``loader`` of ``(inputs, targets)`` batches.
+
+    Returns the mean ``loss`` (``loss_fn``) and ``penalty``, and with ``distillation``
+    the mean soft term ``distill`` (the step minimizes ``distillation.loss``).
+    """
     model.train()
-    loss_sum, penalty_sum, batches = 0.0, 0.0, 0
+    loss_sum, penalty_sum, distill_sum, batches = 0.0, 0.0, 0.0, 0
     for inputs, targets in loader:
         if device is not None:
             inputs, targets = _to(inputs, device), _to(targets, device)
-        loss = loss_fn(model(inputs), targets)
+        outputs = model(inputs)
+        loss = loss_fn(outputs, targets)
         total = loss
+        if distillation is not None:
+            total, soft = distillation.loss(outputs, inputs, loss)
+            distill_sum += float(soft.detach())
         if penalty is not None:
             term = penalty()
-            total = loss + term
+            total = total + term
             penalty_sum += float(term.detach())
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         optimizer.step()
         loss_sum += float(loss.detach())
         batches += 1
-    return {"loss": loss_sum / max(batches, 1), "penalty": penalty_sum / max(batches, 1)}
+    stats = {"loss": loss_sum / max(batches, 1), "penalty": penalty_sum / max(batches, 1)}
+    if distillation is not None:
+        stats["distill"] = distill_sum / max(batches, 1)
+    return stats
 
 
 @torch.no_grad()
@@ -264,6 +292,7 @@ def fit(
     evaluate: Callable[[nn.Module], Mapping[str, float]] | None = None,
     on_epoch_end: Callable[[int, dict[str, Any]], None] | None = None,
     make_optimizer: Callable[[list[nn.Parameter], str], torch.optim.Optimizer] | None = None,
+    teacher: nn.Module | None = None,
 ) -> FitResult:
     """Prune ``pruner.model`` on ``train_set``: ADMM epochs, hard pruning, masked retraining.
 
@@ -278,10 +307,17 @@ def fit(
         on_epoch_end: ``on_epoch_end(epoch, record)`` after the checkpoint is written.
         make_optimizer: ``make_optimizer(params, stage)`` with stage ``"admm"``/``"retrain"``,
             replacing the optimizer ``config`` describes.
+        teacher: the frozen dense network to distill from during retraining (required
+            when ``config.distill_weight > 0``, refused otherwise); typically
+            ``copy.deepcopy(model)`` taken before pruning, on the model's device.  ``fit``
+            puts it in eval mode; it is never updated and is not saved in the checkpoint,
+            only its fingerprint: resume with the same teacher.
 
     Raises:
         CheckpointError: the checkpoint belongs to a different run (other FitConfig,
-            library, layer plan or model).
+            teacher, library, layer plan or model).
+        PruneError: ``teacher`` and ``config.distill_weight`` disagree, or the teacher
+            shares parameters or is on another device than the model.
     """
     config = config if config is not None else FitConfig()
     model = pruner.model
@@ -304,7 +340,25 @@ def fit(
         handle = pruner.attach(opt) if stage == "retrain" else None
         return opt, sched
 
+    distillation: Distillation | None = None
+    if config.distill_weight > 0:
+        if teacher is None:
+            raise PruneError(
+                f"distill_weight={config.distill_weight} needs a teacher: fit(..., teacher=dense_copy)"
+            )
+        distillation = Distillation(unwrap_model(teacher), config.distill_weight, config.distill_temperature)
+        distillation.check_student(model)
+    elif teacher is not None:
+        raise PruneError("a teacher was given but config.distill_weight is 0: set it in (0, 1] to distill")
+
     run = {key: asdict(config)[key] for key in _RUN_FIELDS}
+    if distillation is not None:
+        # Only when on: checkpoints of runs without distillation keep their old, resumable form.
+        run.update(
+            distill_weight=config.distill_weight,
+            distill_temperature=config.distill_temperature,
+            teacher=module_fingerprint(distillation.teacher),
+        )
     result = FitResult()
     start = 0
     if ckpt is not None and resume and ckpt.exists():
@@ -312,7 +366,8 @@ def fit(
         if state.get("format") != _CHECKPOINT_FORMAT:
             raise CheckpointError(f"{ckpt} is not a pconv.prune.fit checkpoint")
         if state["run"] != run:
-            diff = {k: (state["run"].get(k), v) for k, v in run.items() if state["run"].get(k) != v}
+            keys = list(run) + [k for k in state["run"] if k not in run]
+            diff = {k: (state["run"].get(k), run.get(k)) for k in keys if state["run"].get(k) != run.get(k)}
             raise CheckpointError(
                 f"{ckpt} was written by a different run (saved vs now: {diff});"
                 " use another checkpoint_dir or resume=False"
@@ -344,6 +399,8 @@ def fit(
         ids = [device.index] if device.type == "cuda" else None
         net = nn.parallel.DistributedDataParallel(model, device_ids=ids)
 
+    if distillation is not None:
+        distillation.teacher.eval()  # frozen: running statistics, no dropout
     bar = tqdm(
         total=total,
         initial=start,
@@ -368,7 +425,13 @@ def fit(
         loader = DataLoader(train_set, batch_size=config.batch_size, sampler=sampler, drop_last=config.drop_last)
         lr = opt.param_groups[0]["lr"]
         stats = train_one_epoch(
-            net, loader, loss_fn, opt, penalty=pruner.penalty if stage == "admm" else None, device=device
+            net,
+            loader,
+            loss_fn,
+            opt,
+            penalty=pruner.penalty if stage == "admm" else None,
+            device=device,
+            distillation=distillation if stage == "retrain" else None,
         )
         sched.step()
         record: dict[str, Any] = {"epoch": epoch, "stage": stage, "lr": lr, **stats}

@@ -31,8 +31,16 @@ def _worker(rank: int, init_file: str, out_dir: str) -> None:
             model, library=ADMMPruner(make_net()).library, config=PruneConfig(rho=RhoSchedule(1e-3, 10, 1, 3))
         )
         z_init = {k: v.clone() for k, v in pruner.z.items()}
-        config = FitConfig(admm_epochs=2, retrain_epochs=1, batch_size=8, seed=0, progress=False)
-        result = fit(pruner, make_dataset(), nn.functional.cross_entropy, config, checkpoint_dir=Path(out_dir) / "ckpt")
+        # Retraining distills from a teacher: each rank runs its own frozen copy, no extra sync.
+        config = FitConfig(admm_epochs=2, retrain_epochs=1, batch_size=8, seed=0, progress=False, distill_weight=0.5)
+        result = fit(
+            pruner,
+            make_dataset(),
+            nn.functional.cross_entropy,
+            config,
+            checkpoint_dir=Path(out_dir) / "ckpt",
+            teacher=make_net(seed=5),
+        )
         torch.save(
             {
                 "z_init": z_init,
@@ -60,6 +68,7 @@ def test_two_process_ddp_pruning_is_consistent(tmp_path: Path) -> None:
     reference = ADMMPruner(make_net(), config=PruneConfig())
     assert torch.equal(r0["z_init"]["conv2"], reference.z["conv2"])
     assert [h["stage"] for h in r0["history"]] == ["admm", "admm", "retrain"]
+    assert "distill" in r0["history"][2] and "distill" not in r0["history"][1]
     # Rank 0 wrote the checkpoint (the directory is shared here).
     assert (tmp_path / "ckpt" / CHECKPOINT_NAME).exists()
     assert (r0["tables"]["conv2"] >= 0).sum() == round(128 / 3.6)
