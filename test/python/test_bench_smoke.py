@@ -48,7 +48,7 @@ def test_missing_engine_is_a_row_with_a_reason() -> None:
 
 def test_scaling_bundle_round_trip(tmp_path: Path) -> None:
     """benchmarks/scaling.py: prepare a bundle (the tiny network), time it in fresh
-    processes at 1 and 2 threads beside ONNX Runtime, twice, render the report."""
+    processes at 1 and 2 threads (beside ONNX Runtime where installed), twice, render the report."""
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
                TMPDIR=str(tmp_path))
     bundle, out = tmp_path / "bundle", tmp_path / "scaling.json"
@@ -61,13 +61,16 @@ def test_scaling_bundle_round_trip(tmp_path: Path) -> None:
 
     scaling("prepare", "--out", str(bundle), "--networks", "tiny")
     assert (bundle / "tiny" / "artifact" / "model.so").exists() and (bundle / "lib").is_dir()
-    # PyTorch eager is left out: each of its processes imports torch (seconds).
-    scaling("run", "--bundle", str(bundle), "--threads", "1,2", "--engines", "pconv,onnxruntime",
+    # Peers only where installed: CI's environment has neither ONNX Runtime
+    # (the bench installs it) nor time for one torch import per process.
+    import importlib.util
+
+    engines = ["pconv"] + (["onnxruntime"] if importlib.util.find_spec("onnxruntime") else [])
+    scaling("run", "--bundle", str(bundle), "--threads", "1,2", "--engines", ",".join(engines),
             "--budget", "0.05", "--repeat", "2", "--out", str(out))
     rows = json.loads(out.read_text())["rows"]
-    assert {(r["engine"], r["threads"]) for r in rows} == {
-        (e, t) for e in ("pconv", "onnxruntime") for t in (1, 2)}
-    assert len(rows) == 8 and all("median_ms" in r for r in rows), rows
+    assert {(r["engine"], r["threads"]) for r in rows} == {(e, t) for e in engines for t in (1, 2)}
+    assert len(rows) == 4 * len(engines) and all("median_ms" in r for r in rows), rows
     assert all(r["pass"] for r in rows if r["engine"] == "pconv")
     report = scaling("report", str(out))
     assert "**tiny**" in report and "| 2 |" in report
