@@ -91,7 +91,7 @@ class CompileOptions:
             filter_groups[, filter_block])}``, overriding both (what the tuner
             passes on); 0 lets the model pick a field; ``filter_block`` (filters
             per register tile) applies to dense convs only.
-        keep_workdir: keep the work directory (its path is ``Artifact.workdir``).
+        keep_workdir: keep the work directory (its path is ``Artifact.directory``).
     """
 
     target: str = "host"
