@@ -3,6 +3,7 @@
 // RUN: pconv-opt %s -split-input-file -pconv-choose-tiles='vector-width=8 cache-bytes=1024 min-tasks=4' | FileCheck %s --check-prefix=SMALL
 // RUN: pconv-opt %s -split-input-file -pconv-choose-tiles='tiles="0=2,1,1,2"'  | FileCheck %s --check-prefix=TUNED
 // RUN: not pconv-opt %s -pconv-choose-tiles='tiles="0=2,1"'  2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: pconv-opt %s --pass-pipeline='builtin.module(pconv-to-llvm{vector-width=4})' --mlir-print-ir-after=pconv-choose-tiles -o /dev/null 2>&1 | FileCheck %s --check-prefix=NEON
 
 // Model defaults (16 lanes): 56 output columns -> V = 4 vectors, R = 4 rows
 // (24 accumulators allowed, at most 4 rows); no channel blocking by default
@@ -15,6 +16,11 @@
 // 8 lanes: V = 7, R = 3; a 1 KiB budget still keeps one channel; 19 row
 // blocks already give 4 tasks.
 // SMALL: pconv.tile = {channel_block = 1 : i64, filter_groups = 1 : i64, rows = 3 : i64, vectors = 7 : i64}
+// The pipeline with 128-bit vectors (NEON) caps the model at 16 accumulators
+// and 4 vectors per row: 14 vectors per row -> 4 chunks of V = 4, R = 4 (not
+// the 3 x 7 tile of a 24-accumulator budget, which spills); 14 row blocks x
+// 4 chunks already give 56 tasks.
+// NEON: pconv.tile = {channel_block = 32 : i64, filter_groups = 1 : i64, rows = 4 : i64, vectors = 4 : i64}
 // The tuner's choice wins, by op index.
 // TUNED: pconv.tile = {channel_block = 1 : i64, filter_groups = 2 : i64, rows = 2 : i64, vectors = 1 : i64}
 // BAD: error: pconv-choose-tiles: bad entry '0=2,1' in tiles; expected 'index=rows,vectors,channel_block,filter_groups[,filter_block]' (0: the model picks that field; filter_block: dense convs only)
