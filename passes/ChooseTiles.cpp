@@ -63,7 +63,8 @@ struct ChooseTilesPass
     if (failed(tiles))
       return signalPassFailure();
     TileModel model{vectorWidth, maxAccumulators, maxVectorsPerRow,
-                    maxRows,     cacheBytes,      minTasks, denseCacheBytes};
+                    maxRows,     cacheBytes,      minTasks,
+                    denseCacheBytes, denseAccumulators};
     int64_t index = 0;
     WalkResult result = getOperation()->walk([&](Conv2DOp op) {
       auto it = tiles->find(index++);

@@ -857,10 +857,11 @@ struct LowerToVectorsPass
 
   void runOnOperation() override {
     if (vectorWidth == 0 || maxAccumulators == 0 || maxVectorsPerRow == 0 ||
-        maxRows == 0 || minTasks == 0) {
+        maxRows == 0 || minTasks == 0 || denseAccumulators == 0) {
       getOperation().emitError("pconv-lower-to-vectors: every option "
                                "(vector-width, max-accumulators, "
-                               "max-vectors-per-row, max-rows, min-tasks; "
+                               "dense-accumulators, max-vectors-per-row, "
+                               "max-rows, min-tasks; "
                                "cache-bytes may be 0) must be positive");
       return signalPassFailure();
     }
@@ -869,7 +870,7 @@ struct LowerToVectorsPass
     for (Conv2DOp op : convs) {
       FailureOr<TileShape> tile = chooseTile(
           op, {vectorWidth, maxAccumulators, maxVectorsPerRow, maxRows,
-               cacheBytes, minTasks, denseCacheBytes});
+               cacheBytes, minTasks, denseCacheBytes, denseAccumulators});
       if (failed(tile))
         return signalPassFailure();
       bool dense = isDenseConv(op);

@@ -239,7 +239,7 @@ static TileShape chooseDenseTile(const ConvShape &s, const RequestedTile &req,
           continue;
         // The register budget binds unless the attribute fixes all three.
         bool fixed = req.rows && req.vectors && req.filterBlock;
-        if (!fixed && fb * r * v > model.maxAccumulators)
+        if (!fixed && fb * r * v > model.denseAccumulators)
           continue;
         int64_t chunks = llvm::divideCeil(perRow, v);
         int64_t rowBlocks = llvm::divideCeil(height, r);
@@ -305,10 +305,15 @@ FailureOr<TileShape> mlir::pconv::chooseTile(Conv2DOp op,
   t.chunks = llvm::divideCeil(
       perRow, req.vectors ? std::min(req.vectors, perRow) : model.maxVectors);
   t.vectors = llvm::divideCeil(perRow, t.chunks); // balanced chunks
-  t.rows = req.rows ? req.rows
-                    : std::clamp<int64_t>(model.maxAccumulators / t.vectors,
-                                          1, model.maxRows);
-  t.rows = std::min(t.rows, height);
+  if (req.rows) {
+    t.rows = std::min(req.rows, height);
+  } else {
+    // The most rows the budget allows, then balanced row blocks (14 rows
+    // at 8 per block -> 2 blocks of 7, not 8 + 6 with a guarded tail).
+    int64_t most = std::clamp<int64_t>(model.maxAccumulators / t.vectors, 1,
+                                       std::min(model.maxRows, height));
+    t.rows = llvm::divideCeil(height, llvm::divideCeil(height, most));
+  }
   t.rowBlocks = llvm::divideCeil(height, t.rows);
   // Input bytes per channel that one tile reads.
   int64_t sh = s.strides[0], sw = s.strides[1];

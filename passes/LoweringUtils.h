@@ -106,19 +106,20 @@ bool isDenseConv(Conv2DOp op);
 
 /// Limits of the model that picks a tile when the op does not fix it.
 struct TileModel {
-  int64_t vectorWidth = 16, maxAccumulators = 24, maxVectors = 8,
-          maxRows = 4, cacheBytes = 0, minTasks = 32,
-          denseCacheBytes = 24576;
+  int64_t vectorWidth = 16, maxAccumulators = 16, maxVectors = 8,
+          maxRows = 16, cacheBytes = 0, minTasks = 32,
+          denseCacheBytes = 24576, denseAccumulators = 24;
 };
 
 /// The model-based default: vectors of `vectorWidth` lanes (halved while an
 /// output row fills at most half a vector), the widest row of vectors up to
 /// `maxVectors`,
 /// as many rows as the accumulator budget allows (more rows = more input
-/// vectors shared by taps of neighbouring rows), a channel block whose input
+/// vectors shared by taps of neighbouring rows, and more independent FMA
+/// chains), cut into balanced row blocks, a channel block whose input
 /// rows fit `cacheBytes` (all channels when 0), and enough filter groups for `minTasks` parallel
 /// tasks. Dense convs get a filter block instead of groups: the (R, V,
-/// filter block) with at most `maxAccumulators` accumulators doing the most
+/// filter block) with at most `denseAccumulators` accumulators doing the most
 /// FMAs per load (FMAs / (R * V input + filter-block weight loads), times
 /// the share of lanes and rows that land inside the output), channel blocks
 /// whose tile input fits `denseCacheBytes` (reused from L1 by every filter

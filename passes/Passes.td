@@ -308,18 +308,24 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
     without padding reads its input in place as one flat row of H x W
     pixels per channel (no padded copy; partial vectors masked). The model
     picks the (R, V, filter_block) with the most FMAs per load within
-    `max-accumulators`; tasks are (image, row block, column chunk, filter
+    `dense-accumulators`; tasks are (image, row block, column chunk, filter
     block).
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "unsigned", /*default=*/"16",
            "f32 lanes per vector (16: AVX-512, 8: AVX2, 4: NEON)">,
-    Option<"maxAccumulators", "max-accumulators", "unsigned", /*default=*/"24",
-           "Upper bound on the R x V accumulator vectors of a register tile">,
+    Option<"maxAccumulators", "max-accumulators", "unsigned", /*default=*/"16",
+           "Pattern convs: upper bound on the R x V accumulator vectors of a "
+           "register tile (16 of 32 registers: the taps' inputs and weights "
+           "need the rest)">,
+    Option<"denseAccumulators", "dense-accumulators", "unsigned",
+           /*default=*/"24",
+           "Dense convs: upper bound on the filter_block x R x V accumulator "
+           "vectors of a register tile">,
     Option<"maxVectorsPerRow", "max-vectors-per-row", "unsigned",
            /*default=*/"8", "Upper bound on V, the vectors of a tile row">,
-    Option<"maxRows", "max-rows", "unsigned", /*default=*/"4",
-           "Upper bound on R, the output rows of a tile">,
+    Option<"maxRows", "max-rows", "unsigned", /*default=*/"16",
+           "Upper bound on R, the output rows of a pattern conv's tile">,
     Option<"cacheBytes", "cache-bytes", "unsigned", /*default=*/"0",
            "Bytes of tile input rows a channel block may occupy (L1 share); "
            "0: no channel blocking (measured faster on VGG-16 and ResNet-18 here)">,
@@ -382,7 +388,8 @@ def ChooseTilesPass : Pass<"pconv-choose-tiles", "ModuleOp"> {
     their index in walk order; the auto-tuner's measured choices) get those
     values; every other field comes from the model of
     `pconv-lower-to-vectors`: V covers the output width in at most
-    `max-vectors-per-row` vectors, R = min(max-rows, max-accumulators / V),
+    `max-vectors-per-row` vectors, R = min(max-rows, max-accumulators / V,
+    H) balanced over ceil(H / R) row blocks,
     B channels of tile input fit `cache-bytes` (all channels when 0, the
     default), and G filter groups give at
     least `min-tasks` parallel tasks. A `pconv.tile` already on an op is
@@ -395,12 +402,18 @@ def ChooseTilesPass : Pass<"pconv-choose-tiles", "ModuleOp"> {
            "Fixed choices: 'index=rows,vectors,channel_block,filter_groups[,filter_block];...' (0: model; filter_block: dense convs)">,
     Option<"vectorWidth", "vector-width", "unsigned", /*default=*/"16",
            "f32 lanes per vector">,
-    Option<"maxAccumulators", "max-accumulators", "unsigned", /*default=*/"24",
-           "Upper bound on the R x V accumulator vectors of a register tile">,
+    Option<"maxAccumulators", "max-accumulators", "unsigned", /*default=*/"16",
+           "Pattern convs: upper bound on the R x V accumulator vectors of a "
+           "register tile (16 of 32 registers: the taps' inputs and weights "
+           "need the rest)">,
+    Option<"denseAccumulators", "dense-accumulators", "unsigned",
+           /*default=*/"24",
+           "Dense convs: upper bound on the filter_block x R x V accumulator "
+           "vectors of a register tile">,
     Option<"maxVectorsPerRow", "max-vectors-per-row", "unsigned",
            /*default=*/"8", "Upper bound on V, the vectors of a tile row">,
-    Option<"maxRows", "max-rows", "unsigned", /*default=*/"4",
-           "Upper bound on R, the output rows of a tile">,
+    Option<"maxRows", "max-rows", "unsigned", /*default=*/"16",
+           "Upper bound on R, the output rows of a pattern conv's tile">,
     Option<"cacheBytes", "cache-bytes", "unsigned", /*default=*/"0",
            "Bytes of tile input rows a channel block may occupy (L1 share); "
            "0: no channel blocking (measured faster on VGG-16 and ResNet-18 here)">,

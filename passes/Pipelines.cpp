@@ -61,14 +61,13 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
     tileOptions.tiles = options.tiles;
     tileOptions.vectorWidth = options.vectorWidth;
     if (options.vectorWidth <= 4) {
-      // 128-bit vectors (NEON): 32 registers hold 16 accumulators plus the
-      // tap inputs and weights without spills; a square 4 x 4 tile also
-      // shares more input vectors between rows. llvm-mca (cortex-a76 and
-      // neoverse-n1 models) on a VGG-16 layer: 0.258 / 0.227 cycles per MAC
-      // against 0.263 / 0.292 with the 24-accumulator 3 x 7 tile, which
-      // spilled.
-      tileOptions.maxAccumulators = 16;
+      // 128-bit vectors (NEON): a square 4 x 4 pattern tile shares more
+      // input vectors between rows, and dense tiles stay within 16
+      // accumulators too. llvm-mca (cortex-a76 and neoverse-n1 models) on a
+      // VGG-16 layer: 0.258 / 0.227 cycles per MAC against 0.263 / 0.292
+      // with the 24-accumulator 3 x 7 tile, which spilled.
       tileOptions.maxVectorsPerRow = 4;
+      tileOptions.denseAccumulators = 16;
     }
     pm.addPass(createChooseTilesPass(tileOptions));
     pm.addPass(createGroupPatternsPass());

@@ -150,7 +150,10 @@ def candidates(layer: ConvLayer, vector_width: int, max_accumulators: int = 28) 
     for v in vectors:
         chunks = -(-per_row // v)
         v = -(-per_row // chunks)
-        for rows in (2, 4, 6) if out_h > 1 else (1,):
+        # The model's balanced choice (16 accumulators, up to 16 rows) besides fixed heights.
+        most = max(1, min(16 // v, 16, out_h))
+        balanced = -(-out_h // -(-out_h // most))
+        for rows in sorted({2, 4, 6, balanced}) if out_h > 1 else (1,):
             if rows * v > max_accumulators or rows > out_h:
                 continue
             for block in sorted({min(channels, b) for b in (16, 32, channels)}):

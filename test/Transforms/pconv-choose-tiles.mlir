@@ -6,16 +6,16 @@
 // RUN: pconv-opt %s --pass-pipeline='builtin.module(pconv-to-llvm{vector-width=4})' --mlir-print-ir-after=pconv-choose-tiles -o /dev/null 2>&1 | FileCheck %s --check-prefix=NEON
 
 // Model defaults (16 lanes): 56 output columns -> V = 4 vectors, R = 4 rows
-// (24 accumulators allowed, at most 4 rows); no channel blocking by default
+// (16 accumulators allowed; 14 balanced row blocks); no channel blocking by default
 // (all 32 channels in one block); 14 row blocks need 3 filter groups for 32
 // tasks. With cache-bytes=24576, 6 input rows x 66 columns x 4 B per
 // channel -> 24 KiB hold 15 channels (L1 run).
 // CHECK-LABEL: func.func @model
 // CHECK: pconv.tile = {channel_block = 32 : i64, filter_groups = 3 : i64, rows = 4 : i64, vectors = 4 : i64}
 // L1: pconv.tile = {channel_block = 15 : i64, filter_groups = 3 : i64, rows = 4 : i64, vectors = 4 : i64}
-// 8 lanes: V = 7, R = 3; a 1 KiB budget still keeps one channel; 19 row
-// blocks already give 4 tasks.
-// SMALL: pconv.tile = {channel_block = 1 : i64, filter_groups = 1 : i64, rows = 3 : i64, vectors = 7 : i64}
+// 8 lanes: V = 7, R = 2 (16 accumulators); a 1 KiB budget still keeps one
+// channel; 28 row blocks already give 4 tasks.
+// SMALL: pconv.tile = {channel_block = 1 : i64, filter_groups = 1 : i64, rows = 2 : i64, vectors = 7 : i64}
 // The pipeline with 128-bit vectors (NEON) caps the model at 16 accumulators
 // and 4 vectors per row: 14 vectors per row -> 4 chunks of V = 4, R = 4 (not
 // the 3 x 7 tile of a 24-accumulator budget, which spills); 14 row blocks x

@@ -4,42 +4,44 @@
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8 shifted-copies=true direct-loads=false}))' | grep -c "vector.load" | FileCheck %s --check-prefix=LOADS
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8}))' | grep -c "vector.fma" | FileCheck %s --check-prefix=FMAS
 
-// 6 output columns in one 8-lane vector (V = 1), R = 4 rows per tile; the
-// tile's 4 accumulators are loop-carried through every kernel of a pattern.
-// Pattern [1, 3, 4, 5] has taps (0,1) (1,0) (1,1) (1,2): 16 FMAs per kernel
-// but only 13 distinct input vectors (rows r+dy shared between rows of the
+// 6 output columns in one 8-lane vector (V = 1), R = 6 rows per tile (the
+// model allows 16 accumulators: all 6 rows in one block); the tile's 6
+// accumulators are loop-carried through every kernel of a pattern.
+// Pattern [1, 3, 4, 5] has taps (0,1) (1,0) (1,1) (1,2): 24 FMAs per kernel
+// but only 19 distinct input vectors (rows r+dy shared between rows of the
 // tile): load-redundancy elimination. Partial vectors use masked stores.
 // CHECK-LABEL: func.func @tile
-// The counts cover the whole file: @tile and @relu_epilogue have the same
-// geometry (13 loads, 16 FMAs each, plus 3 loads making the shifted copies);
+// The counts cover the whole file: @tile has 19 loads and 24 FMAs,
+// @relu_epilogue (its tile fixes 4 rows) 13 loads and 16 FMAs, each plus 3
+// loads making the shifted copies;
 // @strided has 12 loads for 12 FMAs (a stride-2 tile of 3 rows shares no
 // input rows between its taps' rows); @blocked is @tile's geometry again (its
 // kernel loop is emitted once and runs once per channel block); @short_rows
 // has 4 taps x 2 flat vectors: 8 loads for 8 FMAs;
 // @dense_1x1 has 4 loads (+1 masked) for 20 FMAs, @dense_3x3 24 loads for
 // 108 FMAs (dense convs never take shifted copies); @depthwise_direct
-// 16 FMAs (LOADS runs with direct-loads=false: 16 loads from its
+// 20 FMAs (LOADS runs with direct-loads=false: 20 loads from its
 // phase-split copy; by default it reads masked loads, see below).
-// LOADS: 112
-// FMAS: 212
-// The padded input has room for 2 whole tiles of 4 rows (+2 halo rows);
+// LOADS: 122
+// FMAS: 224
+// The padded input has room for one whole tile of 6 rows (+2 halo rows);
 // with shifted-copies it is copied once per column shift (3 copies of 8
 // columns), so every tap load is an aligned vector; by default (NOSHIFT) the
 // taps load unaligned vectors of one padded copy, viewed with a unit
 // column-phase dimension.
 // NOSHIFT-LABEL: func.func @tile
-// NOSHIFT: memref.expand_shape {{.*}} into memref<1x2x10x1x16xf32>
-// NOSHIFT-NOT: memref<1x2x10x3x8xf32>
+// NOSHIFT: memref.expand_shape {{.*}} into memref<1x2x8x1x16xf32>
+// NOSHIFT-NOT: memref<1x2x8x3x8xf32>
 // NOSHIFT: vector.fma
-// CHECK: memref.alloc() {alignment = 64 : i64} : memref<1x2x10x24xf32>
-// CHECK: %[[COPIES:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x2x10x3x8xf32>
+// CHECK: memref.alloc() {alignment = 64 : i64} : memref<1x2x8x24xf32>
+// CHECK: %[[COPIES:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x2x8x3x8xf32>
 // Tasks: (image, row block, column chunk, filter group).
 // CHECK: scf.parallel (%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) =
 // Channel blocks, then the group's filters.
 // CHECK:   scf.for
 // CHECK:   scf.for
 // CHECK:   vector.broadcast %{{.*}} : f32 to vector<8xf32>
-// CHECK:   scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK:   scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK-COUNT-4: vector.broadcast
 // CHECK: vector.load %[[COPIES]]
 // CHECK: vector.fma
@@ -195,7 +197,7 @@ func.func @dense_3x3(%x: tensor<1x2x6x6xf32>) -> tensor<1x2x6x6xf32> {
 // its input in place: no padded or phase-split copy, only the output is
 // allocated. Each tap vector is a masked load (lanes in the padding are
 // zeros), at stride 2 two of them deinterleaved by a shuffle (even lanes).
-// 4 rows x 4 taps: 16 FMAs.
+// 5 rows x 4 taps: 20 FMAs.
 // NOSHIFT-LABEL: func.func @depthwise_direct
 // NOSHIFT-COUNT-1: memref.alloc
 // NOSHIFT-NOT: memref.alloc
