@@ -140,10 +140,12 @@ def modeled_fma_bound(body: list[str], llvm_mca: str, cpu: str) -> float | None:
     return run_mca(fmas, llvm_mca, cpu=cpu)["cycles_per_iteration"] if fmas else None
 
 
-def cost_loop(body: list[str], macs: int, llvm_mca: str, cpu: str) -> dict[str, Any]:
+def cost_loop(body: list[str], macs: int, llvm_mca: str, cpu: str,
+              measured: dict[str, Any] | None = None) -> dict[str, Any]:
     """One loop under one llvm-mca model: cycles per kept MAC against the hardware FMA bound
-    (two 128-bit pipes) and against the model's own FMA-only cycle count."""
-    m = run_mca(body, llvm_mca, cpu=cpu)
+    (two 128-bit pipes) and against the model's own FMA-only cycle count. `measured`: the
+    loop's run_mca result under `cpu`, if already there."""
+    m = measured or run_mca(body, llvm_mca, cpu=cpu)
     bound = modeled_fma_bound(body, llvm_mca, cpu)
     cpi = m["cycles_per_iteration"]
     return {"cpu": cpu, "scheduling_model": m["scheduling_model"], "cycles_per_iteration": cpi,
@@ -232,7 +234,8 @@ def analyse(work: Path, quick: bool = False, layer: str = "features.17") -> dict
     # model, and under the Neoverse-N1 model (the A76's server sibling: same core, two
     # 128-bit FP pipes, two load pipes).
     if macs:
-        res["models"] = [cost_loop(hot["body"], macs, llvm_mca, cpu) for cpu in ("cortex-a76", "neoverse-n1")]
+        res["models"] = [cost_loop(hot["body"], macs, llvm_mca, "cortex-a76", measured=mca),
+                         cost_loop(hot["body"], macs, llvm_mca, "neoverse-n1")]
         res["scheduling_model"] = res["models"][0]["scheduling_model"]
         res["modeled_fma_bound_cycles_per_iteration"] = res["models"][0]["fma_only_cycles_per_iteration"]
         res["fraction_of_modeled_fma_bound"] = res["models"][0]["fraction_of_modeled_fma_bound"]
