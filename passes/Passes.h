@@ -72,6 +72,11 @@ struct ToLLVMPipelineOptions
       llvm::cl::desc("Stride-1 pattern convs read aligned vectors from one "
                      "copy of the padded input per kernel column shift"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> alignedLoads{
+      *this, "aligned-loads",
+      llvm::cl::desc("Convs read their padded input with aligned vectors "
+                     "only; a straddling tap vector is a lane shuffle of two"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> reorder{
       *this, "reorder",
       llvm::cl::desc("Filter kernel reorder (pconv-reorder-filters) after "

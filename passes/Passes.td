@@ -336,6 +336,10 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
     Option<"shiftedCopies", "shifted-copies", "bool", /*default=*/"false",
            "At stride 1, copy the padded input once per kernel column shift "
            "so that every tap load is an aligned vector">,
+    Option<"alignedLoads", "aligned-loads", "bool", /*default=*/"true",
+           "Pattern convs read the padded input only with aligned vectors: "
+           "a tap vector that straddles two is a lane shuffle of both "
+           "(valignd) instead of a load split across cache lines">,
     Option<"directLoads", "direct-loads", "bool", /*default=*/"true",
            "Convs whose filters keep at most one kernel (depthwise) at column "
            "stride 1 or 2 read the input in place with masked loads instead "

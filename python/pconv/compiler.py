@@ -75,6 +75,9 @@ class CompileOptions:
         shifted_copies: stride-1 pattern convs read aligned vectors from one copy of
             the padded input per kernel column shift (no cache-line-split loads, but
             3x the copying and input footprint; off: measured 10% slower on ResNet-18).
+        aligned_loads: convs read their padded input with aligned vectors only; a
+            tap vector that straddles two aligned ones is a lane shuffle of both
+            (``valignd``) instead of a load split across two cache lines.
         direct_loads: convs whose filters keep at most one kernel (depthwise) read
             their input in place with masked loads (at column stride 2, two loads
             deinterleaved) instead of first copying it into a padded buffer.
@@ -104,6 +107,7 @@ class CompileOptions:
     vector_width: int | None = None
     reorder_filters: bool = True
     shifted_copies: bool = False
+    aligned_loads: bool = True
     direct_loads: bool = True
     sparse_linear: bool = False
     tune: bool = False
@@ -267,6 +271,7 @@ def _lower_to_library(session: "_Session", pconv_input: Path, opts: CompileOptio
                          f"num-threads={opts.threads} "
                          f"vector-width={vector_width_of(opts, target)} target={target.triple}{tile_option} "
                          f"shifted-copies={str(opts.shifted_copies).lower()} "
+                         f"aligned-loads={str(opts.aligned_loads).lower()} "
                          f"direct-loads={str(opts.direct_loads).lower()} "
                          f"sparse-linear={str(opts.sparse_linear).lower()}}})",
                          "--emit-bytecode", "-o", str(llvm_bc)], inputs=[pconv_input])

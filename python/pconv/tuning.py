@@ -226,7 +226,9 @@ def tune_layers(layers: Sequence[ConvLayer], opts: "CompileOptions", progress: b
 
         iterator = tqdm(layers, desc="tuning convs", unit="conv")
     for layer in iterator:
-        key = layer.key(target.triple + ":" + target.cpu, width, opts.threads)
+        # The load scheme changes which tile is fastest: part of the key.
+        codegen = f"{target.triple}:{target.cpu}:aligned={int(opts.aligned_loads)}:shifted={int(opts.shifted_copies)}"
+        key = layer.key(codegen, width, opts.threads)
         if key in cache:
             chosen[layer.index] = tuple(cache[key])  # type: ignore[assignment]
             continue

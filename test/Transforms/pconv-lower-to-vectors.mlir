@@ -1,8 +1,9 @@
-// RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8 shifted-copies=true direct-loads=false}))' | FileCheck %s
-// RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8}))' | FileCheck %s --check-prefix=NOSHIFT
+// RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8 shifted-copies=true direct-loads=false aligned-loads=false}))' | FileCheck %s
+// RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8 aligned-loads=false}))' | FileCheck %s --check-prefix=NOSHIFT
 // RUN: pconv-opt %S/Inputs/bad-tile.mlir -split-input-file -verify-diagnostics -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8}))'
-// RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8 shifted-copies=true direct-loads=false}))' | grep -c "vector.load" | FileCheck %s --check-prefix=LOADS
+// RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8 shifted-copies=true direct-loads=false aligned-loads=false}))' | grep -c "vector.load" | FileCheck %s --check-prefix=LOADS
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8}))' | grep -c "vector.fma" | FileCheck %s --check-prefix=FMAS
+// RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8}))' | FileCheck %s --check-prefix=ALIGNED
 
 // 6 output columns in one 8-lane vector (V = 1), R = 6 rows per tile (the
 // model allows 16 accumulators: all 6 rows in one block); the tile's 6
@@ -29,6 +30,18 @@
 // columns), so every tap load is an aligned vector; by default (NOSHIFT) the
 // taps load unaligned vectors of one padded copy, viewed with a unit
 // column-phase dimension.
+// By default (aligned-loads, ALIGNED) the padded input is read only with
+// aligned vectors: @tile's 7 tap vectors at column shift 1 or 2 (taps (0,1),
+// (1,2)) are lane shuffles of the aligned vectors at columns 0 and 8 of
+// their row, which the unshifted tap (1,0) also uses: 14 loads (7 rows x 2
+// aligned vectors) instead of 19, and no load split across cache lines.
+// ALIGNED-LABEL: func.func @tile
+// ALIGNED: memref<1x2x8x1x16xf32>
+// ALIGNED: vector.load
+// ALIGNED: vector.shuffle %{{.*}}, %{{.*}} [1, 2, 3, 4, 5, 6, 7, 8] : vector<8xf32>, vector<8xf32>
+// ALIGNED: vector.fma
+// ALIGNED: vector.shuffle %{{.*}}, %{{.*}} [2, 3, 4, 5, 6, 7, 8, 9] : vector<8xf32>, vector<8xf32>
+// ALIGNED: scf.yield
 // NOSHIFT-LABEL: func.func @tile
 // NOSHIFT: memref.expand_shape {{.*}} into memref<1x2x8x1x16xf32>
 // NOSHIFT-NOT: memref<1x2x8x3x8xf32>
@@ -97,6 +110,15 @@ func.func @relu_epilogue(%x: tensor<1x1x6x7xf32>, %w: tensor<4xf32>) -> tensor<1
 // computed on the flat padded map (pitch 5): 3 x 5 = 15 grid positions in 2
 // full 8-lane vectors, taps at flat offsets dy * 5 + dx of one flat copy of
 // the input; the x < 3 columns of the grid are copied to the result.
+// With aligned loads the flat copy has a vector of slack (40 columns) for
+// the upper aligned vector, and the taps at flat offsets 1, 5, 6, 7 are
+// shuffles of the 3 aligned vectors.
+// ALIGNED-LABEL: func.func @short_rows
+// ALIGNED: memref.alloc() {alignment = 64 : i64} : memref<1x1x1x1x40xf32>
+// ALIGNED-COUNT-3: vector.load
+// ALIGNED: vector.shuffle %{{.*}}, %{{.*}} [5, 6, 7, 8, 9, 10, 11, 12]
+// ALIGNED: vector.shuffle %{{.*}}, %{{.*}} [7, 8, 9, 10, 11, 12, 13, 14]
+// ALIGNED: vector.store
 // CHECK-LABEL: func.func @short_rows
 // CHECK: %[[FLAT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x1x1x1x32xf32>
 // CHECK: %[[GRID:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x1x1x16xf32>
