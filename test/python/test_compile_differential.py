@@ -402,3 +402,34 @@ def test_tuner_keeps_the_model_tile_unless_clearly_beaten(tmp_path, monkeypatch)
     pconv.compile(model, (x,), tune=True)
     chosen = set(map(tuple, __import__("json").loads(tuning.cache_path().read_text()).values()))
     assert tuning.MODEL_TILE not in chosen
+
+
+@pytest.mark.parametrize("aligned", [True, False])
+def test_aligned_pattern_loads(aligned):
+    """Pattern convs read straddling tap vectors as lane shifts of two aligned
+    vectors (aligned_loads, the AVX-512 default) or as unaligned loads: the
+    same results for every input form (padded rows wider than a vector,
+    dilation 2, column phases at stride 2, the pitched flat row of short
+    rows)."""
+    import random
+
+    from pconv.testing import apply_random_patterns, random_library
+
+    rng = random.Random(11)
+    torch.manual_seed(11)
+    library = random_library(rng)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(5, 12, 3, padding=2, dilation=2), torch.nn.ReLU(),  # 37 wide: 3 vectors
+        torch.nn.Conv2d(12, 9, 3, stride=2, padding=1), torch.nn.ReLU(),   # phases
+        torch.nn.Conv2d(9, 7, 3, stride=2, padding=1), torch.nn.ReLU(),    # 10 wide
+        torch.nn.Conv2d(7, 6, 3, stride=2, padding=1),                     # 5 wide: pitched
+    ).eval()
+    for m in model:
+        if isinstance(m, torch.nn.Conv2d):
+            apply_random_patterns(m, library, rng, keep=0.6)
+    x = torch.randn(1, 5, 37, 37, generator=torch.Generator().manual_seed(3))
+    art = pconv.compile(model, (x,), vector_width=16, aligned_loads=aligned)
+    assert art.stats["pconv_convs"] == 4
+    with torch.no_grad():
+        ref = model(x).numpy()
+    np.testing.assert_allclose(art.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
