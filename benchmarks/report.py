@@ -355,7 +355,10 @@ def summary(result: dict, plots: list[str], name: str) -> list[str]:
     if ls:
         fr = sorted(e["pconv_frac_peak"] for e in ls)
         sp = sorted(e["speedup_vs_best_dense"] for e in ls if "speedup_vs_best_dense" in e)
-        out += ["", f"Per 3x3 layer ({len(ls)} layers of {', '.join(sorted({e['network'] for e in ls}))}, 1 thread): "
+        keep = (result.get("meta", {}).get("args") or {}).get("layer_keep")
+        pruning = ("pattern pruning only" if keep == 1 else f"connectivity keep {keep:g}") if keep else ""
+        out += ["", f"Per 3x3 layer ({len(ls)} layers of {', '.join(sorted({e['network'] for e in ls}))}, 1 thread"
+                f"{', ' + pruning if pruning else ''}): "
                 f"PConv effective GFLOP/s is {100 * fr[0]:.1f}–{100 * fr[-1]:.1f}% of the measured peak "
                 f"(median {100 * fr[len(fr) // 2]:.1f}%)"
                 + (f"; time vs the best dense engine on the layer: {sp[0]:.2f}x–{sp[-1]:.2f}x "

@@ -252,10 +252,13 @@ def bench_layers(args, layer_nets: list[str], models: dict, engines: list[str], 
     from benchmarks import prepare
 
     for net in layer_nets:
-        model = models.get(net)
+        model = models.get(net) if args.layer_keep is None else None
         if model is None:
             model, _ = N.build(net)
-            N.prune_network(model)
+            if args.layer_keep is None:
+                N.prune_network(model)
+            else:
+                N.prune_network(model, keep=args.layer_keep)
         names = [l["name"] for l in N.conv3x3_layers(model, N.build(net)[1])]
         if args.layer_limit:
             step = max(1, len(names) // args.layer_limit)
@@ -301,6 +304,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--layer-budget", type=float)
     ap.add_argument("--layer-cap", type=float, help="time cap per engine for all layers of one network (s)")
     ap.add_argument("--no-layers", action="store_true")
+    ap.add_argument("--no-networks", action="store_true", help="only the per-layer study (and mca, peak)")
+    ap.add_argument("--layer-keep", type=float,
+                    help="connectivity keep rate of the per-layer study (default: the networks' 1/3.6; "
+                         "1 = pattern pruning only, 2.25x fewer MACs); use its own --work folder")
     ap.add_argument("--no-mca", action="store_true")
     ap.add_argument("--no-peak", action="store_true", help="skip the sgemm peak measurement (smoke test)")
     ap.add_argument("--tvm-trials", type=int, default=0,
@@ -318,7 +325,10 @@ def main(argv: list[str] | None = None) -> int:
     a.layer_cap = a.layer_cap if a.layer_cap is not None else (90.0 if quick else 900.0)
     if a.layer_limit is None and quick:
         a.layer_limit = 2
-    networks = a.networks.split(",") if a.networks else (["resnet18"] if quick else FULL_NETWORKS)
+    networks = [] if a.no_networks else (
+        a.networks.split(",") if a.networks else (["resnet18"] if quick else FULL_NETWORKS))
+    if a.layer_keep is not None and not 0 < a.layer_keep <= 1:
+        ap.error(f"--layer-keep must be in (0, 1], got {a.layer_keep}")
     engines = a.engines.split(",") if a.engines else list(DEFAULT_ENGINES)
     unknown = [e for e in engines if e not in ENGINES]
     if unknown:

@@ -37,6 +37,15 @@ def test_bench_smoke(tmp_path: Path) -> None:
     assert (out / "smoke-latency-tiny.png").exists()
 
 
+def test_layer_keep_out_of_range_is_rejected(tmp_path: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--no-networks", "--layer-keep", "1.5", "--no-peak",
+         "--work", str(tmp_path / "work"), "--out", str(tmp_path / "out")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=55)
+    assert proc.returncode == 2 and "--layer-keep must be in (0, 1]" in proc.stderr, proc.stderr[-2000:]
+
+
 def test_missing_engine_is_a_row_with_a_reason() -> None:
     sys.path.insert(0, str(ROOT))
     from benchmarks.engines import EngineSpec
