@@ -402,6 +402,20 @@ def test_tuner_keeps_the_model_tile_unless_clearly_beaten(tmp_path, monkeypatch)
     pconv.compile(model, (x,), tune=True)
     chosen = set(map(tuple, __import__("json").loads(tuning.cache_path().read_text()).values()))
     assert tuning.MODEL_TILE not in chosen
+    # 10% faster in the first round only: the confirmation round (the model's
+    # tile against the winner alone) keeps the model's tile.
+    tuning.cache_path().unlink()
+    rounds = []
+
+    def lucky_once(layer, tiles, opts):
+        rounds.append(len(tiles))
+        return [1.0] + [0.9 if len(tiles) > 2 else 1.0] * (len(tiles) - 1)
+
+    monkeypatch.setattr(tuning, "measure", lucky_once)
+    pconv.compile(model, (x,), tune=True)
+    assert 2 in rounds
+    chosen = set(map(tuple, __import__("json").loads(tuning.cache_path().read_text()).values()))
+    assert chosen == {tuning.MODEL_TILE}
 
 
 @pytest.mark.parametrize("aligned", [True, False])
