@@ -255,10 +255,7 @@ def bench_layers(args, layer_nets: list[str], models: dict, engines: list[str], 
         model = models.get(net) if args.layer_keep is None else None
         if model is None:
             model, _ = N.build(net)
-            if args.layer_keep is None:
-                N.prune_network(model)
-            else:
-                N.prune_network(model, keep=args.layer_keep)
+            N.prune_network(model, **({} if args.layer_keep is None else {"keep": args.layer_keep}))
         names = [l["name"] for l in N.conv3x3_layers(model, N.build(net)[1])]
         if args.layer_limit:
             step = max(1, len(names) // args.layer_limit)

@@ -50,8 +50,9 @@ struct TapSource {
   int64_t top = 0, left = 0, height = 0, width = 0, stride = 1;
   /// Tap vectors that straddle two aligned vectors of the padded copy are
   /// assembled from those two with a lane shuffle instead of one unaligned
-  /// load (`aligned-loads`); the copy leaves a vector of slack after every
-  /// tile row for the upper one.
+  /// load (`aligned-loads`). The upper vector stays inside the copy: padded
+  /// rows are whole vectors past the widest tap, and the pitched flat row
+  /// gets one vector of slack.
   bool alignedShifts = false;
 
   /// Direct form: the vector of taps at column shift dx for tile vector v of
@@ -734,20 +735,21 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
                 // tap, any tile row) is emitted together, so the row's
                 // vectors and lane shuffles die right after; in tap-major
                 // order they stayed live across taps and spilled.
-                int64_t lastRow = (R - 1) * sh;
-                for (int64_t t = 0; t < taps; ++t)
-                  lastRow = std::max(lastRow, (R - 1) * sh +
-                                                  (positions[t] / kw) * dil[0]);
+                SmallVector<int64_t> dys, dxs;
+                for (int64_t p : positions) {
+                  dys.push_back((p / kw) * dil[0]);
+                  dxs.push_back((p % kw) * dil[1]);
+                }
+                int64_t lastRow = (R - 1) * sh + *llvm::max_element(dys);
                 for (int64_t y = 0; y <= lastRow; ++y)
                   for (int64_t t = 0; t < taps; ++t) {
-                    int64_t dy = (positions[t] / kw) * dil[0];
-                    int64_t dx = (positions[t] % kw) * dil[1];
+                    int64_t dy = dys[t];
                     if (y < dy || (y - dy) % sh || (y - dy) / sh >= R)
                       continue;
                     int64_t r = (y - dy) / sh;
                     for (int64_t v = 0; v < V; ++v)
                       next[r * V + v] = vector::FMAOp::create(
-                          b, loc, in.get(b, loc, y, dx, v), tapWeights[t],
+                          b, loc, in.get(b, loc, y, dxs[t], v), tapWeights[t],
                           next[r * V + v]);
                   }
                 scf::YieldOp::create(b, loc, next);

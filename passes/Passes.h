@@ -74,8 +74,9 @@ struct ToLLVMPipelineOptions
       llvm::cl::init(false)};
   PassOptions::Option<bool> alignedLoads{
       *this, "aligned-loads",
-      llvm::cl::desc("Convs read their padded input with aligned vectors "
-                     "only; a straddling tap vector is a lane shuffle of two"),
+      llvm::cl::desc("Pattern convs read their padded input with aligned "
+                     "vectors only, a straddling tap vector being a lane "
+                     "shuffle of two (512-bit vectors only)"),
       llvm::cl::init(true)};
   PassOptions::Option<bool> reorder{
       *this, "reorder",

@@ -75,9 +75,10 @@ class CompileOptions:
         shifted_copies: stride-1 pattern convs read aligned vectors from one copy of
             the padded input per kernel column shift (no cache-line-split loads, but
             3x the copying and input footprint; off: measured 10% slower on ResNet-18).
-        aligned_loads: convs read their padded input with aligned vectors only; a
-            tap vector that straddles two aligned ones is a lane shuffle of both
-            (``valignd``) instead of a load split across two cache lines.
+        aligned_loads: pattern convs read their padded input with aligned vectors
+            only; a tap vector that straddles two aligned ones is a lane shuffle of
+            both (``valignd``) instead of a load split across two cache lines.
+            Applies with 512-bit vectors (AVX-512) only; dense convs never use it.
         direct_loads: convs whose filters keep at most one kernel (depthwise) read
             their input in place with masked loads (at column stride 2, two loads
             deinterleaved) instead of first copying it into a padded buffer.

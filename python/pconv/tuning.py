@@ -209,6 +209,11 @@ def measure(layer: ConvLayer, tiles: Sequence[Tile], opts: "CompileOptions") -> 
     return times
 
 
+def _beats(candidate: float, model: float) -> bool:
+    """Whether a candidate's time beats the model tile's by more than the margin."""
+    return candidate < (1 - TUNING_MARGIN) * model
+
+
 def tune_layers(layers: Sequence[ConvLayer], opts: "CompileOptions", progress: bool = False) -> dict[int, Tile]:
     """The fastest measured tile of every layer (from the cache where known)."""
     from .compiler import vector_width_of
@@ -225,9 +230,9 @@ def tune_layers(layers: Sequence[ConvLayer], opts: "CompileOptions", progress: b
         from tqdm import tqdm
 
         iterator = tqdm(layers, desc="tuning convs", unit="conv")
+    # The load scheme changes which tile is fastest: part of the key.
+    codegen = f"{target.triple}:{target.cpu}:aligned={int(opts.aligned_loads)}:shifted={int(opts.shifted_copies)}"
     for layer in iterator:
-        # The load scheme changes which tile is fastest: part of the key.
-        codegen = f"{target.triple}:{target.cpu}:aligned={int(opts.aligned_loads)}:shifted={int(opts.shifted_copies)}"
         key = layer.key(codegen, width, opts.threads)
         if key in cache:
             chosen[layer.index] = tuple(cache[key])  # type: ignore[assignment]
@@ -238,14 +243,14 @@ def tune_layers(layers: Sequence[ConvLayer], opts: "CompileOptions", progress: b
         tiles = [MODEL_TILE] + [t for t in candidates(layer, width) if t != MODEL_TILE]
         times = measure(layer, tiles, opts)
         fastest = int(np.argmin(times))
-        best = tiles[fastest] if times[fastest] < (1 - TUNING_MARGIN) * times[0] else MODEL_TILE
+        best = tiles[fastest] if _beats(times[fastest], times[0]) else MODEL_TILE
+        # Confirm against the model's tile in a second, separate round: the
+        # first round's winner of a dozen noisy timings won a lottery as often
+        # as not (the ablation measured tuned tiles at 0.90-0.97x of the
+        # model's with a single round).
         if best != MODEL_TILE:
-            # Confirm against the model's tile in a second, separate round:
-            # the first round's winner of a dozen noisy timings won a
-            # lottery as often as not (the ablation measured tuned tiles at
-            # 0.90-0.97x of the model's with a single round).
-            again = measure(layer, [MODEL_TILE, best], opts)
-            if not again[1] < (1 - TUNING_MARGIN) * again[0]:
+            model_time, best_time = measure(layer, [MODEL_TILE, best], opts)
+            if not _beats(best_time, model_time):
                 best = MODEL_TILE
         chosen[layer.index] = best
         cache[key] = list(best)

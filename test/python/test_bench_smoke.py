@@ -87,16 +87,13 @@ def test_scaling_bundle_round_trip(tmp_path: Path) -> None:
 
 def test_load_scheme_micro_benchmark_runs() -> None:
     """benchmarks.loads builds and runs every mode (numbers are not checked)."""
-    import shutil
-
     import pytest
 
-    if not any(shutil.which(c) for c in ("cc", "gcc", "clang")):
-        pytest.skip("no C compiler")
-    if "avx512f" not in Path("/proc/cpuinfo").read_text():
-        pytest.skip("no AVX-512")
     sys.path.insert(0, str(ROOT))
     from benchmarks import loads
 
-    best = loads.run(rounds=1, iterations=1000)
+    try:
+        best = loads.run(rounds=1, iterations=1000)
+    except RuntimeError as e:  # no C compiler or no AVX-512 here
+        pytest.skip(str(e))
     assert set(best) == set(loads.MODES) and all(v > 0 for v in best.values())
