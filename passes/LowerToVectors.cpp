@@ -372,14 +372,17 @@ struct TapLoads {
         cached = alignedLoad(b, loc, inRow, copy, offset);
       } else {
         // A vector straddling two aligned ones: load both (shared with the
-        // neighbouring vectors and taps) and pick its lanes (one valignd on
-        // AVX-512) instead of a load split across two cache lines.
+        // neighbouring vectors and taps) and pick its lanes (one port-5
+        // lane shuffle on AVX-512) instead of a load split across two cache
+        // lines.
         int64_t lo = llvm::alignDown(offset, vw), s = offset - lo;
         SmallVector<int64_t> lanes(vw);
         std::iota(lanes.begin(), lanes.end(), s);
-        // On i32 lanes: LLVM's x86 lowering matches this shift to valignd
-        // only for integer vectors (on f32 it takes vpermt2ps, which
-        // overwrites a source and costs a register copy).
+        // On i32 lanes, where LLVM's x86 lowering can match the shift to
+        // valignd / valignq; in the pattern loops it still picks
+        // vpermt2ps / vpermt2pd (also one port-5 uop, plus a register copy
+        // as it overwrites a source) for most of them (64->64 at 56x56: 8
+        // of the 36 shifts per kernel are valignd / valignq).
         auto intType = VectorType::get({vw}, b.getI32Type());
         Value loVec = arith::BitcastOp::create(
             b, loc, intType, alignedLoad(b, loc, inRow, copy, lo));
