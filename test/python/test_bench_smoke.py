@@ -97,3 +97,29 @@ def test_load_scheme_micro_benchmark_runs() -> None:
     except RuntimeError as e:  # no C compiler or no AVX-512 here
         pytest.skip(str(e))
     assert set(best) == set(loads.MODES) and all(v > 0 for v in best.values())
+
+
+def test_layer_ab_checks_and_times_variants() -> None:
+    """benchmarks.layer_ab compiles each variant, checks it against PyTorch and
+    times it next to the FMA probe (numbers are not checked); bad variants are
+    rejected with the reason."""
+    import pytest
+
+    sys.path.insert(0, str(ROOT))
+    from benchmarks import layer_ab
+
+    with pytest.raises(ValueError, match="C,F,HW,STRIDE"):
+        layer_ab.parse_variant("8,8,x")
+    with pytest.raises(ValueError, match="keep must be in"):
+        layer_ab.parse_variant("8,8,8,1|keep=0")
+    with pytest.raises(ValueError, match="not key=value"):
+        layer_ab.parse_variant("8,8,8,1|k")
+    v = layer_ab.parse_variant("8,16,10,2|k=4|keep=0.5|tile=(2,1,0,0)|aligned_loads=False")
+    assert v["shape"] == (8, 16, 10, 2) and v["k"] == 4 and v["tile"] == (2, 1, 0, 0)
+    assert v["options"] == {"aligned_loads": False}
+    try:
+        rows = layer_ab.measure(["8,16,10,1", "8,16,10,2|k=4|keep=0.5"], rounds=2)
+    except RuntimeError as e:  # no C compiler or no AVX-512 for the probe
+        pytest.skip(str(e))
+    assert [r["variant"] for r in rows] == ["8,16,10,1", "8,16,10,2|k=4|keep=0.5"]
+    assert all(r["best_ms"] > 0 and r["share_of_probe"] > 0 for r in rows)
