@@ -339,7 +339,8 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
     Option<"alignedLoads", "aligned-loads", "bool", /*default=*/"true",
            "Pattern convs read the padded input only with aligned vectors: "
            "a tap vector that straddles two is a lane shuffle of both "
-           "(valignd) instead of a load split across cache lines">,
+           "(one port-5 uop: valignd or vpermt2ps) instead of a load split "
+           "across cache lines">,
     Option<"directLoads", "direct-loads", "bool", /*default=*/"true",
            "Convs whose filters keep at most one kernel (depthwise) at column "
            "stride 1 or 2 read the input in place with masked loads instead "

@@ -75,7 +75,8 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
     vectorOptions.vectorWidth = options.vectorWidth;
     vectorOptions.shiftedCopies = options.shiftedCopies;
     // Lane shuffles instead of split loads pay off with 512-bit vectors
-    // (AVX-512: a cache-line-split load costs about two, valignd one uop).
+    // (AVX-512: a cache-line-split load costs about two, a lane shuffle one
+    // port-5 uop).
     // 128-bit NEON loads are cheap unaligned: with EXT instead, llvm-mca
     // costs a VGG-16 layer's loop 0.333 cycles per MAC against 0.258
     // (cortex-a76) and 0.344 against 0.227 (neoverse-n1); AVX2 has no
