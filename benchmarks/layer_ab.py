@@ -26,7 +26,6 @@ import ast
 import ctypes
 import os
 import random
-import shutil
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
+
+from benchmarks.loads import compile_native
 
 # One OpenMP thread unless asked otherwise: with more, the idle workers spin on the
 # other core and their CPU time would count in process_time.
@@ -95,14 +96,9 @@ def build_layer(variant: dict[str, Any]) -> tuple[Any, Any, int]:
 
 def load_probe(directory: Path) -> Callable[[], float]:
     """The FMA probe as a function returning GFLOP/s (this thread's CPU time)."""
-    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
-    if cc is None:
-        raise RuntimeError("no C compiler (cc, gcc or clang) on PATH")
     if "avx512f" not in Path("/proc/cpuinfo").read_text():
         raise RuntimeError("the FMA probe needs AVX-512 (use --no-probe)")
-    lib = directory / "fma_probe.so"
-    subprocess.run([cc, "-O3", "-march=native", "-shared", "-fPIC", str(PROBE_SOURCE), "-o", str(lib)],
-                   check=True, capture_output=True, text=True)
+    lib = compile_native(PROBE_SOURCE, directory / "fma_probe.so", "-shared", "-fPIC")
     probe = ctypes.CDLL(str(lib))
     out = (ctypes.c_float * 16)()
 

@@ -23,14 +23,18 @@ MODES = ["fma", "aligned", "split", "half", "shift"]
 SOURCE = Path(__file__).parent / "micro" / "loads.c"
 
 
-def build(out_dir: Path) -> Path:
+def compile_native(source: Path, output: Path, *flags: str) -> Path:
+    """``source`` compiled with ``-O3 -march=native`` (plus ``flags``) to ``output``."""
     cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
     if cc is None:
         raise RuntimeError("no C compiler (cc, gcc or clang) on PATH")
-    exe = out_dir / "loads"
-    subprocess.run([cc, "-O3", "-march=native", str(SOURCE), "-o", str(exe)], check=True,
+    subprocess.run([cc, "-O3", "-march=native", *flags, str(source), "-o", str(output)], check=True,
                    capture_output=True, text=True)
-    return exe
+    return output
+
+
+def build(out_dir: Path) -> Path:
+    return compile_native(SOURCE, out_dir / "loads")
 
 
 def run(rounds: int = 5, iterations: int = 10_000_000) -> dict[str, float]:
