@@ -137,14 +137,22 @@ static TapSource createTapSource(OpBuilder &b, Location loc, Conv2DOp op,
   src.tapColumn = [sw](int64_t dx) { return std::make_pair(dx % sw, dx / sw); };
   src.alignedShifts = alignedLoads;
   if (tile.flatten) {
-    // 1x1, stride 1, no padding: the input itself, each channel one row of
-    // H * W pixels; partial vectors are masked.
+    // 1x1, no padding: each channel one row of OH * OW pixels; partial
+    // vectors are masked. At stride 1 the input itself; at a larger stride a
+    // compact copy of the pixels the conv reads (1/(sh*sw) of the input),
+    // so it runs as the same flat matmul.
+    int64_t pixels = s.outHeight * s.outWidth;
+    src.masked = tile.chunks * tile.vectors * vw != pixels;
+    if (sh != 1 || sw != 1) {
+      src.buffer = createSubsampledCopy(b, loc, source, sh, sw, s.outHeight,
+                                        s.outWidth, vw);
+      return src;
+    }
     Value flat = memref::CollapseShapeOp::create(
         b, loc, source, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
     src.buffer = memref::ExpandShapeOp::create(
         b, loc, MemRefType::get({n, s.channels, 1, 1, h * w}, f32), flat,
         ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3, 4}});
-    src.masked = tile.chunks * tile.vectors * vw != h * w;
     return src;
   }
   if (tile.pitch) {

@@ -216,8 +216,9 @@ static FailureOr<RequestedTile> readTileAttr(Conv2DOp op) {
 static TileShape chooseDenseTile(const ConvShape &s, const RequestedTile &req,
                                  const TileModel &model) {
   TileShape t;
+  // 1x1 without padding, at any stride (a strided one reads a compact copy
+  // of the pixels it uses, see createSubsampledCopy).
   t.flatten = s.kernelHeight == 1 && s.kernelWidth == 1 &&
-              s.strides[0] == 1 && s.strides[1] == 1 &&
               llvm::all_of(s.padding, [](int64_t p) { return p == 0; });
   t.pitch = t.flatten ? 0 : pitchFor(s, model.vectorWidth);
   int64_t height = t.flatten || t.pitch ? 1 : s.outHeight;
@@ -495,6 +496,67 @@ Value mlir::pconv::createFlatPaddedCopy(OpBuilder &b, Location loc,
                   arith::AddIOp::create(b, loc, yx[1], cst(b, left)));
               memref::StoreOp::create(b, loc, v, flat,
                                       ValueRange{nc[0], nc[1], c0, c0, at});
+            });
+      });
+  return flat;
+}
+
+Value mlir::pconv::createSubsampledCopy(OpBuilder &b, Location loc,
+                                        Value source, int64_t strideH,
+                                        int64_t strideW, int64_t outHeight,
+                                        int64_t outWidth, int64_t lanes) {
+  auto sourceType = cast<MemRefType>(source.getType());
+  int64_t n = sourceType.getDimSize(0), c = sourceType.getDimSize(1);
+  Type f32 = sourceType.getElementType();
+  auto vecType = VectorType::get({lanes}, f32);
+  auto i32 = b.getI32Type();
+  auto idxType = VectorType::get({lanes}, i32);
+  auto maskType = VectorType::get({lanes}, b.getI1Type());
+  auto cst = [&](OpBuilder &b, int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  Value flat = memref::AllocOp::create(
+      b, loc, MemRefType::get({n, c, 1, 1, outHeight * outWidth}, f32),
+      b.getI64IntegerAttr(64));
+  SmallVector<int32_t> steps;
+  for (int64_t l = 0; l < lanes; ++l)
+    steps.push_back(int32_t(l * strideW));
+  Value laneOffsets = arith::ConstantOp::create(
+      b, loc, DenseIntElementsAttr::get(idxType, ArrayRef<int32_t>(steps)));
+  Value zero = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(vecType, b.getFloatAttr(f32, 0)));
+  Value c0 = cst(b, 0), c1 = cst(b, 1);
+  scf::ParallelOp::create(
+      b, loc, ValueRange{c0, c0}, ValueRange{cst(b, n), cst(b, c)},
+      ValueRange{c1, c1}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+        scf::buildLoopNest(
+            b, loc, ValueRange{c0, c0},
+            ValueRange{cst(b, outHeight), cst(b, outWidth)},
+            ValueRange{c1, cst(b, lanes)},
+            [&](OpBuilder &b, Location loc, ValueRange yx) {
+              // Lanes at output columns x0 + l < OW read source column
+              // (x0 + l) * sw of source row y * sh.
+              Value left = arith::SubIOp::create(b, loc, cst(b, outWidth),
+                                                 yx[1]);
+              Value mask = vector::CreateMaskOp::create(b, loc, maskType,
+                                                        ValueRange{left});
+              Value start = arith::IndexCastOp::create(
+                  b, loc, i32,
+                  arith::MulIOp::create(b, loc, yx[1], cst(b, strideW)));
+              Value idx = arith::AddIOp::create(
+                  b, loc, vector::BroadcastOp::create(b, loc, idxType, start),
+                  laneOffsets);
+              Value row =
+                  arith::MulIOp::create(b, loc, yx[0], cst(b, strideH));
+              Value v = vector::GatherOp::create(
+                  b, loc, vecType, source, ValueRange{ivs[0], ivs[1], row, c0},
+                  idx, mask, zero);
+              Value at = arith::AddIOp::create(
+                  b, loc, arith::MulIOp::create(b, loc, yx[0], cst(b, outWidth)),
+                  yx[1]);
+              vector::MaskedStoreOp::create(
+                  b, loc, flat, ValueRange{ivs[0], ivs[1], c0, c0, at}, mask,
+                  v);
             });
       });
   return flat;

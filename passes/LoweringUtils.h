@@ -188,6 +188,16 @@ Value createShiftedCopies(OpBuilder &b, Location loc, Value padded,
                           int64_t shifts, int64_t step, int64_t width,
                           int64_t lanes);
 
+/// Allocates an N x C x 1 x 1 x (OH * OW) buffer holding rows 0, sh, 2 sh,
+/// ... and columns 0, sw, 2 sw, ... of `source` (N x C x H x W), OH x OW of
+/// them, each channel one contiguous flat row: the only input a 1x1
+/// convolution at stride (sh, sw) without padding reads, laid out so it runs
+/// as the stride-1 flat matmul. Parallel over (N, C); each output vector is
+/// one masked strided gather and one masked store.
+Value createSubsampledCopy(OpBuilder &b, Location loc, Value source,
+                           int64_t strideH, int64_t strideW, int64_t outHeight,
+                           int64_t outWidth, int64_t lanes);
+
 /// Allocates an N x C x 1 x 1 x L buffer (L = `length` rounded up to
 /// `lanes`) holding `source` (N x C x H x W) zero-padded by `top` rows and
 /// `left` columns on a grid `pitch` columns wide, flattened: input (y, x)

@@ -19,12 +19,13 @@
 // input rows between its taps' rows); @blocked is @tile's geometry again (its
 // kernel loop is emitted once and runs once per channel block); @short_rows
 // has 4 taps x 2 flat vectors: 8 loads for 8 FMAs;
-// @dense_1x1 has 4 loads (+1 masked) for 20 FMAs, @dense_3x3 24 loads for
+// @dense_1x1 and @dense_1x1_strided have 4 loads (+1 masked) for 20 FMAs
+// each, @dense_3x3 24 loads for
 // 108 FMAs (dense convs never take shifted copies); @depthwise_direct
 // 20 FMAs (LOADS runs with direct-loads=false: 20 loads from its
 // phase-split copy; by default it reads masked loads, see below).
-// LOADS: 122
-// FMAS: 224
+// LOADS: 126
+// FMAS: 244
 // The padded input has room for one whole tile of 6 rows (+2 halo rows);
 // with shifted-copies it is copied once per column shift (3 copies of 8
 // columns), so every tap load is an aligned vector; by default (NOSHIFT) the
@@ -193,6 +194,33 @@ func.func @dense_1x1(%x: tensor<1x8x5x7xf32>, %b: tensor<16xf32>) -> tensor<1x16
          kernels dense<0> : tensor<16x8xi8>
          strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1] relu
          : (tensor<1x8x5x7xf32>, tensor<128xf32>, tensor<16xf32>) -> tensor<1x16x5x7xf32>
+  return %y : tensor<1x16x5x7xf32>
+}
+
+// -----
+
+// A dense 1x1 conv at stride 2 without padding reads 5 x 7 of the 9 x 13
+// input pixels: a compact copy of them (one masked strided gather and one
+// masked store per vector of an output row) makes it the flat matmul of
+// @dense_1x1 (same tile: 4 loads, 1 masked, 20 FMAs per channel), instead of
+// a column-phase copy of the whole input.
+// CHECK-LABEL: func.func @dense_1x1_strided
+// CHECK: %[[SUB:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x8x1x1x35xf32>
+// CHECK: scf.parallel
+// CHECK: vector.create_mask
+// CHECK: vector.gather
+// CHECK: vector.maskedstore %[[SUB]]
+// CHECK-NOT: memref<1x8x9x2x
+// CHECK: scf.parallel
+// CHECK-COUNT-4: vector.load %[[SUB]]
+// CHECK: vector.maskedload %[[SUB]]
+// CHECK: scf.yield
+func.func @dense_1x1_strided(%x: tensor<1x8x9x13xf32>, %b: tensor<16xf32>) -> tensor<1x16x5x7xf32> {
+  %w = arith.constant dense<0.5> : tensor<128xf32>
+  %y = pconv.conv2d %x, %w bias(%b) library #pconv.patterns<1x1, taps = 1, [[0]]>
+         kernels dense<0> : tensor<16x8xi8>
+         strides [2, 2] padding [0, 0, 0, 0] dilations [1, 1] relu
+         : (tensor<1x8x9x13xf32>, tensor<128xf32>, tensor<16xf32>) -> tensor<1x16x5x7xf32>
   return %y : tensor<1x16x5x7xf32>
 }
 

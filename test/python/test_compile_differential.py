@@ -173,14 +173,15 @@ def test_filter_reorder_is_absorbed_and_exact():
 def _dense_cnn():
     """Dense (unpruned) convs of every kind the filter-blocked lowering
     takes: 1x1 at stride 1 on odd maps (the flat matmul form, a partial last
-    vector), 1x1 at stride 2, 3x3 with padding, 3x3 dilated, filter counts
+    vector), 1x1 at stride (2, 3) (the flat form on a compact copy of the
+    pixels it reads), 3x3 with padding, 3x3 dilated, filter counts
     with small divisors (7: blocks of 1 or 7), bias or not, ReLU, ReLU6
     (fused as relu_max) or none, batch 2."""
     torch.manual_seed(21)
     model = torch.nn.Sequential(
         torch.nn.Conv2d(5, 24, 1), torch.nn.ReLU(),
         torch.nn.Conv2d(24, 7, 3, padding=1, bias=False),
-        torch.nn.Conv2d(7, 16, 1, stride=2), torch.nn.ReLU6(),
+        torch.nn.Conv2d(7, 16, 1, stride=(2, 3)), torch.nn.ReLU6(),
         torch.nn.Conv2d(16, 12, 3, padding=2, dilation=2),
         torch.nn.Conv2d(12, 9, 1, bias=False),
     ).eval()
