@@ -33,7 +33,7 @@ struct GroupPatternsPass
   void runOnOperation() override {
     WalkResult result = getOperation()->walk([&](Conv2DOp op) {
       // Dense convs lower to a filter-blocked kernel that needs no schedule.
-      if (isDenseConv(op)) {
+      if (isFilterBlockedConv(op)) {
         ++numDense;
         if (remarks)
           op.emitRemark() << "dense conv: no pattern schedule (lowered as a "

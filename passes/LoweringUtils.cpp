@@ -151,6 +151,31 @@ bool mlir::pconv::isDenseConv(Conv2DOp op) {
                       [](int8_t id) { return id == 0; });
 }
 
+int64_t mlir::pconv::sharedKernelBlock(Conv2DOp op) {
+  if (isDenseConv(op) || !op.getWeights().getDefiningOp<arith::ConstantOp>())
+    return 1;
+  int64_t F = op.getNumFilters(), C = op.getNumChannels();
+  SmallVector<int8_t> ids(op.getKernelPatterns().getValues<int8_t>());
+  if (llvm::all_of(ids, [](int8_t id) { return id < 0; }))
+    return 1;
+  for (int64_t g : {16, 8, 4, 2}) {
+    if (F % g)
+      continue;
+    bool equal = true;
+    for (int64_t f = 0; f < F && equal; ++f)
+      if (f % g)
+        equal = std::equal(ids.begin() + f * C, ids.begin() + (f + 1) * C,
+                           ids.begin() + (f - 1) * C);
+    if (equal)
+      return g;
+  }
+  return 1;
+}
+
+bool mlir::pconv::isFilterBlockedConv(Conv2DOp op) {
+  return isDenseConv(op) || sharedKernelBlock(op) > 1;
+}
+
 /// Vectors of `vectorWidth` lanes, halved while a row of `width` outputs
 /// fills at most half of one (7x7 maps with 16 lanes).
 static int64_t vectorWidthFor(int64_t width, int64_t vectorWidth) {
@@ -200,10 +225,18 @@ static FailureOr<RequestedTile> readTileAttr(Conv2DOp op) {
            << "has an invalid '" << kTileAttrName
            << "' attribute: expected a dictionary of positive integers "
               "(rows, vectors, channel_block, filter_groups, filter_block)";
-  if (r.filterBlock && !isDenseConv(op))
+  if (r.filterBlock && !isFilterBlockedConv(op))
     return op.emitOpError() << "has a 'filter_block' in its '" << kTileAttrName
                             << "' attribute but is not a dense conv (only "
-                               "dense convs are filter-blocked)";
+                               "dense convs and convs whose filters share "
+                               "their kernels in blocks are filter-blocked)";
+  if (int64_t g = sharedKernelBlock(op); r.filterBlock && g > 1 &&
+                                         g % r.filterBlock != 0)
+    return op.emitOpError() << "'filter_block' " << r.filterBlock
+                            << " of its '" << kTileAttrName
+                            << "' attribute does not divide its shared-kernel "
+                               "filter blocks of "
+                            << g;
   if (r.filterBlock && op.getNumFilters() % r.filterBlock != 0)
     return op.emitOpError() << "'filter_block' " << r.filterBlock
                             << " of its '" << kTileAttrName
@@ -214,7 +247,8 @@ static FailureOr<RequestedTile> readTileAttr(Conv2DOp op) {
 
 /// The dense conv tile: a search over (rows, vectors, filter block).
 static TileShape chooseDenseTile(const ConvShape &s, const RequestedTile &req,
-                                 const TileModel &model) {
+                                 const TileModel &model,
+                                 int64_t sharedBlock = 0) {
   TileShape t;
   // 1x1 without padding, at any stride (a strided one reads a compact copy
   // of the pixels it uses, see createSubsampledCopy).
@@ -229,7 +263,8 @@ static TileShape chooseDenseTile(const ConvShape &s, const RequestedTile &req,
   int64_t perRow = llvm::divideCeil(width, t.vectorWidth);
   double best = -1;
   for (int64_t fb = 1; fb <= s.filters; ++fb) {
-    if (s.filters % fb || (req.filterBlock && fb != req.filterBlock))
+    if (s.filters % fb || (sharedBlock && sharedBlock % fb) ||
+        (req.filterBlock && fb != req.filterBlock))
       continue;
     for (int64_t v = 1; v <= perRow; ++v) {
       if (req.vectors ? v != std::min(req.vectors, perRow)
@@ -240,14 +275,23 @@ static TileShape chooseDenseTile(const ConvShape &s, const RequestedTile &req,
           continue;
         // The register budget binds unless the attribute fixes all three.
         bool fixed = req.rows && req.vectors && req.filterBlock;
-        if (!fixed && fb * r * v > model.denseAccumulators)
+        // Shared-kernel blocks keep the pattern convs' budget: their
+        // kernels come from L2 in no useful order, and 24-accumulator tiles
+        // ran slower (64->64 at 56x56, K = 8, 1/3.6, blocks of 8: 3 x 2 x 4
+        // 0.645 ms, 1 x 4 x 4 0.383 ms).
+        int64_t budget =
+            sharedBlock ? model.maxAccumulators : model.denseAccumulators;
+        if (!fixed && fb * r * v > budget)
           continue;
         int64_t chunks = llvm::divideCeil(perRow, v);
         int64_t rowBlocks = llvm::divideCeil(height, r);
         double used = double(width) / double(chunks * v * t.vectorWidth) *
                       double(height) / double(rowBlocks * r);
         double score = double(fb * r * v) / double(fb + r * v) * used;
-        if (score > best + 1e-9) {
+        // Shared-kernel blocks: on a tie, the wider tile (fewer input rows
+        // per kernel to bring from L2).
+        bool wider = sharedBlock && score > best - 1e-9 && v > t.vectors;
+        if (score > best + 1e-9 || wider) {
           best = score;
           t.filterBlock = fb;
           t.vectors = v;
@@ -277,6 +321,9 @@ static TileShape chooseDenseTile(const ConvShape &s, const RequestedTile &req,
           ? std::max<int64_t>(1, model.denseCacheBytes / (4 * inRows * inCols))
           : s.channels;
   block = std::min(block, s.channels);
+  // Shared-kernel blocks walk their own channel lists: no channel blocks.
+  if (sharedBlock)
+    block = s.channels;
   t.channelBlock =
       req.channelBlock
           ? block
@@ -297,6 +344,8 @@ FailureOr<TileShape> mlir::pconv::chooseTile(Conv2DOp op,
   RequestedTile req = *requested;
   if (isDenseConv(op))
     return chooseDenseTile(s, req, model);
+  if (int64_t g = sharedKernelBlock(op); g > 1)
+    return chooseDenseTile(s, req, model, g);
   TileShape t;
   t.pitch = pitchFor(s, model.vectorWidth);
   int64_t height = t.pitch ? 1 : s.outHeight;
@@ -342,7 +391,7 @@ void mlir::pconv::setTileAttr(Conv2DOp op, const TileShape &tile) {
       b.getNamedAttr("vectors", b.getI64IntegerAttr(tile.vectors)),
       b.getNamedAttr("channel_block", b.getI64IntegerAttr(tile.channelBlock)),
       b.getNamedAttr("filter_groups", b.getI64IntegerAttr(tile.groups))};
-  if (isDenseConv(op))
+  if (isFilterBlockedConv(op))
     fields.push_back(b.getNamedAttr("filter_block",
                                     b.getI64IntegerAttr(tile.filterBlock)));
   op->setAttr(kTileAttrName, b.getDictionaryAttr(fields));

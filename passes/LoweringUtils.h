@@ -84,7 +84,7 @@ struct TileShape {
   int64_t rowBlocks;    // row blocks of R rows covering the height
   int64_t channelBlock; // input channels whose tile inputs stay in L1
   int64_t groups;       // work-balanced filter groups (parallel dimension)
-  /// Dense convs only (see isDenseConv): filters sharing each input vector
+  /// Filter-blocked convs only (see isFilterBlockedConv): filters sharing each input vector
   /// in the register tile (R x V x filterBlock accumulators; `groups` then
   /// counts runs of whole filter blocks), and whether the output is one
   /// flat row of OH * OW pixels (1x1, stride 1, no padding: a matmul).
@@ -103,6 +103,20 @@ struct TileShape {
 /// constant: such a dense conv lowers to a filter-blocked kernel (weights
 /// repacked at compile time) without a pattern schedule.
 bool isDenseConv(Conv2DOp op);
+
+/// The size G of `op`'s shared-kernel filter blocks: the largest of 16, 8,
+/// 4, 2 that divides F such that every run of G consecutive filters (from
+/// filter 0) keeps the same kernels with the same patterns (equal rows of
+/// the kernel table), for a pruned conv with constant weights (not dense);
+/// 1 where there is none. Such blocks (group-shared pattern pruning) lower
+/// to the dense path's filter-blocked kernel, one channel loop per pattern
+/// over the block's kept kernels, with a filter block dividing G.
+int64_t sharedKernelBlock(Conv2DOp op);
+
+/// Dense convs and convs with shared-kernel filter blocks: both lower to the
+/// filter-blocked kernel (weights repacked at compile time, no pattern
+/// schedule).
+bool isFilterBlockedConv(Conv2DOp op);
 
 /// Limits of the model that picks a tile when the op does not fix it.
 struct TileModel {

@@ -160,6 +160,11 @@ struct ReorderFiltersPass
         if (remarks)
           op.emitRemark() << "filters keep their order: " << why;
       };
+      if (int64_t g = sharedKernelBlock(op); g > 1) {
+        skip("its filters share their kernels in blocks of " + Twine(g) +
+             " (lowered filter-blocked; a reorder would split the blocks)");
+        continue;
+      }
       if (op.getResidual()) {
         skip("it adds a residual in its epilogue, in the residual's channel "
              "order");

@@ -23,9 +23,10 @@
 // each, @dense_3x3 24 loads for
 // 108 FMAs (dense convs never take shifted copies); @depthwise_direct
 // 20 FMAs (LOADS runs with direct-loads=false: 20 loads from its
-// phase-split copy; by default it reads masked loads, see below).
-// LOADS: 126
-// FMAS: 244
+// phase-split copy; by default it reads masked loads, see below);
+// @shared_blocks 10 loads for 48 FMAs in each of its two pattern loops.
+// LOADS: 146
+// FMAS: 340
 // The padded input has room for one whole tile of 6 rows (+2 halo rows);
 // with shifted-copies it is copied once per column shift (3 copies of 8
 // columns), so every tap load is an aligned vector; by default (NOSHIFT) the
@@ -263,4 +264,35 @@ func.func @depthwise_direct(%x: tensor<1x2x9x9xf32>, %w: tensor<8xf32>) -> tenso
          kernels dense<[[0, -1], [-1, 0]]> : tensor<2x2xi8> strides [2, 2] padding [1, 1, 1, 1] dilations [1, 1]
          : (tensor<1x2x9x9xf32>, tensor<8xf32>) -> tensor<1x2x5x5xf32>
   return %y : tensor<1x2x5x5xf32>
+}
+
+// -----
+
+// Group-shared pattern pruning: the 4 filters keep the same kernels with the
+// same patterns (channel 0 pattern 0, channel 1 pruned, channel 2 pattern
+// 1), so they lower like a dense conv, filter-blocked (4 filters x 3 rows x
+// 1 vector, within the pattern convs' 16 accumulators), with one loop per
+// pattern over the block's kernels: the kept channels [0, 2] and the start
+// of each pattern's run [0, 1, 2] are tables; each kernel prefetches the
+// tile input of the kernel two ahead (5 rows x 2 vectors) and does 4 taps x
+// 4 filters x 3 rows = 48 FMAs.
+// CHECK-LABEL: func.func @shared_blocks
+// CHECK: arith.constant dense<[0, 2]> : tensor<2xi32>
+// CHECK: arith.constant dense<[0, 1, 2]> : tensor<3xi32>
+// CHECK: scf.parallel
+// CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK-COUNT-10: memref.prefetch
+// CHECK-COUNT-48: vector.fma
+// CHECK: scf.yield
+// CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK-COUNT-48: vector.fma
+// CHECK: scf.yield
+// CHECK-COUNT-12: vector.maskedstore
+func.func @shared_blocks(%x: tensor<1x3x6x6xf32>) -> tensor<1x4x6x6xf32> {
+  %w = arith.constant dense<0.25> : tensor<32xf32>
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5], [3, 4, 5, 7]]>
+         kernels dense<[[0, -1, 1], [0, -1, 1], [0, -1, 1], [0, -1, 1]]> : tensor<4x3xi8>
+         strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]
+         : (tensor<1x3x6x6xf32>, tensor<32xf32>) -> tensor<1x4x6x6xf32>
+  return %y : tensor<1x4x6x6xf32>
 }

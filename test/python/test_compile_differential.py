@@ -448,3 +448,67 @@ def test_aligned_pattern_loads(aligned):
     with torch.no_grad():
         ref = model(x).numpy()
     np.testing.assert_allclose(art.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
+
+
+def _shared_kernel_cnn():
+    """Group-shared pattern pruning (`filter_block` in the projections): blocks
+    of 8 or 4 consecutive filters keep the same kernels with the same
+    patterns, so they lower to the filter-blocked tile with one loop per
+    pattern over the block's kernels. Every input form: padded rows wider
+    than a vector (stride 1), column phases (stride 2), the pitched flat row
+    of a 5x5 map; no bias, a residual add with ReLU, ReLU6; batch 2."""
+    import random
+
+    from pconv.prune import project_connectivity, project_pattern
+    from pconv.testing import random_library
+
+    torch.manual_seed(51)
+    nn = torch.nn
+    library = random_library(random.Random(51))
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = nn.Conv2d(6, 16, 3, padding=1)
+            self.b = nn.Conv2d(16, 16, 3, padding=1, bias=False)
+            self.c = nn.Conv2d(16, 8, 3, stride=2, padding=1)
+            self.d = nn.Conv2d(8, 12, 3, stride=2, padding=1)
+
+        def forward(self, x):
+            x = torch.relu(self.a(x))
+            x = torch.relu(self.b(x) + x)
+            x = nn.functional.relu6(self.c(x))
+            return self.d(x)
+
+    model = Net().eval()
+    with torch.no_grad():
+        for conv, block, keep in ((model.a, 8, 0.5), (model.b, 8, 0.3), (model.c, 4, 0.4), (model.d, 4, 1.0)):
+            w, _ = project_connectivity(conv.weight, keep, filter_block=block)
+            w, _ = project_pattern(w, library, filter_block=block)
+            conv.weight.copy_(w)
+    return model, (2, 6, 19, 17)
+
+
+@pytest.mark.parametrize("tiles", [None, {i: (1, 1, 0, 0, 1) for i in range(4)},
+                                   {0: (2, 1, 0, 0, 8), 1: (3, 2, 0, 3, 2), 2: (1, 1, 0, 0, 4), 3: (0, 0, 0, 0, 2)}],
+                         ids=["model", "single-filters", "mixed"])
+@pytest.mark.parametrize("vector_width", [16, 4])
+def test_shared_kernel_blocks_filter_blocked(tiles, vector_width):
+    model, shape = _shared_kernel_cnn()
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(52))
+    art = pconv.compile(model, (x,), tiles=tiles, vector_width=vector_width)
+    assert art.stats["pconv_convs"] == 4
+    np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
+
+
+def test_shared_kernel_block_tile_must_divide_the_block():
+    model, shape = _shared_kernel_cnn()
+    x = torch.randn(*shape)
+    with pytest.raises(pconv.CompileError, match="does not divide its shared-kernel filter blocks of 4"):
+        pconv.compile(model, (x,), tiles={2: (1, 1, 0, 0, 8)})
+
+
+@pytest.mark.aarch64
+@pytest.mark.skipif(not HAS_QEMU, reason="needs qemu-aarch64 and the AArch64 cross compiler")
+def test_shared_kernel_blocks_aarch64():
+    _matches_on_aarch64(*_shared_kernel_cnn(), seed=53)

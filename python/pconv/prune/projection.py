@@ -49,16 +49,31 @@ def kernel_norms(weight: torch.Tensor) -> torch.Tensor:
     return weight.detach().flatten(2).norm(dim=2)
 
 
+def _check_filter_block(weight: torch.Tensor, filter_block: int) -> None:
+    if not isinstance(filter_block, int) or isinstance(filter_block, bool) or filter_block < 1:
+        raise PruneError(f"filter_block must be a positive integer, got {filter_block!r}")
+    if weight.shape[0] % filter_block:
+        raise PruneError(f"filter_block {filter_block} does not divide the {weight.shape[0]} filters")
+
+
 @torch.no_grad()
-def pattern_ids(weight: torch.Tensor, library: PatternLibrary) -> torch.Tensor:
+def pattern_ids(weight: torch.Tensor, library: PatternLibrary, filter_block: int = 1) -> torch.Tensor:
     """For every kernel, the id of the pattern that keeps the largest L2 norm: ``[F, C]`` int64.
 
     The kept squared norm of pattern ``p`` is ``sum_{t in p} w_t^2``; ties go to the lower id.
+    With ``filter_block = G > 1`` the filters ``[g G, (g + 1) G)`` share one pattern per input
+    channel, the one keeping the largest squared norm summed over the block (group-shared
+    patterns: the compiler then applies each input vector to G filters at once).
     """
     _check_weight(weight, library.kernel)
+    _check_filter_block(weight, filter_block)
     f, c = weight.shape[:2]
     squares = weight.detach().reshape(f * c, -1).square()
     scores = squares @ library_masks(library, squares).T  # [F*C, K]
+    if filter_block > 1:
+        scores = scores.reshape(f // filter_block, filter_block, c, -1).sum(dim=1)
+        ids = scores.argmax(dim=2)  # [F/G, C]
+        return ids.repeat_interleave(filter_block, dim=0)
     return scores.argmax(dim=1).reshape(f, c)  # argmax returns the first maximum
 
 
@@ -72,14 +87,18 @@ def pattern_weight_mask(ids: torch.Tensor, library: PatternLibrary) -> torch.Ten
 
 
 @torch.no_grad()
-def project_pattern(weight: torch.Tensor, library: PatternLibrary) -> tuple[torch.Tensor, torch.Tensor]:
+def project_pattern(weight: torch.Tensor, library: PatternLibrary,
+                    filter_block: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
     """Project every kernel onto the library pattern that keeps the largest L2 norm.
+
+    ``filter_block = G > 1``: one pattern per (block of G consecutive filters, input
+    channel), see :func:`pattern_ids`.
 
     Returns:
         ``(projected weight, pattern ids [F, C])``; the projection zeroes the taps outside
         each kernel's pattern and keeps the others unchanged.
     """
-    ids = pattern_ids(weight, library)
+    ids = pattern_ids(weight, library, filter_block)
     projected = weight.detach() * pattern_weight_mask(ids, library).to(weight.dtype)
     return projected, ids
 
@@ -102,12 +121,24 @@ def connectivity_mask(norms: torch.Tensor, keep: float) -> torch.Tensor:
 
 
 @torch.no_grad()
-def project_connectivity(weight: torch.Tensor, keep: float) -> tuple[torch.Tensor, torch.Tensor]:
+def project_connectivity(weight: torch.Tensor, keep: float,
+                         filter_block: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
     """Zero every kernel outside the ``keep`` fraction with the largest L2 norms.
+
+    ``filter_block = G > 1``: the filters ``[g G, (g + 1) G)`` keep the same input channels,
+    those whose kernels have the largest L2 norm over the block (``round(keep * F / G * C)``
+    of the ``F / G * C`` block kernels).
 
     Returns:
         ``(projected weight, kept-kernel mask [F, C] bool)``.
     """
-    mask = connectivity_mask(kernel_norms(weight), keep)
+    norms = kernel_norms(weight)
+    _check_filter_block(weight, filter_block)
+    if filter_block > 1:
+        f, c = norms.shape
+        block = norms.square().reshape(f // filter_block, filter_block, c).sum(dim=1).sqrt()
+        mask = connectivity_mask(block, keep).repeat_interleave(filter_block, dim=0)
+    else:
+        mask = connectivity_mask(norms, keep)
     projected = weight.detach() * mask[:, :, None, None].to(weight.dtype)
     return projected, mask

@@ -7,6 +7,7 @@ import torch
 
 from pconv.patterns import PatternLibrary
 from pconv.prune import connectivity_mask, kernel_norms, pattern_ids, project_connectivity, project_pattern
+from pconv.prune import PruneError
 from pconv.prune.projection import kept_kernel_count, pattern_weight_mask
 
 # Kernel with taps 0:1, 2:3, 4:5, 6:2, 8:4 (row-major).
@@ -87,3 +88,40 @@ def test_connectivity_ties_go_to_the_lower_flat_index() -> None:
 def test_kept_kernel_count_rounds_and_keeps_at_least_one(total: int, keep: float, expected: int) -> None:
     assert kept_kernel_count(total, keep) == expected
     assert int(connectivity_mask(torch.rand(total, 1), keep).sum()) == expected
+
+
+def test_pattern_projection_shared_by_filter_blocks() -> None:
+    # Block 0 (filters 0-1), channel 0: filter 0 holds KERNEL (alone: P2, 54), filter 1
+    # taps 1 and 7 at 4 (alone: P1, 32). Summed over the block P0 keeps 26 + 16 = 42,
+    # P1 25 + 32 = 57, P2 54 + 0, P3 51 + 0: both filters get P1.
+    weight = torch.zeros(4, 2, 3, 3)
+    weight[0, 0] = KERNEL
+    weight[1, 0].view(-1)[[1, 7]] = 4.0
+    weight[2:, 1].view(2, -1)[:, [0, 1, 3]] = 2.0  # block 1, channel 1: P0
+    _, per_kernel = project_pattern(weight, LIBRARY)
+    projected, ids = project_pattern(weight, LIBRARY, filter_block=2)
+    assert per_kernel[0, 0] == 2 and per_kernel[1, 0] == 1
+    assert ids[0, 0] == 1 and ids[1, 0] == 1
+    assert torch.equal(ids[0], ids[1]) and torch.equal(ids[2], ids[3])
+    assert ids[2, 1] == 0
+    assert torch.equal(projected != 0, (projected != 0) & pattern_weight_mask(ids, LIBRARY))
+    # filter_block=1 is the per-kernel projection.
+    assert torch.equal(project_pattern(weight, LIBRARY, filter_block=1)[1], per_kernel)
+
+
+def test_connectivity_projection_shared_by_filter_blocks() -> None:
+    norms = torch.tensor([[3.0, 0.0, 1.0], [0.0, 3.0, 1.0], [2.0, 2.0, 0.0], [0.0, 0.0, 0.5]])
+    weight = norms[:, :, None, None] * torch.ones(1, 1, 3, 3) / 3.0  # kernel norm = norms
+    # Block norms: block 0 (3, 3, sqrt 2), block 1 (2, 2, 0.5); keep 2 of 6 block kernels
+    # (the ties between 3 and 3 go to the lower flat index): channels 0 and 1 of block 0.
+    projected, mask = project_connectivity(weight, 1 / 3, filter_block=2)
+    assert mask.tolist() == [[True, True, False], [True, True, False], [False] * 3, [False] * 3]
+    assert torch.equal(projected, weight * mask[:, :, None, None])
+
+
+@pytest.mark.parametrize("block", [0, 3, -1, 2.0, True])
+def test_filter_block_must_divide_the_filters(block) -> None:
+    with pytest.raises(PruneError, match="filter_block"):
+        project_pattern(torch.ones(4, 2, 3, 3), LIBRARY, filter_block=block)
+    with pytest.raises(PruneError, match="filter_block"):
+        project_connectivity(torch.ones(4, 2, 3, 3), 0.5, filter_block=block)
