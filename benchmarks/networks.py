@@ -262,8 +262,13 @@ def build(name: str, seed: int = 0) -> tuple[nn.Module, torch.Tensor]:
     return model.eval(), x
 
 
-def prune_network(model: nn.Module, num_patterns: int = 8, taps: int = 4, keep: float = 1 / 3.6) -> dict:
+def prune_network(model: nn.Module, num_patterns: int = 8, taps: int = 4, keep: float = 1 / 3.6,
+                  filter_block: int = 1) -> dict:
     """Project ``model``'s weights in place (pattern + connectivity) with ``pconv.prune``.
+
+    ``filter_block = G > 1``: group-shared pattern pruning, the G consecutive filters of a
+    block keep the same kernels with the same patterns (depthwise convs and convs whose
+    filter count G does not divide stay per kernel).
 
     Returns a summary: the library (as a dict) and, per pruned layer, its plan and its
     kept weights.
@@ -280,12 +285,14 @@ def prune_network(model: nn.Module, num_patterns: int = 8, taps: int = 4, keep: 
         for name, plan in plans.items():
             weight = convs[name].weight
             w = weight.detach()
+            block = filter_block if not plan.depthwise and w.shape[0] % filter_block == 0 else 1
             if plan.keep is not None:
-                w, _ = project_connectivity(w, plan.keep)
+                w, _ = project_connectivity(w, plan.keep, filter_block=block)
             if plan.pattern:
-                w, _ = project_pattern(w, library)
+                w, _ = project_pattern(w, library, filter_block=block)
             weight.copy_(w)
             layers[name] = {"pattern": plan.pattern, "keep": plan.keep, "depthwise": plan.depthwise,
+                            "filter_block": block,
                             "shape": list(weight.shape), "nonzero": int((w != 0).sum()), "total": w.numel()}
     return {"library": library.to_dict(), "layers": layers}
 

@@ -113,10 +113,11 @@ def write_case(directory: Path, name: str, model: nn.Module, x: torch.Tensor, ex
     return directory
 
 
-def prepare_network(name: str, work: Path = WORK, prune: bool = True) -> tuple[Path, dict]:
+def prepare_network(name: str, work: Path = WORK, prune: bool = True,
+                    filter_block: int = 1) -> tuple[Path, dict]:
     model, x = networks.build(name)
-    summary = networks.prune_network(model) if prune else {}
-    extra = {"kind": "network", "network": name, "pruned": prune,
+    summary = networks.prune_network(model, filter_block=filter_block) if prune else {}
+    extra = {"kind": "network", "network": name, "pruned": prune, "filter_block": filter_block,
              "prune": {"library": summary.get("library"),
                        "layers": {k: {kk: v[kk] for kk in ("pattern", "keep", "depthwise", "nonzero", "total")}
                                   for k, v in summary.get("layers", {}).items()}}}

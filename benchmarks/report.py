@@ -234,7 +234,9 @@ def header(result: dict) -> list[str]:
             f"{m['args']['budget']} s / one run (at least 1); per-engine cap {m['args']['cap']:.0f} s per network. "
             "Median and p10–p90 reported.",
             "- Pruning: pconv.prune, K=8 library patterns of 4 taps on every 3x3 conv; connectivity keeps 1/3.6 of "
-            "the 3x3 kernels (not the first conv, not depthwise); random weights (batch norms folded).",
+            "the 3x3 kernels (not the first conv, not depthwise); random weights (batch norms folded)."
+            + (f" Group-shared: blocks of {m['args'].get('filter_block')} consecutive filters keep the same kernels "
+               "and patterns (`--filter-block`)." if (m['args'].get('filter_block') or 1) > 1 else ""),
             _build_line(result),
             "- Output check: every engine against PyTorch eager on the same input before timing; pass = max abs "
             "error / max |reference| <= 1e-3 (5e-2 for the bf16 row).", ""]

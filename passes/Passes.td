@@ -309,7 +309,17 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
     pixels per channel (no padded copy; partial vectors masked). The model
     picks the (R, V, filter_block) with the most FMAs per load within
     `dense-accumulators`; tasks are (image, row block, column chunk, filter
-    block).
+    block). A 1x1 conv at a larger stride without padding first copies the
+    pixels it reads into such a flat row.
+
+    Convs whose filters share their kernels in blocks (group-shared pattern
+    pruning: every run of G consecutive filters keeps the same kernels with
+    the same patterns, G in 16, 8, 4, 2) take the same filter-blocked tile
+    with a filter block dividing G and the pattern convs' accumulator budget
+    (`max-accumulators`), one loop per pattern over the block's kept kernels
+    (tables of their channels and of each pattern's run), weights repacked
+    to [kernel][taps][filter_block] in that order, and a prefetch of the
+    tile input two kernels ahead.
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "unsigned", /*default=*/"16",
@@ -398,13 +408,14 @@ def ChooseTilesPass : Pass<"pconv-choose-tiles", "ModuleOp"> {
     B channels of tile input fit `cache-bytes` (all channels when 0, the
     default), and G filter groups give at
     least `min-tasks` parallel tasks. A `pconv.tile` already on an op is
-    kept (missing fields are filled in). Dense convs (see
-    `pconv-lower-to-vectors`) also get `filter_block`, and their
+    kept (missing fields are filled in). Dense convs and convs whose
+    filters share their kernels in blocks (see `pconv-lower-to-vectors`)
+    also get `filter_block` (for the latter it divides the block), and their
     filter_groups is F / filter_block (the parallel split).
   }];
   let options = [
     Option<"tiles", "tiles", "std::string", /*default=*/"\"\"",
-           "Fixed choices: 'index=rows,vectors,channel_block,filter_groups[,filter_block];...' (0: model; filter_block: dense convs)">,
+           "Fixed choices: 'index=rows,vectors,channel_block,filter_groups[,filter_block];...' (0: model; filter_block: dense and shared-kernel convs)">,
     Option<"vectorWidth", "vector-width", "unsigned", /*default=*/"16",
            "f32 lanes per vector">,
     Option<"maxAccumulators", "max-accumulators", "unsigned", /*default=*/"16",

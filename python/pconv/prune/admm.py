@@ -45,8 +45,6 @@ from .export import PrunedModel, export_pruned
 from .library import as_library, extract_library
 from .masks import MaskSet, OptimizerMaskHandle
 from .projection import (
-    connectivity_mask,
-    kernel_norms,
     pattern_ids,
     pattern_weight_mask,
     project_connectivity,
@@ -152,10 +150,10 @@ class ADMMPruner:
         for name, plan in self.plan.items():
             weight = self._weights[name].detach()
             if plan.pattern:
-                self.z[name] = project_pattern(weight, self.library)[0]
+                self.z[name] = project_pattern(weight, self.library, plan.filter_block)[0]
                 self.u[name] = torch.zeros_like(weight)
             if plan.keep is not None:
-                self.y[name] = project_connectivity(weight, plan.keep)[0]
+                self.y[name] = project_connectivity(weight, plan.keep, plan.filter_block)[0]
                 self.v[name] = torch.zeros_like(weight)
         self._broadcast_state()
 
@@ -190,13 +188,15 @@ class ADMMPruner:
             raise PruneError("epoch_end() is the ADMM update; the pruner is already hard-pruned")
         for name in self.z:
             weight = self._weights[name].detach()
-            self.z[name] = project_pattern(weight + self.u[name], self.library)[0]
+            self.z[name] = project_pattern(weight + self.u[name], self.library,
+                                           self.plan[name].filter_block)[0]
             self.u[name].add_(weight - self.z[name])
         for name in self.y:
             weight = self._weights[name].detach()
             keep = self.plan[name].keep
             assert keep is not None
-            self.y[name] = project_connectivity(weight + self.v[name], keep)[0]
+            self.y[name] = project_connectivity(weight + self.v[name], keep,
+                                                self.plan[name].filter_block)[0]
             self.v[name].add_(weight - self.y[name])
         self.updates += 1
         new_rho = self.config.rho.at(self.updates)
@@ -236,10 +236,10 @@ class ADMMPruner:
             mask = torch.ones_like(weight, dtype=torch.bool)
             ids: torch.Tensor | None = None
             if plan.pattern:
-                ids = pattern_ids(weight, self.library)
+                ids = pattern_ids(weight, self.library, plan.filter_block)
                 mask = pattern_weight_mask(ids, self.library)
             if plan.keep is not None:
-                kept = connectivity_mask(kernel_norms(weight * mask), plan.keep)
+                kept = project_connectivity(weight * mask, plan.keep, plan.filter_block)[1]
                 mask &= kept[:, :, None, None]
                 if ids is not None:
                     ids[~kept] = -1

@@ -102,6 +102,12 @@ class PruneConfig:
         rescale_duals: when ``rho`` changes, rescale the scaled duals ``U``, ``V`` by
             ``rho_old / rho_new`` so the unscaled multipliers are preserved (the
             textbook rule for scaled-form ADMM with varying ``rho``).
+        filter_block: group-shared pattern pruning: blocks of this many consecutive
+            filters keep the same kernels with the same patterns (the pattern and
+            connectivity projections choose per block, on the block's summed squared
+            norms), which the compiler lowers with each input vector feeding the whole
+            block. 1 (default) is the per-kernel pruning of the paper. Layers whose
+            filter count it does not divide, and depthwise ones, stay per kernel.
     """
 
     kernel: tuple[int, int] = (3, 3)
@@ -116,8 +122,12 @@ class PruneConfig:
     rho: RhoSchedule = field(default_factory=RhoSchedule)
     rho_scale: Mapping[str, float] = field(default_factory=dict)
     rescale_duals: bool = True
+    filter_block: int = 1
 
     def __post_init__(self) -> None:
+        if (isinstance(self.filter_block, bool) or not isinstance(self.filter_block, int)
+                or self.filter_block < 1):
+            raise PruneError(f"filter_block must be a positive integer, got {self.filter_block!r}")
         kernel = tuple(int(k) for k in self.kernel)
         if len(kernel) != 2 or min(kernel) < 1:
             raise PruneError(f"kernel must be (kh, kw) with kh, kw >= 1, got {self.kernel!r}")
@@ -147,6 +157,7 @@ class LayerPlan:
         keep: connectivity keep rate, or ``None`` when the layer keeps all its kernels.
         depthwise: the layer is a depthwise convolution.
         weight_shape: shape of the layer's weight ``[F, C / groups, kh, kw]``.
+        filter_block: consecutive filters that share kernels and patterns (1: none).
     """
 
     name: str
@@ -154,6 +165,7 @@ class LayerPlan:
     keep: float | None
     depthwise: bool
     weight_shape: tuple[int, ...]
+    filter_block: int = 1
 
 
 def validate_rate(rate: object, layer: str | None = None) -> float:
@@ -251,12 +263,15 @@ def plan_layers(model: nn.Module, config: PruneConfig, kernel: tuple[int, int] |
         if layer_keep is not None and layer_keep >= 1.0:
             layer_keep = None  # keeping every kernel is no connectivity pruning
         if name in pattern or layer_keep is not None:
+            depthwise = is_depthwise(conv)
+            block = config.filter_block
             plans[name] = LayerPlan(
                 name=name,
                 pattern=name in pattern,
                 keep=layer_keep,
-                depthwise=is_depthwise(conv),
+                depthwise=depthwise,
                 weight_shape=tuple(conv.weight.shape),
+                filter_block=block if not depthwise and conv.weight.shape[0] % block == 0 else 1,
             )
     if not plans:
         raise NoPrunableLayerError("the configuration leaves no convolution to prune (all excluded)")

@@ -179,3 +179,29 @@ def test_rho_scale_multiplies_one_layers_penalty() -> None:
         ADMMPruner(model, config=PruneConfig(rho_scale={"conv9": 2.0}))
     with pytest.raises(ValueError, match="rho_scale for layer 'conv1' must be a positive"):
         PruneConfig(rho_scale={"conv1": -1.0})
+
+
+def test_filter_block_shares_kernels_and_patterns_within_blocks() -> None:
+    """Group-shared pattern pruning: Z, Y and the hard projection choose per block of
+    filter_block filters; depthwise layers stay per kernel."""
+    model = make_net()
+    _perturb(model, 3)
+    pruner = ADMMPruner(model, config=PruneConfig(filter_block=4, rho=FLAT))
+    assert pruner.plan["conv2"].filter_block == 4 and pruner.plan["dw"].filter_block == 1
+    ids_z = project_pattern(pruner.z["conv2"], pruner.library, 4)[1]
+    assert torch.equal(ids_z.view(4, 4, -1), ids_z.view(4, 4, -1)[:, :1].expand(4, 4, -1))
+    pruner.epoch_end()
+    kept_y = (pruner.y["conv2"].flatten(2) != 0).any(dim=2)
+    assert torch.equal(kept_y.view(4, 4, -1), kept_y.view(4, 4, -1)[:, :1].expand(4, 4, -1))
+    pruner.hard_prune()
+    check_pattern_sparse(model, pruner.library, pruner.pattern_layers)
+    for name, filters in (("conv1", 8), ("conv2", 16)):
+        ids = pruner.assignments[name].view(filters // 4, 4, -1)
+        assert torch.equal(ids, ids[:, :1].expand_as(ids)), name
+    kept = (model.conv2.weight.flatten(2) != 0).any(dim=2)
+    assert int(kept.sum()) == 4 * round(16 / 4 * 8 / 3.6)
+
+
+def test_filter_block_must_be_a_positive_integer() -> None:
+    with pytest.raises(ValueError, match="filter_block"):
+        PruneConfig(filter_block=0)
