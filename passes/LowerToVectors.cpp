@@ -784,6 +784,9 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
 /// taps of all the block's filters, each broadcast weight all R x V output
 /// vectors. Weights are repacked at compile time to
 /// [F / filterBlock][C][taps][filterBlock], so a tile walks them in order.
+/// A conv with shared-kernel filter blocks (sharedKernelBlock) takes the same
+/// tile with one loop per pattern over the block's kept kernels, weights
+/// repacked to [kernel][taps][filterBlock] in the blocks' kernel order.
 static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile) {
   std::string why;
   FailureOr<std::vector<float>> packed = readConstantF32(op.getWeights(), why);
@@ -918,26 +921,26 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile) {
         // weights from `base` on) into the block's accumulators.
         auto kernel = [&](OpBuilder &b, Location loc, Value ch, Value base,
                           ArrayRef<int64_t> positions, ValueRange iter) {
-              TapLoads in{src, outTile, batch, ch, inRow0, col0, {}};
-              SmallVector<Value> next(iter.begin(), iter.end());
-              for (int64_t t = 0; t < taps; ++t) {
-                int64_t dy = (positions[t] / kw) * dil[0];
-                int64_t dx = (positions[t] % kw) * dil[1];
-                for (int64_t j = 0; j < FB; ++j) {
-                  Value wt = memref::LoadOp::create(
-                      b, loc, weights,
-                      ValueRange{arith::AddIOp::create(
-                          b, loc, base, cIdx(b, loc, t * FB + j))});
-                  Value w = vector::BroadcastOp::create(b, loc, vecType, wt);
-                  for (int64_t r = 0; r < R; ++r)
-                    for (int64_t v = 0; v < V; ++v) {
-                      Value &a = next[(j * R + r) * V + v];
-                      a = vector::FMAOp::create(
-                          b, loc, in.get(b, loc, r * sh + dy, dx, v), w, a);
-                    }
+          TapLoads in{src, outTile, batch, ch, inRow0, col0, {}};
+          SmallVector<Value> next(iter.begin(), iter.end());
+          for (int64_t t = 0; t < taps; ++t) {
+            int64_t dy = (positions[t] / kw) * dil[0];
+            int64_t dx = (positions[t] % kw) * dil[1];
+            for (int64_t j = 0; j < FB; ++j) {
+              Value wt = memref::LoadOp::create(
+                  b, loc, weights,
+                  ValueRange{arith::AddIOp::create(
+                      b, loc, base, cIdx(b, loc, t * FB + j))});
+              Value w = vector::BroadcastOp::create(b, loc, vecType, wt);
+              for (int64_t r = 0; r < R; ++r)
+                for (int64_t v = 0; v < V; ++v) {
+                  Value &a = next[(j * R + r) * V + v];
+                  a = vector::FMAOp::create(
+                      b, loc, in.get(b, loc, r * sh + dy, dx, v), w, a);
                 }
-              }
-              return next;
+            }
+          }
+          return next;
         };
         // Prefetch of kernel k + 2's tile input (shared-kernel blocks).
         auto prefetchTileInput = [&](OpBuilder &b, Location loc, Value k) {
