@@ -225,18 +225,18 @@ static FailureOr<RequestedTile> readTileAttr(Conv2DOp op) {
            << "has an invalid '" << kTileAttrName
            << "' attribute: expected a dictionary of positive integers "
               "(rows, vectors, channel_block, filter_groups, filter_block)";
-  if (r.filterBlock && !isFilterBlockedConv(op))
+  int64_t shared = sharedKernelBlock(op);
+  if (r.filterBlock && !isDenseConv(op) && shared == 1)
     return op.emitOpError() << "has a 'filter_block' in its '" << kTileAttrName
                             << "' attribute but is not a dense conv (only "
                                "dense convs and convs whose filters share "
                                "their kernels in blocks are filter-blocked)";
-  if (int64_t g = sharedKernelBlock(op); r.filterBlock && g > 1 &&
-                                         g % r.filterBlock != 0)
+  if (r.filterBlock && shared > 1 && shared % r.filterBlock != 0)
     return op.emitOpError() << "'filter_block' " << r.filterBlock
                             << " of its '" << kTileAttrName
                             << "' attribute does not divide its shared-kernel "
                                "filter blocks of "
-                            << g;
+                            << shared;
   if (r.filterBlock && op.getNumFilters() % r.filterBlock != 0)
     return op.emitOpError() << "'filter_block' " << r.filterBlock
                             << " of its '" << kTileAttrName
@@ -550,6 +550,19 @@ Value mlir::pconv::createFlatPaddedCopy(OpBuilder &b, Location loc,
   return flat;
 }
 
+/// The i32 vector [0, stride, 2 * stride, ...] of `lanes` lanes: a strided
+/// gather's offsets from its first element.
+static Value laneOffsetsConstant(OpBuilder &b, Location loc, int64_t lanes,
+                                 int64_t stride) {
+  SmallVector<int32_t> steps;
+  for (int64_t l = 0; l < lanes; ++l)
+    steps.push_back(int32_t(l * stride));
+  return arith::ConstantOp::create(
+      b, loc,
+      DenseIntElementsAttr::get(VectorType::get({lanes}, b.getI32Type()),
+                                ArrayRef<int32_t>(steps)));
+}
+
 Value mlir::pconv::createSubsampledCopy(OpBuilder &b, Location loc,
                                         Value source, int64_t strideH,
                                         int64_t strideW, int64_t outHeight,
@@ -567,11 +580,7 @@ Value mlir::pconv::createSubsampledCopy(OpBuilder &b, Location loc,
   Value flat = memref::AllocOp::create(
       b, loc, MemRefType::get({n, c, 1, 1, outHeight * outWidth}, f32),
       b.getI64IntegerAttr(64));
-  SmallVector<int32_t> steps;
-  for (int64_t l = 0; l < lanes; ++l)
-    steps.push_back(int32_t(l * strideW));
-  Value laneOffsets = arith::ConstantOp::create(
-      b, loc, DenseIntElementsAttr::get(idxType, ArrayRef<int32_t>(steps)));
+  Value laneOffsets = laneOffsetsConstant(b, loc, lanes, strideW);
   Value zero = arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(vecType, b.getFloatAttr(f32, 0)));
   Value c0 = cst(b, 0), c1 = cst(b, 1);
@@ -715,11 +724,7 @@ Value mlir::pconv::createPhaseSplitCopy(OpBuilder &b, Location loc,
   // (col + l) * stride + p - left: a strided gather, masked to the row.
   auto i32 = b.getI32Type();
   auto idxType = VectorType::get({lanes}, i32);
-  SmallVector<int32_t> steps;
-  for (int64_t l = 0; l < lanes; ++l)
-    steps.push_back(int32_t(l * stride));
-  Value laneOffsets = arith::ConstantOp::create(
-      b, loc, DenseIntElementsAttr::get(idxType, ArrayRef<int32_t>(steps)));
+  Value laneOffsets = laneOffsetsConstant(b, loc, lanes, stride);
   Value zeroIdx = arith::ConstantOp::create(
       b, loc, DenseIntElementsAttr::get(idxType, int32_t(0)));
   Value widthIdx = arith::ConstantOp::create(

@@ -125,9 +125,7 @@ class PruneConfig:
     filter_block: int = 1
 
     def __post_init__(self) -> None:
-        if (isinstance(self.filter_block, bool) or not isinstance(self.filter_block, int)
-                or self.filter_block < 1):
-            raise PruneError(f"filter_block must be a positive integer, got {self.filter_block!r}")
+        validate_filter_block(self.filter_block)
         kernel = tuple(int(k) for k in self.kernel)
         if len(kernel) != 2 or min(kernel) < 1:
             raise PruneError(f"kernel must be (kh, kw) with kh, kw >= 1, got {self.kernel!r}")
@@ -166,6 +164,13 @@ class LayerPlan:
     depthwise: bool
     weight_shape: tuple[int, ...]
     filter_block: int = 1
+
+
+def validate_filter_block(filter_block: object) -> int:
+    """Return ``filter_block`` if it is a positive integer (a group-shared block size), else raise."""
+    if isinstance(filter_block, bool) or not isinstance(filter_block, int) or filter_block < 1:
+        raise PruneError(f"filter_block must be a positive integer, got {filter_block!r}")
+    return filter_block
 
 
 def validate_rate(rate: object, layer: str | None = None) -> float:

@@ -13,7 +13,7 @@ import torch
 
 from pconv.patterns import PatternLibrary
 
-from .config import validate_rate
+from .config import validate_filter_block, validate_rate
 from .errors import PruneError
 
 __all__ = [
@@ -50,8 +50,7 @@ def kernel_norms(weight: torch.Tensor) -> torch.Tensor:
 
 
 def _check_filter_block(weight: torch.Tensor, filter_block: int) -> None:
-    if not isinstance(filter_block, int) or isinstance(filter_block, bool) or filter_block < 1:
-        raise PruneError(f"filter_block must be a positive integer, got {filter_block!r}")
+    validate_filter_block(filter_block)
     if weight.shape[0] % filter_block:
         raise PruneError(f"filter_block {filter_block} does not divide the {weight.shape[0]} filters")
 
