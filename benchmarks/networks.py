@@ -263,8 +263,12 @@ def build(name: str, seed: int = 0) -> tuple[nn.Module, torch.Tensor]:
 
 
 def prune_network(model: nn.Module, num_patterns: int = 8, taps: int = 4, keep: float = 1 / 3.6,
-                  filter_block: int = 1) -> dict:
+                  filter_block: int = 1, keep_1x1: float | None = None) -> dict:
     """Project ``model``'s weights in place (pattern + connectivity) with ``pconv.prune``.
+
+    ``keep_1x1``: also connectivity-prune every non-depthwise 1x1 convolution, keeping this
+    fraction of its kernels (single weights); ``None`` (default, the paper's benchmark
+    setting) leaves them dense.
 
     ``filter_block = G > 1``: group-shared pattern pruning, the G consecutive filters of a
     block keep the same kernels with the same patterns (depthwise convs and convs whose
@@ -277,6 +281,12 @@ def prune_network(model: nn.Module, num_patterns: int = 8, taps: int = 4, keep: 
 
     config = PruneConfig(taps=taps, num_patterns=num_patterns, connectivity_keep=keep)
     plans = plan_layers(model, config)
+    if keep_1x1 is not None:
+        rates = {n: p.keep for n, p in plans.items() if p.keep is not None}
+        rates.update({n: keep_1x1 for n, m in model.named_modules()
+                      if isinstance(m, nn.Conv2d) and tuple(m.kernel_size) == (1, 1) and m.groups == 1})
+        config = PruneConfig(taps=taps, num_patterns=num_patterns, connectivity_keep=rates)
+        plans = plan_layers(model, config)
     library = extract_library(model, num_patterns=num_patterns, taps=taps,
                               layers=[n for n, p in plans.items() if p.pattern])
     convs = dict(model.named_modules())

@@ -114,10 +114,11 @@ def write_case(directory: Path, name: str, model: nn.Module, x: torch.Tensor, ex
 
 
 def prepare_network(name: str, work: Path = WORK, prune: bool = True,
-                    filter_block: int = 1) -> tuple[Path, dict]:
+                    filter_block: int = 1, keep_1x1: float | None = None) -> tuple[Path, dict]:
     model, x = networks.build(name)
-    summary = networks.prune_network(model, filter_block=filter_block) if prune else {}
+    summary = networks.prune_network(model, filter_block=filter_block, keep_1x1=keep_1x1) if prune else {}
     extra = {"kind": "network", "network": name, "pruned": prune, "filter_block": filter_block,
+             "keep_1x1": keep_1x1,
              "prune": {"library": summary.get("library"),
                        "layers": {k: {kk: v[kk] for kk in ("pattern", "keep", "depthwise", "nonzero", "total")}
                                   for k, v in summary.get("layers", {}).items()}}}

@@ -236,7 +236,10 @@ def header(result: dict) -> list[str]:
             "- Pruning: pconv.prune, K=8 library patterns of 4 taps on every 3x3 conv; connectivity keeps 1/3.6 of "
             "the 3x3 kernels (not the first conv, not depthwise); random weights (batch norms folded)."
             + (f" Group-shared: blocks of {m['args'].get('filter_block')} consecutive filters keep the same kernels "
-               "and patterns (`--filter-block`)." if (m['args'].get('filter_block') or 1) > 1 else ""),
+               "and patterns (`--filter-block`)." if (m['args'].get('filter_block') or 1) > 1 else "")
+            + (f" 1x1 convs (not depthwise): connectivity keeps {m['args']['keep_1x1']:.4g} of their weights "
+               "(`--keep-1x1`; their accuracy cost is not measured on these random weights)."
+               if m['args'].get('keep_1x1') else ""),
             _build_line(result),
             "- Output check: every engine against PyTorch eager on the same input before timing; pass = max abs "
             "error / max |reference| <= 1e-3 (5e-2 for the bf16 row).", ""]

@@ -196,7 +196,8 @@ def bench_networks(args, networks: list[str], engines: list[str], threads: list[
     for net in networks:
         log(f"preparing {net} (build, prune, export)")
         t0 = time.perf_counter()
-        case_dir, model = prepare.prepare_network(net, Path(args.work), filter_block=args.filter_block)
+        case_dir, model = prepare.prepare_network(net, Path(args.work), filter_block=args.filter_block,
+                                                 keep_1x1=args.keep_1x1)
         models[net] = model
         meta = json.loads((case_dir / "case.json").read_text())
         meta["prepare_s"] = time.perf_counter() - t0
@@ -255,7 +256,7 @@ def bench_layers(args, layer_nets: list[str], models: dict, engines: list[str], 
         model = models.get(net) if args.layer_keep is None else None
         if model is None:
             model, _ = N.build(net)
-            N.prune_network(model, filter_block=args.filter_block,
+            N.prune_network(model, filter_block=args.filter_block, keep_1x1=args.keep_1x1,
                             **({} if args.layer_keep is None else {"keep": args.layer_keep}))
         names = [l["name"] for l in N.conv3x3_layers(model, N.build(net)[1])]
         if args.layer_limit:
@@ -310,6 +311,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="group-shared pattern pruning: blocks of this many consecutive filters keep the "
                          "same kernels and patterns (default 1: per kernel, as in the paper); "
                          "use its own --work folder")
+    ap.add_argument("--keep-1x1", type=float,
+                    help="also connectivity-prune every 1x1 conv (not depthwise) to this keep rate "
+                         "(default: 1x1 convs stay dense, as in the paper's benchmark); "
+                         "use its own --work folder")
     ap.add_argument("--no-mca", action="store_true")
     ap.add_argument("--no-peak", action="store_true", help="skip the sgemm peak measurement (smoke test)")
     ap.add_argument("--tvm-trials", type=int, default=0,
@@ -331,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
         a.networks.split(",") if a.networks else (["resnet18"] if quick else FULL_NETWORKS))
     if a.filter_block < 1:
         ap.error(f"--filter-block must be a positive integer, got {a.filter_block}")
+    if a.keep_1x1 is not None and not 0 < a.keep_1x1 <= 1:
+        ap.error(f"--keep-1x1 must be in (0, 1], got {a.keep_1x1}")
     if a.layer_keep is not None and not 0 < a.layer_keep <= 1:
         ap.error(f"--layer-keep must be in (0, 1], got {a.layer_keep}")
     engines = a.engines.split(",") if a.engines else list(DEFAULT_ENGINES)

@@ -805,11 +805,14 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile) {
   int64_t FB = tile.filterBlock;
   auto vecType = VectorType::get({vw}, f32);
 
+  int64_t KC = tile.channelBlock, blocks = llvm::divideCeil(C, KC);
+
   // Shared-kernel blocks (not dense): the kept kernels of filter block fb
-  // (the same for its FB filters) sorted by pattern, channel ascending
-  // within a pattern: kernel k of the layer's list reads channel
-  // kernelChannel[k]; block fb's pattern-p kernels are
-  // [runStart[fb * P + p], runStart[fb * P + p + 1]) (one end sentinel).
+  // (the same for its FB filters), per channel block cb sorted by pattern,
+  // channel ascending within a pattern: kernel k of the layer's list reads
+  // channel kernelChannel[k]; block (fb, cb)'s pattern-p kernels are
+  // [runStart[i], runStart[i + 1]) with i = (fb * blocks + cb) * P + p (one
+  // end sentinel).
   bool shared = !isDenseConv(op);
   int64_t P = op.getLibrary().getNumPatterns();
   SmallVector<int32_t> kernelChannel, runStart;
@@ -819,9 +822,10 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile) {
     SmallVector<int32_t> offsets = packedOffsets(ids, taps);
     for (int64_t fb = 0; fb < s.filters / FB; ++fb) {
       int64_t f0 = fb * FB;
+      for (int64_t cb = 0; cb < blocks; ++cb)
       for (int64_t p = 0; p < P; ++p) {
         runStart.push_back(int32_t(kernelChannel.size()));
-        for (int64_t c = 0; c < C; ++c) {
+        for (int64_t c = cb * KC; c < std::min(C, (cb + 1) * KC); ++c) {
           if (ids[f0 * C + c] != p)
             continue;
           int64_t k = kernelChannel.size();
@@ -867,7 +871,6 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile) {
   // outside and the group's filter blocks inside: the block's tile input
   // stays in L1 while every filter block uses it.
   int64_t filterBlocks = s.filters / FB, groups = tile.groups;
-  int64_t KC = tile.channelBlock, blocks = llvm::divideCeil(C, KC);
   createTaskLoop(
       b, loc, s, tile, groups,
       [&](OpBuilder &b, Location loc, const TaskOrigin &task) {
@@ -967,7 +970,14 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile) {
           for (int64_t p = 0; p < P && channelTable; ++p) {
             Value at = arith::AddIOp::create(
                 b, loc,
-                arith::MulIOp::create(b, loc, filterBlock, cIdx(b, loc, P)),
+                arith::MulIOp::create(
+                    b, loc,
+                    arith::AddIOp::create(
+                        b, loc,
+                        arith::MulIOp::create(b, loc, filterBlock,
+                                              cIdx(b, loc, blocks)),
+                        cb.block),
+                    cIdx(b, loc, P)),
                 cIdx(b, loc, p));
             Value begin = loadIndex(b, loc, runTable, at);
             Value end = loadIndex(b, loc, runTable,

@@ -123,3 +123,30 @@ def test_layer_ab_checks_and_times_variants() -> None:
         pytest.skip(str(e))
     assert [r["variant"] for r in rows] == ["8,16,10,1", "8,16,10,2|k=4|keep=0.5"]
     assert all(r["best_ms"] > 0 and r["share_of_probe"] > 0 for r in rows)
+
+
+def test_prune_network_keep_1x1_group_shared() -> None:
+    """`--keep-1x1` with `--filter-block`: the 1x1 conv keeps a quarter of its
+    weights, the same input channels in each block of 8 filters, and the
+    network still compiles to the same output."""
+    import numpy as np
+    import pconv
+    import torch
+
+    sys.path.insert(0, str(ROOT))
+    from benchmarks import networks
+
+    model, x = networks.build("tiny")
+    summary = networks.prune_network(model, filter_block=8, keep_1x1=0.25)
+    pw = model.pw.weight.detach()[:, :, 0, 0]
+    assert int((pw != 0).sum()) == 16 * 16 // 4
+    for block in pw.reshape(2, 8, 16):
+        kept = block != 0
+        assert bool((kept == kept[0]).all())  # one channel set per block of 8 filters
+    assert summary["layers"]["pw"]["keep"] == 0.25 and summary["layers"]["pw"]["filter_block"] == 8
+    assert not summary["layers"]["pw"]["pattern"]
+    assert summary["layers"]["dw"]["keep"] is None and summary["layers"]["conv2"]["keep"] == 1 / 3.6
+    with torch.no_grad():
+        ref = model(x).numpy()
+    art = pconv.compile(model, (x,))
+    np.testing.assert_allclose(art.load()(x.numpy()), ref, rtol=1e-4, atol=1e-4)

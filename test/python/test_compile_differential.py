@@ -456,7 +456,9 @@ def _shared_kernel_cnn():
     patterns, so they lower to the filter-blocked tile with one loop per
     pattern over the block's kernels. Every input form: padded rows wider
     than a vector (stride 1), column phases (stride 2), the pitched flat row
-    of a 5x5 map; no bias, a residual add with ReLU, ReLU6; batch 2."""
+    of a 5x5 map, and connectivity-pruned 1x1 convs (the flat matmul row, the
+    subsampled copy at stride 2); no bias, a residual add with ReLU, ReLU6;
+    batch 2."""
     import random
 
     from pconv.prune import project_connectivity, project_pattern
@@ -473,31 +475,39 @@ def _shared_kernel_cnn():
             self.b = nn.Conv2d(16, 16, 3, padding=1, bias=False)
             self.c = nn.Conv2d(16, 8, 3, stride=2, padding=1)
             self.d = nn.Conv2d(8, 12, 3, stride=2, padding=1)
+            self.e = nn.Conv2d(12, 16, 1)
+            self.f = nn.Conv2d(16, 8, 1, stride=2)
 
         def forward(self, x):
             x = torch.relu(self.a(x))
             x = torch.relu(self.b(x) + x)
             x = nn.functional.relu6(self.c(x))
-            return self.d(x)
+            x = torch.relu(self.e(self.d(x)))
+            return self.f(x)
 
     model = Net().eval()
     with torch.no_grad():
-        for conv, block, keep in ((model.a, 8, 0.5), (model.b, 8, 0.3), (model.c, 4, 0.4), (model.d, 4, 1.0)):
+        for conv, block, keep in ((model.a, 8, 0.5), (model.b, 8, 0.3), (model.c, 4, 0.4), (model.d, 4, 1.0),
+                                  (model.e, 8, 0.3), (model.f, 8, 0.5)):
             w, _ = project_connectivity(conv.weight, keep, filter_block=block)
-            w, _ = project_pattern(w, library, filter_block=block)
+            if conv.kernel_size == (3, 3):
+                w, _ = project_pattern(w, library, filter_block=block)
             conv.weight.copy_(w)
     return model, (2, 6, 19, 17)
 
 
-@pytest.mark.parametrize("tiles", [None, {i: (1, 1, 0, 0, 1) for i in range(4)},
-                                   {0: (2, 1, 0, 0, 8), 1: (3, 2, 0, 3, 2), 2: (1, 1, 0, 0, 4), 3: (0, 0, 0, 0, 2)}],
+# The "mixed" set asks for channel blocks (their accumulators reloaded per
+# block) on three of the convs.
+@pytest.mark.parametrize("tiles", [None, {i: (1, 1, 0, 0, 1) for i in range(6)},
+                                   {0: (2, 1, 0, 0, 8), 1: (3, 2, 5, 3, 2), 2: (1, 1, 0, 0, 4), 3: (0, 0, 3, 0, 2),
+                                    4: (1, 2, 5, 0, 8), 5: (0, 0, 0, 2, 4)}],
                          ids=["model", "single-filters", "mixed"])
 @pytest.mark.parametrize("vector_width", [16, 4])
 def test_shared_kernel_blocks_filter_blocked(tiles, vector_width):
     model, shape = _shared_kernel_cnn()
     x = torch.randn(*shape, generator=torch.Generator().manual_seed(52))
     art = pconv.compile(model, (x,), tiles=tiles, vector_width=vector_width)
-    assert art.stats["pconv_convs"] == 4
+    assert art.stats["pconv_convs"] + art.stats["dense_pconv_convs"] == 6
     np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
 
 
