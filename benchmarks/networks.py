@@ -279,14 +279,8 @@ def prune_network(model: nn.Module, num_patterns: int = 8, taps: int = 4, keep: 
     """
     from pconv.prune import PruneConfig, extract_library, plan_layers, project_connectivity, project_pattern
 
-    config = PruneConfig(taps=taps, num_patterns=num_patterns, connectivity_keep=keep)
+    config = PruneConfig(taps=taps, num_patterns=num_patterns, connectivity_keep=keep, pointwise_keep=keep_1x1)
     plans = plan_layers(model, config)
-    if keep_1x1 is not None:
-        rates = {n: p.keep for n, p in plans.items() if p.keep is not None}
-        rates.update({n: keep_1x1 for n, m in model.named_modules()
-                      if isinstance(m, nn.Conv2d) and tuple(m.kernel_size) == (1, 1) and m.groups == 1})
-        config = PruneConfig(taps=taps, num_patterns=num_patterns, connectivity_keep=rates)
-        plans = plan_layers(model, config)
     library = extract_library(model, num_patterns=num_patterns, taps=taps,
                               layers=[n for n, p in plans.items() if p.pattern])
     convs = dict(model.named_modules())

@@ -83,6 +83,37 @@ class DigitsCNN(nn.Module):
         return self.head(x.mean(dim=(2, 3)))
 
 
+class DigitsBottleneckCNN(nn.Module):
+    """3x3 and 1x1 convolutions alternating (ResNet-50's and MobileNet's pointwise
+    layers), batch norm: 8x8 -> pool -> 4x4.  ``conv1`` is 3x3 with one input channel;
+    ``conv2``, ``conv4``, ``conv6`` are 1x1 (the ones ``pointwise_keep`` prunes).
+    """
+
+    def __init__(self, classes: int = 10) -> None:
+        super().__init__()
+        shapes = [(1, 32, 3), (32, 64, 1), (64, 64, 3), (64, 32, 1), (32, 64, 3), (64, 128, 1)]
+        for i, (c, f, k) in enumerate(shapes, start=1):
+            setattr(self, f"conv{i}", nn.Conv2d(c, f, k, padding=k // 2, bias=False))
+            setattr(self, f"bn{i}", nn.BatchNorm2d(f))
+        self.depth = len(shapes)
+        self.head = nn.Linear(128, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for i in range(1, self.depth + 1):
+            x = torch.relu(getattr(self, f"bn{i}")(getattr(self, f"conv{i}")(x)))
+            if i == 3:
+                x = nn.functional.max_pool2d(x, 2)
+        return self.head(x.mean(dim=(2, 3)))
+
+
+MODELS = {"cnn": DigitsCNN, "bottleneck": DigitsBottleneckCNN}
+DESCRIPTIONS = {
+    "cnn": "four 3x3 convolutions (32-32-64-64 channels, batch norm)",
+    "bottleneck": "3x3 and 1x1 convolutions alternating (3x3 1->32, 1x1 32->64, 3x3 64->64, pool, "
+                  "1x1 64->32, 3x3 32->64, 1x1 64->128; batch norm)",
+}
+
+
 @torch.no_grad()
 def accuracy(model: nn.Module, data: TensorDataset) -> float:
     """Top-1 accuracy in percent."""
@@ -105,10 +136,11 @@ def cross_entropy(model: nn.Module, data: TensorDataset) -> float:
     return loss
 
 
-def train_dense(data: DigitsData, seed: int, epochs: int, lr: float, batch_size: int) -> DigitsCNN:
-    """Train the dense CNN with Adam and a cosine schedule; deterministic in ``seed``."""
+def train_dense(data: DigitsData, seed: int, epochs: int, lr: float, batch_size: int,
+                model: str = "cnn") -> nn.Module:
+    """Train the dense CNN (``MODELS[model]``) with Adam and a cosine schedule; deterministic in ``seed``."""
     seed_everything(seed)
-    model = DigitsCNN()
+    model = MODELS[model]()
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda e: 0.5 * (1 + math.cos(math.pi * e / epochs)))
     for epoch in range(epochs):

@@ -89,6 +89,9 @@ class Settings:
     split: str = "test"
     # Group-shared pattern pruning (PruneConfig.filter_block); 1 = per kernel.
     filter_block: int = 1
+    # The network (digits.MODELS) and the keep rate of its 1x1 convs (None: dense).
+    model: str = "cnn"
+    pointwise_keep: float | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -123,6 +126,7 @@ def prune_config(settings: Settings, patterns: int, keep: float) -> PruneConfig:
         # the other layers on the validation split); 10x brings it in line.
         rho_scale={"conv1": settings.first_conv_rho_scale},
         filter_block=settings.filter_block,
+        pointwise_keep=settings.pointwise_keep,
     )
 
 
@@ -311,9 +315,13 @@ def markdown(summary: dict[str, Any], runs: list[dict[str, Any]], dense: dict[in
         " Do not edit by hand.",
         "",
         f"Held-out **{s.split}** split: {n_eval} images (one image = {100 / n_eval:.2f} points).",
-        f"CNN: four 3x3 convolutions (32-32-64-64 channels, batch norm), {s.dense_epochs} dense epochs.",
+        f"CNN (`--model {s.model}`): {digits.DESCRIPTIONS[s.model]}, {s.dense_epochs} dense epochs.",
         f"Pruning: K = {s.main_patterns} patterns of {s.taps} taps, connectivity keeps 1/{1 / s.main_keep:.1f} of the"
-        " 3x3 kernels (first convolution: patterns only) ="
+        " 3x3 kernels (first convolution: patterns only)"
+        + (f", 1/{1 / s.pointwise_keep:.1f} of the 1x1 convs' weights (`--keep-1x1`)" if s.pointwise_keep else "")
+        + (f"; group-shared: blocks of {s.filter_block} filters keep the same kernels and patterns"
+           " (`--filter-block`)" if s.filter_block > 1 else "")
+        + " ="
         f" **{main['compression']:.2f}x fewer conv weights, {main['mac_reduction']:.2f}x fewer conv MACs**.",
         f"ADMM: {s.admm_epochs} ADMM epochs (rho {s.rho_initial:g} x{s.rho_growth:g} every"
         f" {s.rho_epochs_per_stage} epochs, {s.rho_stages} stages, x{s.first_conv_rho_scale:g} on conv1)"
@@ -440,9 +448,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--filter-block", type=int, default=1,
                         help="group-shared pattern pruning: blocks of this many filters share kernels and "
                              "patterns (ADMM and one-shot; the irregular baseline matches their counts)")
+    parser.add_argument("--model", choices=sorted(digits.MODELS), default="cnn",
+                        help="the network: cnn (four 3x3 convs, default) or bottleneck (3x3 and 1x1 alternating)")
+    parser.add_argument("--keep-1x1", type=float,
+                        help="connectivity keep rate of the 1x1 convs (PruneConfig.pointwise_keep; default: dense)")
     args = parser.parse_args(argv)
     if args.filter_block < 1:
         parser.error(f"--filter-block must be a positive integer, got {args.filter_block}")
+    if args.keep_1x1 is not None and not 0 < args.keep_1x1 <= 1:
+        parser.error(f"--keep-1x1 must be in (0, 1], got {args.keep_1x1}")
 
     torch.set_num_threads(args.threads)
     settings = QUICK if args.quick else Settings()
@@ -461,6 +475,8 @@ def main(argv: list[str] | None = None) -> int:
         overrides["distill_temperature"] = args.distill_temperature
     if args.filter_block != 1:
         overrides["filter_block"] = args.filter_block
+    overrides["model"] = args.model
+    overrides["pointwise_keep"] = args.keep_1x1
     settings = Settings(**{**asdict(settings), **overrides})
     if not set(settings.sweep_seeds) <= set(settings.seeds):
         parser.error("--sweep-seeds must be a subset of the seeds")
@@ -476,7 +492,8 @@ def main(argv: list[str] | None = None) -> int:
     dense_acc: dict[int, float] = {}
     dense_ce: dict[int, float] = {}
     for seed in settings.seeds:
-        dense = digits.train_dense(data, seed, settings.dense_epochs, settings.dense_lr, settings.batch_size)
+        dense = digits.train_dense(data, seed, settings.dense_epochs, settings.dense_lr, settings.batch_size,
+                                   settings.model)
         dense_acc[seed] = digits.accuracy(dense, data.evaluation)
         dense_ce[seed] = digits.cross_entropy(dense, data.evaluation)
         print(f"[{time.perf_counter() - started:6.0f}s] seed {seed}: dense {dense_acc[seed]:.2f}", flush=True)

@@ -88,6 +88,12 @@ class PruneConfig:
             ``{layer name: rate}`` names exactly the layers and their rates (any
             ``Conv2d``, including 1x1, first or depthwise ones); ``None`` (or ``1.0``)
             disables it.
+        pointwise_keep: connectivity keep rate of the 1x1 convolutions (not depthwise,
+            not the first convolution unless ``connectivity_first_conv``, minus
+            ``exclude`` and the layers a ``connectivity_keep`` mapping names): a kernel
+            is one weight, so this is magnitude pruning of single weights (per block of
+            ``filter_block`` filters when it is set). ``None`` (default) leaves 1x1
+            convolutions dense.
         pattern_layers: names of the convolutions that get pattern pruning; ``None``
             means every ``k x k`` convolution (minus ``exclude``).
         exclude: layer names left dense (neither pattern nor default connectivity).
@@ -115,6 +121,7 @@ class PruneConfig:
     num_patterns: int = 8
     force_centre: bool = True
     connectivity_keep: float | Mapping[str, float] | None = 1 / 3.6
+    pointwise_keep: float | None = None
     pattern_layers: Sequence[str] | None = None
     exclude: Sequence[str] = ()
     connectivity_first_conv: bool = False
@@ -143,6 +150,8 @@ class PruneConfig:
                 validate_rate(rate, layer=name)
         elif self.connectivity_keep is not None:
             validate_rate(self.connectivity_keep)
+        if self.pointwise_keep is not None:
+            validate_rate(self.pointwise_keep, what="pointwise_keep (keep rate of the 1x1 convolutions)")
 
 
 @dataclass(frozen=True)
@@ -173,15 +182,15 @@ def validate_filter_block(filter_block: object) -> int:
     return filter_block
 
 
-def validate_rate(rate: object, layer: str | None = None) -> float:
+def validate_rate(rate: object, layer: str | None = None, what: str = "connectivity keep rate") -> float:
     """Return ``rate`` as a float if it is a keep rate in ``(0, 1]``, else raise InvalidRateError."""
     where = f" for layer {layer!r}" if layer is not None else ""
     if isinstance(rate, bool) or not isinstance(rate, (int, float)):
-        raise InvalidRateError(f"connectivity keep rate{where} must be a number in (0, 1], got {rate!r}")
+        raise InvalidRateError(f"{what}{where} must be a number in (0, 1], got {rate!r}")
     value = float(rate)
     if not (math.isfinite(value) and 0.0 < value <= 1.0):
         raise InvalidRateError(
-            f"connectivity keep rate{where} must be in (0, 1] (the fraction of kernels kept), got {rate!r}"
+            f"{what}{where} must be in (0, 1] (the fraction of kernels kept), got {rate!r}"
         )
     return value
 
@@ -261,6 +270,13 @@ def plan_layers(model: nn.Module, config: PruneConfig, kernel: tuple[int, int] |
             if is_depthwise(conv) and not config.connectivity_depthwise:
                 continue
             keep[name] = rate
+    if config.pointwise_keep is not None:
+        first = listed[0][0]
+        for name, conv in listed:
+            if (tuple(conv.kernel_size) != (1, 1) or is_depthwise(conv) or name in excluded or name in keep
+                    or (name == first and not config.connectivity_first_conv)):
+                continue
+            keep[name] = config.pointwise_keep
 
     plans: dict[str, LayerPlan] = {}
     for name, conv in listed:

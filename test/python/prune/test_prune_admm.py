@@ -205,3 +205,29 @@ def test_filter_block_shares_kernels_and_patterns_within_blocks() -> None:
 def test_filter_block_must_be_a_positive_integer() -> None:
     with pytest.raises(ValueError, match="filter_block"):
         PruneConfig(filter_block=0)
+
+
+def test_pointwise_keep_prunes_the_1x1_convs() -> None:
+    """`pointwise_keep`: every 1x1 conv except the first, depthwise, excluded or
+    mapped ones gets connectivity pruning (one weight per kernel), per block
+    of `filter_block` filters; hard pruning keeps exactly that share."""
+    from pconv.prune import plan_layers
+
+    torch.manual_seed(3)
+    net = nn.Sequential(nn.Conv2d(1, 8, 1), nn.ReLU(), nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(),
+                        nn.Conv2d(16, 16, 1), nn.ReLU(), nn.Conv2d(16, 16, 1, groups=16), nn.Conv2d(16, 8, 1))
+    plans = plan_layers(net, PruneConfig(pointwise_keep=0.25, filter_block=8))
+    assert sorted(plans) == ["2", "4", "7"]  # not the first conv, not the depthwise one
+    assert plans["4"].keep == 0.25 and not plans["4"].pattern and plans["4"].filter_block == 8
+    assert plans["2"].keep == 1 / 3.6 and plans["2"].pattern
+    plans = plan_layers(net, PruneConfig(connectivity_keep={"4": 0.5}, pointwise_keep=0.25, exclude=["7"]))
+    assert plans["4"].keep == 0.5 and "7" not in plans and "2" in plans and plans["2"].keep is None
+    assert plan_layers(net, PruneConfig(pointwise_keep=0.5, connectivity_first_conv=True))["0"].keep == 0.5
+
+    pruner = ADMMPruner(net, config=PruneConfig(num_patterns=4, pointwise_keep=0.25, filter_block=8))
+    pruner.hard_prune()
+    w = net[4].weight.detach()[:, :, 0, 0]
+    assert int((w != 0).sum()) == 16 * 16 // 4
+    assert all(bool(((b != 0) == (b[0] != 0)).all()) for b in w.reshape(2, 8, 16))
+    assert int((net[7].weight != 0).sum()) == 8 * 16 // 4
+    assert bool((net[0].weight != 0).all()) and bool((net[6].weight != 0).all())

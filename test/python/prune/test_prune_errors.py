@@ -48,6 +48,11 @@ def test_global_rate_outside_unit_interval(rate: float) -> None:
         PruneConfig(connectivity_keep=rate)
 
 
+def test_pointwise_rate_outside_unit_interval() -> None:
+    with pytest.raises(InvalidRateError, match=r"pointwise_keep \(keep rate of the 1x1 convolutions\) must be in"):
+        PruneConfig(pointwise_keep=1.5)
+
+
 def test_per_layer_rate_outside_unit_interval_names_the_layer() -> None:
     with pytest.raises(InvalidRateError, match=r"for layer 'conv2' must be in \(0, 1\].*got 2"):
         PruneConfig(connectivity_keep={"conv2": 2})
