@@ -1,9 +1,11 @@
 """Auto-tuning of pattern convolutions: per layer, measure candidate tiles on
 this machine and keep the fastest.
 
-A tile is ``(rows, vectors, channel_block, filter_groups)`` of
+A tile is ``(rows, vectors, channel_block, filter_groups, filter_block)`` of
 ``pconv-lower-to-vectors`` (see ``pconv-choose-tiles``; 0 lets the model pick
-that field). For every ``pconv.conv2d`` of a module the tuner
+that field; ``filter_block`` only for filter-blocked convs: dense ones, and
+those whose filters share their kernels in blocks). For every
+``pconv.conv2d`` of a module the tuner
 
 1. writes a one-layer module per candidate (same shape, same kernel table,
    i.e. the same sparsity, constant weights: timing does not depend on their
@@ -44,11 +46,16 @@ if TYPE_CHECKING:
 __all__ = ["ConvLayer", "TuningError", "cache_path", "candidates", "conv_layers", "layer_module",
            "tune_layers", "tune_module"]
 
-Tile = tuple[int, int, int, int]
+Tile = tuple[int, ...]  # (rows, vectors, channel_block, filter_groups[, filter_block])
 
 
 # The tile that leaves every field to the compiler's cost model.
-MODEL_TILE: Tile = (0, 0, 0, 0)
+MODEL_TILE: Tile = (0, 0, 0, 0, 0)
+# Filter blocks tried on filter-blocked convs, and the accumulator budgets the
+# lowering's model keeps them within (pconv-lower-to-vectors
+# dense-accumulators / max-accumulators).
+FILTER_BLOCKS = (1, 2, 4, 8, 16)
+DENSE_ACCUMULATORS, SHARED_ACCUMULATORS = 24, 16
 # A measured tile replaces the model's only if it is this much faster.
 TUNING_MARGIN = 0.03
 
@@ -63,6 +70,8 @@ _CONV_RE = re.compile(
     r"(?P<rest>library .*?)(?P<attrs> \{[^{}]*(?:\{[^{}]*\}[^{}]*)*\})? : "
     r"\((?P<types>[^)]*)\) -> (?P<result>tensor<[^>]*>)\s*$", re.M)
 _SHAPE_RE = re.compile(r"tensor<([0-9x]+)xf32>")
+_LIBRARY_RE = re.compile(r"#pconv\.patterns<(\d+)x(\d+), taps = (\d+), (\[[\[\]\d,\s]*\])>")
+_KERNELS_RE = re.compile(r'kernels dense<("0x[0-9A-Fa-f]*"|\[[\[\]\d,\s-]*\]|-?\d+)> : tensor<(\d+)x(\d+)xi8>')
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,40 @@ class ConvLayer:
         if not m:
             raise TuningError(f"conv {self.index}: unexpected type {type_text}")
         return [int(d) for d in m.group(1).split("x")]
+
+    def kernel_table(self) -> np.ndarray:
+        """The ``F x C`` pattern ids (-1: pruned kernel) of the op's kernel table."""
+        m = _KERNELS_RE.search(self.body)
+        if not m:
+            raise TuningError(f"conv {self.index}: cannot read its kernel table")
+        values, filters, channels = m.group(1), int(m.group(2)), int(m.group(3))
+        if values.startswith('"0x'):
+            table = np.frombuffer(bytes.fromhex(values[3:-1]), dtype=np.int8)
+        elif values.startswith("["):
+            table = np.array(json.loads(values), dtype=np.int8)
+        else:
+            table = np.full(filters * channels, int(values), dtype=np.int8)
+        return table.reshape(filters, channels)
+
+    def filter_block_limit(self) -> tuple[int, bool]:
+        """``(G, dense)``: the lowering takes filter blocks dividing ``G`` (all
+        filters of a dense conv, the shared-kernel block size otherwise; 1:
+        not filter-blocked), as ``isDenseConv`` / ``sharedKernelBlock`` decide."""
+        lib = _LIBRARY_RE.search(self.body)
+        if not lib:
+            raise TuningError(f"conv {self.index}: cannot read its pattern library")
+        kh, kw, taps = (int(lib.group(i)) for i in (1, 2, 3))
+        patterns = len(json.loads(lib.group(4)))
+        ids = self.kernel_table()
+        filters = ids.shape[0]
+        if patterns == 1 and taps == kh * kw and (ids == 0).all():
+            return filters, True
+        if (ids < 0).all():
+            return 1, False
+        for g in (16, 8, 4, 2):
+            if filters % g == 0 and (ids.reshape(filters // g, g, -1) == ids[::g, None, :]).all():
+                return g, False
+        return 1, False
 
     def key(self, target: str, vector_width: int, threads: int) -> str:
         fields = [self.body, self.input_type, self.weight_type, str(self.bias_type),
@@ -114,8 +157,8 @@ def layer_module(layer: ConvLayer, tiles: Sequence[Tile]) -> str:
     ``layer`` with that tile (weights, bias and residual are constants)."""
     funcs = []
     for i, tile in enumerate(tiles):
-        fields = [f"{name} = {v}" for name, v in zip(("rows", "vectors", "channel_block", "filter_groups"), tile)
-                  if v > 0]
+        fields = [f"{name} = {v}" for name, v in
+                  zip(("rows", "vectors", "channel_block", "filter_groups", "filter_block"), tile) if v > 0]
         bias_def = f"    %b = arith.constant dense<1.000000e-02> : {layer.bias_type}\n" if layer.bias_type else ""
         bias_use = " bias(%b)" if layer.bias_type else ""
         residual_def = (f"    %r = arith.constant dense<5.000000e-01> : {layer.result_type}\n"
@@ -134,12 +177,20 @@ def layer_module(layer: ConvLayer, tiles: Sequence[Tile]) -> str:
 
 def candidates(layer: ConvLayer, vector_width: int, max_accumulators: int = 28) -> list[Tile]:
     """Tiles worth measuring for ``layer``: rows x vectors per row (within the
-    register budget) x channel blocks around the cache model's choice."""
+    register budget) x channel blocks around the cache model's choice; on
+    filter-blocked convs also rows x vectors x filter blocks (within the
+    lowering's accumulator budget)."""
     _, channels, _, in_w = layer.shape(layer.input_type)
     _, _, out_h, out_w = layer.shape(layer.result_type)
     strides = re.search(r"strides \[(\d+), (\d+)\]", layer.body)
     padding = re.search(r"padding \[(\d+), (\d+), (\d+), (\d+)\]", layer.body)
-    if strides and padding and strides.groups() == ("1", "1") and 2 * out_w <= vector_width:
+    limit, dense = layer.filter_block_limit()
+    one_by_one = re.search(r"#pconv\.patterns<1x1,", layer.body) is not None
+    if limit > 1 and one_by_one and padding and set(padding.groups()) == {"0"}:
+        # A filter-blocked 1x1 conv without padding is one flat row of
+        # out_h * out_w pixels (the lowering's matmul form).
+        out_w, out_h = out_h * out_w, 1
+    elif strides and padding and strides.groups() == ("1", "1") and 2 * out_w <= vector_width:
         # Short rows are computed as one flat row of the padded map (the
         # lowering's pitched form): one row, vectors along out_h * pitch.
         out_w = out_h * (in_w + int(padding.group(2)) + int(padding.group(4)))
@@ -157,7 +208,11 @@ def candidates(layer: ConvLayer, vector_width: int, max_accumulators: int = 28) 
             if rows * v > max_accumulators or rows > out_h:
                 continue
             for block in sorted({min(channels, b) for b in (16, 32, channels)}):
-                tiles.append((rows, v, block, 0))
+                tiles.append((rows, v, block, 0, 0))
+            budget = DENSE_ACCUMULATORS if dense else SHARED_ACCUMULATORS
+            for fb in FILTER_BLOCKS if limit > 1 else ():
+                if limit % fb == 0 and rows * v * fb <= budget:
+                    tiles.append((rows, v, 0, 0, fb))
     return sorted(set(tiles))
 
 

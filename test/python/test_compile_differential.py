@@ -518,6 +518,57 @@ def test_shared_kernel_block_tile_must_divide_the_block():
         pconv.compile(model, (x,), tiles={2: (1, 1, 0, 0, 8)})
 
 
+def test_tuner_tries_filter_blocks_on_shared_kernel_convs(tmp_path, monkeypatch):
+    """The tuner reads each conv's kernel table (list or hex form) and offers
+    filter blocks dividing its shared-kernel block; a winning 5-field tile
+    reaches the lowering and the result stays exact."""
+    from pconv import tuning
+
+    monkeypatch.setenv("PCONV_CACHE_DIR", str(tmp_path))
+    model, shape = _shared_kernel_cnn()
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(54))
+    limits = []
+
+    def fake_measure(layer, tiles, opts):
+        limit, dense = layer.filter_block_limit()
+        limits.append(limit)
+        assert not dense and tiles[0] == tuning.MODEL_TILE
+        blocked = [t for t in tiles if len(t) == 5 and t[4]]
+        assert blocked and all(limit % t[4] == 0 for t in blocked)
+        assert all(t[0] * t[1] * t[4] <= tuning.SHARED_ACCUMULATORS for t in blocked)
+        # The widest filter block wins, clearly.
+        best = max(blocked, key=lambda t: (t[4], t[1]))
+        return [0.5 if t == best else 1.0 for t in tiles]
+
+    monkeypatch.setattr(tuning, "measure", fake_measure)
+    art = pconv.compile(model, (x,), tune=True)
+    assert art.stats["tuned_convs"] == 6 and sorted(set(limits)) == [4, 8]
+    chosen = set(map(tuple, __import__("json").loads(tuning.cache_path().read_text()).values()))
+    assert {t[4] for t in chosen} == {4, 8}
+    np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
+
+
+def test_tuner_reads_dense_and_pattern_convs():
+    """A dense conv may take any filter block dividing its filters; a pattern
+    conv with per-filter kernels none."""
+    from pconv import tuning
+
+    dense = tuning.ConvLayer(
+        index=0, body="library #pconv.patterns<3x3, taps = 9, [[0, 1, 2, 3, 4, 5, 6, 7, 8]]> kernels dense<0> : "
+                       "tensor<12x4xi8> strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]",
+        input_type="tensor<1x4x9x9xf32>", weight_type="tensor<432xf32>", bias_type=None,
+        result_type="tensor<1x12x9x9xf32>")
+    assert dense.filter_block_limit() == (12, True)
+    assert {t[4] for t in tuning.candidates(dense, 16)} == {0, 1, 2, 4}  # divisors of 12 in FILTER_BLOCKS
+    pattern = tuning.ConvLayer(
+        index=1, body="library #pconv.patterns<3x3, taps = 4, [[0, 1, 3, 4], [1, 2, 4, 5]]> kernels "
+                       "dense<[[0, 1], [1, -1]]> : tensor<2x2xi8> strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]",
+        input_type="tensor<1x2x9x9xf32>", weight_type="tensor<12xf32>", bias_type=None,
+        result_type="tensor<1x2x9x9xf32>")
+    assert pattern.filter_block_limit() == (1, False)
+    assert {t[4] for t in tuning.candidates(pattern, 16)} == {0}
+
+
 @pytest.mark.aarch64
 @pytest.mark.skipif(not HAS_QEMU, reason="needs qemu-aarch64 and the AArch64 cross compiler")
 def test_shared_kernel_blocks_aarch64():
