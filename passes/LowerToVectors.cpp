@@ -822,19 +822,21 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile) {
     SmallVector<int32_t> offsets = packedOffsets(ids, taps);
     for (int64_t fb = 0; fb < s.filters / FB; ++fb) {
       int64_t f0 = fb * FB;
-      for (int64_t cb = 0; cb < blocks; ++cb)
-      for (int64_t p = 0; p < P; ++p) {
-        runStart.push_back(int32_t(kernelChannel.size()));
-        for (int64_t c = cb * KC; c < std::min(C, (cb + 1) * KC); ++c) {
-          if (ids[f0 * C + c] != p)
-            continue;
-          int64_t k = kernelChannel.size();
-          kernelChannel.push_back(int32_t(c));
-          // blocked: [k][taps][FB]
-          for (int64_t j = 0; j < FB; ++j)
-            for (int64_t t = 0; t < taps; ++t)
-              blocked[(k * taps + t) * FB + j] =
-                  (*packed)[offsets[(f0 + j) * C + c] + t];
+      for (int64_t cb = 0; cb < blocks; ++cb) {
+        int64_t cEnd = std::min(C, (cb + 1) * KC);
+        for (int64_t p = 0; p < P; ++p) {
+          runStart.push_back(int32_t(kernelChannel.size()));
+          for (int64_t c = cb * KC; c < cEnd; ++c) {
+            if (ids[f0 * C + c] != p)
+              continue;
+            int64_t k = kernelChannel.size();
+            kernelChannel.push_back(int32_t(c));
+            // blocked: [k][taps][FB]
+            for (int64_t j = 0; j < FB; ++j)
+              for (int64_t t = 0; t < taps; ++t)
+                blocked[(k * taps + t) * FB + j] =
+                    (*packed)[offsets[(f0 + j) * C + c] + t];
+          }
         }
       }
     }
@@ -967,18 +969,18 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile) {
         if (shared) {
           // One loop per pattern over the block's kernels of that pattern;
           // kernel k's weights start at k * taps * FB.
+          // Runs of (filter block, channel block) start at
+          // (filterBlock * blocks + cb) * P.
+          Value runs = arith::MulIOp::create(
+              b, loc,
+              arith::AddIOp::create(
+                  b, loc,
+                  arith::MulIOp::create(b, loc, filterBlock,
+                                        cIdx(b, loc, blocks)),
+                  cb.block),
+              cIdx(b, loc, P));
           for (int64_t p = 0; p < P && channelTable; ++p) {
-            Value at = arith::AddIOp::create(
-                b, loc,
-                arith::MulIOp::create(
-                    b, loc,
-                    arith::AddIOp::create(
-                        b, loc,
-                        arith::MulIOp::create(b, loc, filterBlock,
-                                              cIdx(b, loc, blocks)),
-                        cb.block),
-                    cIdx(b, loc, P)),
-                cIdx(b, loc, p));
+            Value at = arith::AddIOp::create(b, loc, runs, cIdx(b, loc, p));
             Value begin = loadIndex(b, loc, runTable, at);
             Value end = loadIndex(b, loc, runTable,
                                   arith::AddIOp::create(b, loc, at, c1));

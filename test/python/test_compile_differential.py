@@ -553,18 +553,17 @@ def test_tuner_reads_dense_and_pattern_convs():
     conv with per-filter kernels none."""
     from pconv import tuning
 
-    dense = tuning.ConvLayer(
-        index=0, body="library #pconv.patterns<3x3, taps = 9, [[0, 1, 2, 3, 4, 5, 6, 7, 8]]> kernels dense<0> : "
-                       "tensor<12x4xi8> strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]",
-        input_type="tensor<1x4x9x9xf32>", weight_type="tensor<432xf32>", bias_type=None,
-        result_type="tensor<1x12x9x9xf32>")
+    def layer(library: str, kernels: str, filters: int, channels: int, taps: int) -> tuning.ConvLayer:
+        return tuning.ConvLayer(
+            index=0, body=f"library #pconv.patterns<3x3, taps = {taps}, {library}> kernels {kernels} : "
+                          f"tensor<{filters}x{channels}xi8> strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]",
+            input_type=f"tensor<1x{channels}x9x9xf32>", weight_type="tensor<432xf32>", bias_type=None,
+            result_type=f"tensor<1x{filters}x9x9xf32>")
+
+    dense = layer("[[0, 1, 2, 3, 4, 5, 6, 7, 8]]", "dense<0>", 12, 4, 9)
     assert dense.filter_block_limit() == (12, True)
     assert {t[4] for t in tuning.candidates(dense, 16)} == {0, 1, 2, 4}  # divisors of 12 in FILTER_BLOCKS
-    pattern = tuning.ConvLayer(
-        index=1, body="library #pconv.patterns<3x3, taps = 4, [[0, 1, 3, 4], [1, 2, 4, 5]]> kernels "
-                       "dense<[[0, 1], [1, -1]]> : tensor<2x2xi8> strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]",
-        input_type="tensor<1x2x9x9xf32>", weight_type="tensor<12xf32>", bias_type=None,
-        result_type="tensor<1x2x9x9xf32>")
+    pattern = layer("[[0, 1, 3, 4], [1, 2, 4, 5]]", "dense<[[0, 1], [1, -1]]>", 2, 2, 4)
     assert pattern.filter_block_limit() == (1, False)
     assert {t[4] for t in tuning.candidates(pattern, 16)} == {0}
 
