@@ -59,6 +59,56 @@ def tune_malloc() -> bool:
     return _malloc_tuned
 
 
+def _cpu_list(text: str) -> set[int]:
+    """``"0-3,6"`` -> ``{0, 1, 2, 3, 6}`` (the kernel's CPU list format)."""
+    cpus: set[int] = set()
+    for part in text.strip().split(","):
+        if part:
+            first, _, last = part.partition("-")
+            cpus.update(range(int(first), int(last or first) + 1))
+    return cpus
+
+
+def allowed_cpus() -> set[int] | None:
+    """The CPUs this process may use: its cgroup's cpuset, else the online CPUs."""
+    for path in ("/sys/fs/cgroup/cpuset.cpus.effective", "/sys/devices/system/cpu/online"):
+        try:
+            cpus = _cpu_list(Path(path).read_text())
+        except (OSError, ValueError):
+            continue
+        if cpus:
+            return cpus
+    return None
+
+
+def unpin_for_openmp() -> bool:
+    """Undo another OpenMP runtime's binding of this thread before libomp reads it.
+
+    With ``OMP_PROC_BIND`` / ``OMP_PLACES`` set, GNU libgomp (loaded by PyTorch)
+    binds the thread that loads it to its first place, one CPU. The LLVM libomp
+    that compiled models use takes the calling thread's mask as the machine when
+    it initializes, so every model thread then ran on that one CPU (ResNet-50
+    at 2 threads: as slow as at 1). Called before a host model's first run:
+    when the binding variables are set and this thread may run on fewer CPUs
+    than the process, it gets all of them back (libomp then binds its threads
+    to the places it computes, the calling thread to the first). Returns
+    whether the mask was widened.
+    """
+    if not any(os.environ.get(v) for v in ("OMP_PROC_BIND", "OMP_PLACES", "GOMP_CPU_AFFINITY")):
+        return False
+    if not hasattr(os, "sched_getaffinity"):
+        return False
+    allowed = allowed_cpus()
+    try:
+        current = os.sched_getaffinity(0)
+        if not allowed or allowed <= current:
+            return False
+        os.sched_setaffinity(0, allowed)
+    except OSError:
+        return False
+    return True
+
+
 def _is_torch(x: Any) -> bool:
     return type(x).__module__.split(".")[0] == "torch"
 
@@ -111,6 +161,7 @@ class HostModel(CompiledModel):
     def __init__(self, library: Path, meta: dict[str, Any]):
         super().__init__(library, meta)
         tune_malloc()
+        unpin_for_openmp()
         self._lib = ctypes.CDLL(str(self.library), mode=os.RTLD_LOCAL)
         try:
             self._fn = getattr(self._lib, meta["symbol"])

@@ -64,6 +64,38 @@ def test_host_runtime_needs_no_torch_and_uses_several_threads(compiled):
     assert after > before
 
 
+def test_openmp_threads_are_not_pinned_to_one_cpu_after_torch(compiled):
+    """With OMP_PROC_BIND set, PyTorch's libgomp binds the importing thread to
+    one CPU; libomp would take that for the machine and bind every model
+    thread there. The host runtime widens the mask first: the two threads land
+    on different CPUs."""
+    from pconv.runtime import _cpu_list, allowed_cpus
+
+    assert _cpu_list("0-3,6\n") == {0, 1, 2, 3, 6} and _cpu_list("5") == {5}
+    cpus = allowed_cpus()
+    if not cpus or len(cpus) < 2 or len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs two CPUs")
+    _, x, _, path = compiled
+    np.save(path.parent / "x.npy", x.numpy())
+    script = textwrap.dedent(
+        f"""
+        import os, numpy as np, torch
+        pinned = os.sched_getaffinity(0)
+        import pconv
+        fn = pconv.load({str(path)!r})
+        fn(np.load({str(path.parent / 'x.npy')!r}))
+        print(len(pinned))
+        """
+    )
+    env = dict(os.environ, OMP_NUM_THREADS="2", OMP_PROC_BIND="spread", OMP_PLACES="cores",
+               OMP_DISPLAY_AFFINITY="true")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    sets = [line.rsplit("{", 1)[1] for line in (out.stdout + out.stderr).splitlines()
+            if "bound to OS proc set" in line]
+    assert len(sets) >= 2 and len(set(sets)) >= 2, out.stdout + out.stderr
+
+
 def test_library_encoding_is_shared_with_the_compiler():
     lib = PatternLibrary([(1, 3, 4, 5), (3, 4, 5, 7), (0, 1, 3, 4), (4, 5, 7, 8)])
     assert PatternLibrary.from_json(lib.to_json()) == lib
