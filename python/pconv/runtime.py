@@ -59,22 +59,28 @@ def tune_malloc() -> bool:
     return _malloc_tuned
 
 
-def _cpu_list(text: str) -> set[int]:
-    """``"0-3,6"`` -> ``{0, 1, 2, 3, 6}`` (the kernel's CPU list format)."""
-    cpus: set[int] = set()
-    for part in text.strip().split(","):
-        if part:
-            first, _, last = part.partition("-")
-            cpus.update(range(int(first), int(last or first) + 1))
-    return cpus
+def gomp_place_cpus() -> set[int] | None:
+    """The CPUs of GNU libgomp's places, if libgomp is loaded in this process.
 
-
-def allowed_cpus() -> set[int] | None:
-    """The CPUs this process may use: its cgroup's cpuset, else the online CPUs."""
-    for path in ("/sys/fs/cgroup/cpuset.cpus.effective", "/sys/devices/system/cpu/online"):
+    libgomp computes its places from the process's CPU mask when it loads, so
+    their union is the set it was allowed before it bound this thread.
+    """
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "libgomp" in line and line.rstrip().endswith(".so.1")}
+    except OSError:
+        return None
+    for path in sorted(paths):
         try:
-            cpus = _cpu_list(Path(path).read_text())
-        except (OSError, ValueError):
+            gomp = ctypes.CDLL(path)
+            places = gomp.omp_get_num_places()
+            cpus: set[int] = set()
+            for place in range(places):
+                count = gomp.omp_get_place_num_procs(place)
+                ids = (ctypes.c_int * count)()
+                gomp.omp_get_place_proc_ids(place, ids)
+                cpus.update(ids)
+        except (OSError, AttributeError):
             continue
         if cpus:
             return cpus
@@ -82,28 +88,29 @@ def allowed_cpus() -> set[int] | None:
 
 
 def unpin_for_openmp() -> bool:
-    """Undo another OpenMP runtime's binding of this thread before libomp reads it.
+    """Undo GNU libgomp's binding of this thread before LLVM libomp reads it.
 
-    With ``OMP_PROC_BIND`` / ``OMP_PLACES`` set, GNU libgomp (loaded by PyTorch)
+    With ``OMP_PROC_BIND`` / ``OMP_PLACES`` set, libgomp (loaded by PyTorch)
     binds the thread that loads it to its first place, one CPU. The LLVM libomp
     that compiled models use takes the calling thread's mask as the machine when
     it initializes, so every model thread then ran on that one CPU (ResNet-50
     at 2 threads: as slow as at 1). Called before a host model's first run:
-    when the binding variables are set and this thread may run on fewer CPUs
-    than the process, it gets all of them back (libomp then binds its threads
-    to the places it computes, the calling thread to the first). Returns
-    whether the mask was widened.
+    when libgomp is loaded and this thread may run on fewer CPUs than
+    libgomp's places cover, it gets those CPUs back (libomp then binds its
+    threads to the places it computes, the calling thread to the first). A
+    mask set from outside (``taskset``) is kept: libgomp's places lie inside
+    it. ``PCONV_UNPIN=0`` turns this off. Returns whether the mask was widened.
     """
+    if os.environ.get("PCONV_UNPIN", "1") == "0" or not hasattr(os, "sched_getaffinity"):
+        return False
     if not any(os.environ.get(v) for v in ("OMP_PROC_BIND", "OMP_PLACES", "GOMP_CPU_AFFINITY")):
         return False
-    if not hasattr(os, "sched_getaffinity"):
-        return False
-    allowed = allowed_cpus()
+    places = gomp_place_cpus()
     try:
         current = os.sched_getaffinity(0)
-        if not allowed or allowed <= current:
+        if not places or places <= current:
             return False
-        os.sched_setaffinity(0, allowed)
+        os.sched_setaffinity(0, places | current)
     except OSError:
         return False
     return True
