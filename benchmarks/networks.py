@@ -279,7 +279,8 @@ def prune_network(model: nn.Module, num_patterns: int = 8, taps: int = 4, keep: 
     """
     from pconv.prune import PruneConfig, extract_library, plan_layers, project_connectivity, project_pattern
 
-    config = PruneConfig(taps=taps, num_patterns=num_patterns, connectivity_keep=keep, pointwise_keep=keep_1x1)
+    config = PruneConfig(taps=taps, num_patterns=num_patterns, connectivity_keep=keep, pointwise_keep=keep_1x1,
+                         filter_block=filter_block)
     plans = plan_layers(model, config)
     library = extract_library(model, num_patterns=num_patterns, taps=taps,
                               layers=[n for n, p in plans.items() if p.pattern])
@@ -289,7 +290,7 @@ def prune_network(model: nn.Module, num_patterns: int = 8, taps: int = 4, keep: 
         for name, plan in plans.items():
             weight = convs[name].weight
             w = weight.detach()
-            block = filter_block if not plan.depthwise and w.shape[0] % filter_block == 0 else 1
+            block = plan.filter_block
             if plan.keep is not None:
                 w, _ = project_connectivity(w, plan.keep, filter_block=block)
             if plan.pattern:

@@ -256,27 +256,26 @@ def plan_layers(model: nn.Module, config: PruneConfig, kernel: tuple[int, int] |
             raise PruneError(f"pattern_layers {wrong} do not have a {kh}x{kw} kernel")
         pattern = [n for n in config.pattern_layers if n not in excluded]
 
+    first = listed[0][0]
+
+    def in_default_set(name: str) -> bool:
+        """Not excluded, and not the first conv unless the config includes it."""
+        return name not in excluded and (name != first or config.connectivity_first_conv)
+
     keep: dict[str, float] = {}
     if isinstance(config.connectivity_keep, Mapping):
         _check_names(list(config.connectivity_keep), convs, "connectivity_keep")
         keep = {n: validate_rate(r, layer=n) for n, r in config.connectivity_keep.items()}
     elif config.connectivity_keep is not None:
         rate = validate_rate(config.connectivity_keep)
-        first = listed[0][0]
         for name in square:
-            conv = convs[name]
-            if name in excluded or (name == first and not config.connectivity_first_conv):
-                continue
-            if is_depthwise(conv) and not config.connectivity_depthwise:
-                continue
-            keep[name] = rate
+            if in_default_set(name) and (config.connectivity_depthwise or not is_depthwise(convs[name])):
+                keep[name] = rate
     if config.pointwise_keep is not None:
-        first = listed[0][0]
         for name, conv in listed:
-            if (tuple(conv.kernel_size) != (1, 1) or is_depthwise(conv) or name in excluded or name in keep
-                    or (name == first and not config.connectivity_first_conv)):
-                continue
-            keep[name] = config.pointwise_keep
+            if (tuple(conv.kernel_size) == (1, 1) and not is_depthwise(conv) and name not in keep
+                    and in_default_set(name)):
+                keep[name] = config.pointwise_keep
 
     plans: dict[str, LayerPlan] = {}
     for name, conv in listed:
