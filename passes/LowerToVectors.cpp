@@ -40,8 +40,11 @@ struct TapSource {
   std::function<std::pair<int64_t, int64_t>(int64_t)> tapColumn;
   bool masked = false;
   /// The pitched flat form: input rows are `rowPitch` columns of one flat
-  /// row (tap row dy reads dy * rowPitch columns further).
-  int64_t rowPitch = 0;
+  /// row (tap row dy reads dy * rowPitch columns further); at stride
+  /// `phases` > 1 one such row per phase plane (createFlatPaddedCopy): tap
+  /// (dy, dx) reads plane (dy % phases, dx % phases) (dy / phases) *
+  /// rowPitch + dx / phases columns further.
+  int64_t rowPitch = 0, phases = 1;
   /// The direct form: `buffer` is the unpadded N x C x H x W input itself,
   /// read with masked loads (lanes in the padding are zeros), at stride 2
   /// two loads deinterleaved; no copy. For convs whose filters keep at most
@@ -108,21 +111,6 @@ struct TapSource {
   }
 };
 
-/// Whether every filter of `op` keeps at most one kernel (depthwise convs,
-/// imported as a diagonal kernel table).
-static bool atMostOneKernelPerFilter(Conv2DOp op) {
-  int64_t channels = op.getNumChannels();
-  auto ids = op.getKernelPatterns().getValues<int8_t>();
-  for (int64_t f = 0, i = 0; f < op.getNumFilters(); ++f) {
-    int64_t kept = 0;
-    for (int64_t c = 0; c < channels; ++c, ++i)
-      kept += ids[i] >= 0;
-    if (kept > 1)
-      return false;
-  }
-  return true;
-}
-
 static TapSource createTapSource(OpBuilder &b, Location loc, Conv2DOp op,
                                  const ConvShape &s, const TileShape &tile,
                                  bool shiftedCopies, bool alignedLoads,
@@ -142,7 +130,7 @@ static TapSource createTapSource(OpBuilder &b, Location loc, Conv2DOp op,
     // compact copy of the pixels the conv reads (1/(sh*sw) of the input),
     // so it runs as the same flat matmul.
     int64_t pixels = s.outHeight * s.outWidth;
-    src.masked = tile.chunks * tile.vectors * vw != pixels;
+    src.masked = tile.coveredWidth() != pixels;
     if (sh != 1 || sw != 1) {
       src.buffer = createSubsampledCopy(b, loc, source, sh, sw, s.outHeight,
                                         s.outWidth, vw);
@@ -156,17 +144,17 @@ static TapSource createTapSource(OpBuilder &b, Location loc, Conv2DOp op,
     return src;
   }
   if (tile.pitch) {
-    // The padded map as one flat row, long enough for every tap of every
-    // tile vector.
-    int64_t p = tile.pitch;
-    int64_t length = std::max(
-        (h + pad[0] + pad[2]) * p,
-        tile.chunks * tile.vectors * vw + (kh - 1) * dil[0] * p +
-            (kw - 1) * dil[1] + (alignedLoads ? vw : 0));
-    src.buffer =
-        createFlatPaddedCopy(b, loc, source, p, length, pad[0], pad[1], vw);
+    // The padded map as one flat row (at stride 2 one per phase plane),
+    // long enough for every tap of every tile vector.
+    int64_t p = tile.pitch, st = sh;
+    int64_t length = std::max<int64_t>(
+        llvm::divideCeil(h + pad[0] + pad[2], st) * p,
+        tile.coveredWidth() + (kh - 1) * dil[0] / st * p +
+            (kw - 1) * dil[1] / st + (alignedLoads ? vw : 0));
+    src.buffer = createFlatPaddedCopy(b, loc, source, st, p, length, pad[0],
+                                      pad[1], vw);
     src.rowPitch = p;
-    src.tapColumn = [](int64_t dx) { return std::make_pair(int64_t(0), dx); };
+    src.phases = st;
     return src;
   }
   if (directLoads && s.strides[1] <= 2 && atMostOneKernelPerFilter(op)) {
@@ -217,6 +205,17 @@ static TapSource createTapSource(OpBuilder &b, Location loc, Conv2DOp op,
   return src;
 }
 
+/// Where a parallel task's register tile starts, and its width: V vectors,
+/// or the tail chunk's (TileShape::tailVectors) when the code runs only for
+/// the last chunk.
+struct TaskOrigin {
+  Value batch, row0, inRow0, col0, group;
+  int64_t vectors;
+  /// Whether the code may run for the last column chunk (the one that can
+  /// end past the output width); false for the full chunks before a tail.
+  bool mayBeLast;
+};
+
 /// One parallel task's register tile of R rows x V vectors at (row0, col0)
 /// of the output: the rows inside the output, the lanes of partial vectors,
 /// and loads / stores of one filter's tile. `out` is N x F x H' x W' (the
@@ -231,16 +230,16 @@ struct OutputTile {
   /// Lanes of tile vector v inside the output; null where always whole.
   SmallVector<Value> masks;
 
-  OutputTile(OpBuilder &b, Location loc, Value out, Value batch, Value row0,
-             Value col0, const TileShape &tile, int64_t height, int64_t width,
+  OutputTile(OpBuilder &b, Location loc, Value out, const TaskOrigin &task,
+             const TileShape &tile, int64_t height, int64_t width,
              Value zeroVec)
-      : loc(loc), out(out), batch(batch), zeroVec(zeroVec),
+      : loc(loc), out(out), batch(task.batch), zeroVec(zeroVec),
         vecType(cast<VectorType>(zeroVec.getType())), R(tile.rows),
-        V(tile.vectors), vw(tile.vectorWidth),
+        V(task.vectors), vw(tile.vectorWidth),
         fullRows(tile.rowBlocks * R == height) {
-    bool fullVectors = tile.chunks * V * vw == width;
     for (int64_t r = 0; r < R; ++r) {
-      rows.push_back(arith::AddIOp::create(b, loc, row0, cIdx(b, loc, r)));
+      rows.push_back(
+          arith::AddIOp::create(b, loc, task.row0, cIdx(b, loc, r)));
       rowInside.push_back(
           fullRows ? Value()
                    : arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
@@ -248,9 +247,11 @@ struct OutputTile {
     }
     auto maskType = VectorType::get({vw}, b.getI1Type());
     for (int64_t v = 0; v < V; ++v) {
-      cols.push_back(arith::AddIOp::create(b, loc, col0, cIdx(b, loc, v * vw)));
-      // Vector v of the last chunk (and so of every chunk) is whole: no mask.
-      if (fullVectors || (tile.chunks - 1) * V * vw + (v + 1) * vw <= width) {
+      cols.push_back(
+          arith::AddIOp::create(b, loc, task.col0, cIdx(b, loc, v * vw)));
+      // Vector v of the last chunk (and so of every chunk) is whole, or the
+      // code never runs the last chunk: no mask.
+      if (!task.mayBeLast || tile.lastChunkStart() + (v + 1) * vw <= width) {
         masks.push_back(Value());
         continue;
       }
@@ -367,10 +368,14 @@ struct TapLoads {
           arith::AddIOp::create(b, loc, inRow0, cIdx(b, loc, inRow)), col0, dx,
           v);
     } else if (!cached) {
-      auto [copy, shift] = src.tapColumn(dx);
-      if (src.rowPitch) { // rows are runs of one flat row
-        shift += inRow * src.rowPitch;
+      int64_t copy, shift;
+      if (src.rowPitch) { // rows are runs of one flat row (per phase plane)
+        int64_t st = src.phases; // inRow = dy: a pitched tile is one row
+        copy = (inRow % st) * st + dx % st;
+        shift = inRow / st * src.rowPitch + dx / st;
         inRow = 0;
+      } else {
+        std::tie(copy, shift) = src.tapColumn(dx);
       }
       int64_t vw = tile.vw, offset = v * vw + shift;
       if (src.masked) { // flat input
@@ -480,13 +485,9 @@ static std::pair<Value, Value> createOutput(OpBuilder &b, Location loc,
   return {out, flatView(b, loc, out)};
 }
 
-/// Where a parallel task's register tile starts.
-struct TaskOrigin {
-  Value batch, row0, inRow0, col0, group;
-};
-
 /// The parallel loop over tasks (image, row block, column chunk, group):
-/// `scf.parallel`, OpenMP later.
+/// `scf.parallel`, OpenMP later. With a tail chunk, `body` is built twice:
+/// for the full chunks and, under `chunk == chunks - 1`, for the tail.
 static void
 createTaskLoop(OpBuilder &b, Location loc, const ConvShape &s,
                const TileShape &tile, int64_t groups,
@@ -507,6 +508,24 @@ createTaskLoop(OpBuilder &b, Location loc, const ConvShape &s,
         o.col0 = arith::MulIOp::create(
             b, loc, ivs[2], cIdx(b, loc, tile.vectors * tile.vectorWidth));
         o.group = ivs[3];
+        o.vectors = tile.vectors;
+        o.mayBeLast = true;
+        if (!tile.tailVectors) {
+          body(b, loc, o);
+          return;
+        }
+        Value isTail = arith::CmpIOp::create(
+            b, loc, arith::CmpIPredicate::eq, ivs[2],
+            cIdx(b, loc, tile.chunks - 1));
+        auto ifOp = scf::IfOp::create(b, loc, TypeRange(), isTail,
+                                      /*withElseRegion=*/true);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+        TaskOrigin tail = o;
+        tail.vectors = tile.tailVectors;
+        body(b, loc, tail);
+        b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
+        o.mayBeLast = false;
         body(b, loc, o);
       });
 }
@@ -642,6 +661,7 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
   PatternSchedule schedule =
       *stored ? std::move(**stored)
               : PatternSchedule::build(op, tile.channelBlock, tile.groups);
+  assert(!tile.tailVectors && "pattern convs take balanced chunks, no tail");
 
   OpBuilder b(op);
   Location loc = op.getLoc();
@@ -678,14 +698,12 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
   createTaskLoop(
       b, loc, s, tile, schedule.numGroups(),
       [&](OpBuilder &b, Location loc, const TaskOrigin &task) {
-        Value batch = task.batch, row0 = task.row0, inRow0 = task.inRow0,
-              col0 = task.col0;
+        Value batch = task.batch, inRow0 = task.inRow0, col0 = task.col0;
         Value filterBegin = loadIndex(b, loc, tables.groupStart, task.group);
         Value filterEnd = loadIndex(
             b, loc, tables.groupStart,
             arith::AddIOp::create(b, loc, task.group, c1));
-        OutputTile outTile(b, loc, view, batch, row0, col0, tile, height,
-                           width, zeroVec);
+        OutputTile outTile(b, loc, view, task, tile, height, width, zeroVec);
 
         OpBuilder::InsertionGuard guard(b);
         ChannelBlocks cb(b, loc, blocks, zero, zeroVec, op.getReluMax());
@@ -801,7 +819,7 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile) {
   ArrayRef<int64_t> dil = s.dilations;
   ArrayRef<int64_t> positions = op.getLibrary().getPattern(0);
   int64_t taps = positions.size(), C = s.channels;
-  int64_t vw = tile.vectorWidth, V = tile.vectors, R = tile.rows;
+  int64_t vw = tile.vectorWidth, R = tile.rows;
   int64_t FB = tile.filterBlock;
   auto vecType = VectorType::get({vw}, f32);
 
@@ -876,8 +894,8 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile) {
   createTaskLoop(
       b, loc, s, tile, groups,
       [&](OpBuilder &b, Location loc, const TaskOrigin &task) {
-        Value batch = task.batch, row0 = task.row0, inRow0 = task.inRow0,
-              col0 = task.col0;
+        Value batch = task.batch, inRow0 = task.inRow0, col0 = task.col0;
+        int64_t V = task.vectors; // this chunk's (the tail's is narrower)
         // Group g holds filter blocks [g * FBs / G, (g + 1) * FBs / G).
         auto groupBound = [&](Value g) -> Value {
           return arith::DivUIOp::create(
@@ -888,8 +906,7 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile) {
         Value groupBegin = groupBound(task.group);
         Value groupEnd =
             groupBound(arith::AddIOp::create(b, loc, task.group, c1));
-        OutputTile outTile(b, loc, view, batch, row0, col0, tile, height,
-                           width, zeroVec);
+        OutputTile outTile(b, loc, view, task, tile, height, width, zeroVec);
 
         OpBuilder::InsertionGuard guard(b);
         ChannelBlocks cb(b, loc, blocks, zero, zeroVec, op.getReluMax());
@@ -1053,7 +1070,8 @@ struct LowerToVectorsPass
     for (Conv2DOp op : convs) {
       FailureOr<TileShape> tile = chooseTile(
           op, {vectorWidth, maxAccumulators, maxVectorsPerRow, maxRows,
-               cacheBytes, minTasks, denseCacheBytes, denseAccumulators});
+               cacheBytes, minTasks, denseCacheBytes, denseAccumulators,
+               tailChunks});
       if (failed(tile))
         return signalPassFailure();
       bool dense = isFilterBlockedConv(op);

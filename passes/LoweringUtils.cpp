@@ -176,6 +176,19 @@ bool mlir::pconv::isFilterBlockedConv(Conv2DOp op) {
   return isDenseConv(op) || sharedKernelBlock(op) > 1;
 }
 
+bool mlir::pconv::atMostOneKernelPerFilter(Conv2DOp op) {
+  int64_t channels = op.getNumChannels();
+  auto ids = op.getKernelPatterns().getValues<int8_t>();
+  for (int64_t f = 0, i = 0; f < op.getNumFilters(); ++f) {
+    int64_t kept = 0;
+    for (int64_t c = 0; c < channels; ++c, ++i)
+      kept += ids[i] >= 0;
+    if (kept > 1)
+      return false;
+  }
+  return true;
+}
+
 /// Vectors of `vectorWidth` lanes, halved while a row of `width` outputs
 /// fills at most half of one (7x7 maps with 16 lanes).
 static int64_t vectorWidthFor(int64_t width, int64_t vectorWidth) {
@@ -184,12 +197,21 @@ static int64_t vectorWidthFor(int64_t width, int64_t vectorWidth) {
   return vectorWidth;
 }
 
-/// The pitched flat form's grid width, or 0 where rows are long enough (or
-/// the conv is strided) to vectorize along a row.
-static int64_t pitchFor(const ConvShape &s, int64_t vectorWidth) {
-  if (s.strides[0] != 1 || s.strides[1] != 1 || 2 * s.outWidth > vectorWidth)
+/// The pitched flat form's grid width, or 0 where rows are long enough to
+/// vectorize along a row. At stride 2 (undilated) the padded map is split
+/// into 2 x 2 phase planes (even/odd rows and columns), each a flat grid
+/// half as wide: every tap then reads its plane at a fixed offset from the
+/// output's grid position, as at stride 1. `phases` false keeps strided
+/// convs out of it.
+static int64_t pitchFor(const ConvShape &s, int64_t vectorWidth,
+                        bool phases) {
+  int64_t stride = s.strides[0];
+  if (s.strides[1] != stride || 2 * s.outWidth > vectorWidth)
     return 0;
-  return s.width + s.padding[1] + s.padding[3];
+  if (stride != 1 && (!phases || stride != 2 || s.dilations[0] != 1 ||
+                      s.dilations[1] != 1))
+    return 0;
+  return llvm::divideCeil(s.width + s.padding[1] + s.padding[3], stride);
 }
 
 namespace {
@@ -254,7 +276,7 @@ static TileShape chooseDenseTile(const ConvShape &s, const RequestedTile &req,
   // of the pixels it uses, see createSubsampledCopy).
   t.flatten = s.kernelHeight == 1 && s.kernelWidth == 1 &&
               llvm::all_of(s.padding, [](int64_t p) { return p == 0; });
-  t.pitch = t.flatten ? 0 : pitchFor(s, model.vectorWidth);
+  t.pitch = t.flatten ? 0 : pitchFor(s, model.vectorWidth, true);
   int64_t height = t.flatten || t.pitch ? 1 : s.outHeight;
   int64_t width = t.flatten ? s.outHeight * s.outWidth
                   : t.pitch ? s.outHeight * t.pitch
@@ -285,9 +307,17 @@ static TileShape chooseDenseTile(const ConvShape &s, const RequestedTile &req,
           continue;
         int64_t chunks = llvm::divideCeil(perRow, v);
         int64_t rowBlocks = llvm::divideCeil(height, r);
-        double used = double(width) / double(chunks * v * t.vectorWidth) *
-                      double(height) / double(rowBlocks * r);
-        double score = double(fb * r * v) / double(fb + r * v) * used;
+        // The last chunk's vectors: only as many as the width needs with
+        // tail chunks (196 pixels, V = 5: 5 + 5 + 3 vectors, not 3 x 5).
+        int64_t last = model.tailChunks ? perRow - (chunks - 1) * v : v;
+        // Useful FMAs per input or weight load, over all tiles of a filter
+        // block and channel: a tile's FMA intensity, less the lanes and
+        // rows past the output.
+        double loads = double(rowBlocks) * double((chunks - 1) * (fb + r * v) +
+                                                  fb + r * last);
+        double score =
+            double(width) * double(height) * double(fb) / double(t.vectorWidth) /
+            loads;
         // Shared-kernel blocks: on a tie, the wider tile (fewer input rows
         // per kernel to bring from L2).
         bool wider = sharedBlock && score > best - 1e-9 && v > t.vectors;
@@ -298,6 +328,7 @@ static TileShape chooseDenseTile(const ConvShape &s, const RequestedTile &req,
           t.rows = r;
           t.chunks = chunks;
           t.rowBlocks = rowBlocks;
+          t.tailVectors = last < v ? last : 0;
         }
       }
     }
@@ -308,6 +339,8 @@ static TileShape chooseDenseTile(const ConvShape &s, const RequestedTile &req,
     t.rows = req.rows ? std::min(req.rows, height) : 1;
     t.chunks = llvm::divideCeil(perRow, t.vectors);
     t.rowBlocks = llvm::divideCeil(height, t.rows);
+    int64_t last = perRow - (t.chunks - 1) * t.vectors;
+    t.tailVectors = model.tailChunks && last < t.vectors ? last : 0;
   }
   // Channel blocks: the tile's input rows of a block stay in L1 while every
   // filter block of the task uses them (balanced block sizes).
@@ -350,7 +383,11 @@ FailureOr<TileShape> mlir::pconv::chooseTile(Conv2DOp op,
   if (int64_t g = sharedKernelBlock(op); g > 1)
     return chooseDenseTile(s, req, model, g);
   TileShape t;
-  t.pitch = pitchFor(s, model.vectorWidth);
+  // Pattern convs whose filters keep one kernel (depthwise) take no phase
+  // planes: their copy costs about what the conv does, and the direct form
+  // (input read in place) was faster (MobileNet-V2's 576-channel depthwise
+  // 3x3 at 14x14, stride 2: 0.115 ms direct, 0.214 on phase planes).
+  t.pitch = pitchFor(s, model.vectorWidth, !atMostOneKernelPerFilter(op));
   int64_t height = t.pitch ? 1 : s.outHeight;
   int64_t width = t.pitch ? s.outHeight * t.pitch : s.outWidth;
   t.vectorWidth = vectorWidthFor(width, model.vectorWidth);
@@ -508,9 +545,10 @@ int64_t mlir::pconv::paddedWidth(int64_t width, int64_t left,
 }
 
 Value mlir::pconv::createFlatPaddedCopy(OpBuilder &b, Location loc,
-                                        Value source, int64_t pitch,
-                                        int64_t length, int64_t top,
-                                        int64_t left, int64_t lanes) {
+                                        Value source, int64_t stride,
+                                        int64_t pitch, int64_t length,
+                                        int64_t top, int64_t left,
+                                        int64_t lanes) {
   auto sourceType = cast<MemRefType>(source.getType());
   int64_t n = sourceType.getDimSize(0), c = sourceType.getDimSize(1);
   int64_t h = sourceType.getDimSize(2), w = sourceType.getDimSize(3);
@@ -519,8 +557,9 @@ Value mlir::pconv::createFlatPaddedCopy(OpBuilder &b, Location loc,
   auto cst = [&](OpBuilder &b, int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
   };
+  int64_t planes = stride * stride;
   Value flat = memref::AllocOp::create(
-      b, loc, MemRefType::get({n, c, 1, 1, length}, f32),
+      b, loc, MemRefType::get({n, c, 1, planes, length}, f32),
       b.getI64IntegerAttr(64));
   Value c0 = cst(b, 0), c1 = cst(b, 1);
   Value zeroVec = vector::BroadcastOp::create(
@@ -529,13 +568,16 @@ Value mlir::pconv::createFlatPaddedCopy(OpBuilder &b, Location loc,
   scf::ParallelOp::create(
       b, loc, ValueRange{c0, c0}, ValueRange{cst(b, n), cst(b, c)},
       ValueRange{c1, c1}, [&](OpBuilder &b, Location loc, ValueRange nc) {
-        scf::ForOp::create(
-            b, loc, c0, cst(b, length), cst(b, lanes), ValueRange{},
-            [&](OpBuilder &b, Location loc, Value i, ValueRange) {
+        scf::buildLoopNest(
+            b, loc, ValueRange{c0, c0}, ValueRange{cst(b, planes), cst(b, length)},
+            ValueRange{c1, cst(b, lanes)},
+            [&](OpBuilder &b, Location loc, ValueRange pi) {
               vector::StoreOp::create(b, loc, zeroVec, flat,
-                                      ValueRange{nc[0], nc[1], c0, c0, i});
-              scf::YieldOp::create(b, loc);
+                                      ValueRange{nc[0], nc[1], c0, pi[0], pi[1]});
             });
+        // Padded (y, x) lands in plane (y % stride, x % stride) at
+        // (y / stride) * pitch + x / stride.
+        Value cs = cst(b, stride);
         scf::buildLoopNest(
             b, loc, ValueRange{c0, c0}, ValueRange{cst(b, h), cst(b, w)},
             ValueRange{c1, c1},
@@ -543,11 +585,20 @@ Value mlir::pconv::createFlatPaddedCopy(OpBuilder &b, Location loc,
               Value v = memref::LoadOp::create(
                   b, loc, source, ValueRange{nc[0], nc[1], yx[0], yx[1]});
               Value row = arith::AddIOp::create(b, loc, yx[0], cst(b, top));
+              Value col = arith::AddIOp::create(b, loc, yx[1], cst(b, left));
+              Value plane = arith::AddIOp::create(
+                  b, loc,
+                  arith::MulIOp::create(
+                      b, loc, arith::RemUIOp::create(b, loc, row, cs), cs),
+                  arith::RemUIOp::create(b, loc, col, cs));
               Value at = arith::AddIOp::create(
-                  b, loc, arith::MulIOp::create(b, loc, row, cst(b, pitch)),
-                  arith::AddIOp::create(b, loc, yx[1], cst(b, left)));
+                  b, loc,
+                  arith::MulIOp::create(
+                      b, loc, arith::DivUIOp::create(b, loc, row, cs),
+                      cst(b, pitch)),
+                  arith::DivUIOp::create(b, loc, col, cs));
               memref::StoreOp::create(b, loc, v, flat,
-                                      ValueRange{nc[0], nc[1], c0, c0, at});
+                                      ValueRange{nc[0], nc[1], c0, plane, at});
             });
       });
   return flat;

@@ -81,6 +81,7 @@ struct TileShape {
   int64_t vectors;      // V: vectors per tile row
   int64_t rows;         // R: output rows per tile
   int64_t chunks;       // column chunks of V vectors covering the width
+                        // (the last one of tailVectors where nonzero)
   int64_t rowBlocks;    // row blocks of R rows covering the height
   int64_t channelBlock; // input channels whose tile inputs stay in L1
   int64_t groups;       // work-balanced filter groups (parallel dimension)
@@ -96,6 +97,18 @@ struct TileShape {
   /// positions whose taps read the flat padded input at q + dy * pitch + dx;
   /// the x >= OW columns are computed and dropped. Full vectors on 7x7 maps.
   int64_t pitch = 0;
+  /// Filter-blocked convs only: nonzero (less than `vectors`) where the last
+  /// column chunk is a narrower tile of this many vectors, so a width that is
+  /// not a multiple of V vectors does not compute whole vectors of lanes
+  /// past its end (196 pixels, V = 5: 5 + 5 + 3 vectors, not 3 x 5).
+  int64_t tailVectors = 0;
+
+  /// The first column of the last chunk.
+  int64_t lastChunkStart() const { return (chunks - 1) * vectors * vectorWidth; }
+  /// The columns the chunks cover (at least the width).
+  int64_t coveredWidth() const {
+    return lastChunkStart() + (tailVectors ? tailVectors : vectors) * vectorWidth;
+  }
 };
 
 /// Whether every kernel of `op` is kept with every tap of its window (one
@@ -113,6 +126,10 @@ bool isDenseConv(Conv2DOp op);
 /// over the block's kept kernels, with a filter block dividing G.
 int64_t sharedKernelBlock(Conv2DOp op);
 
+/// Whether every filter of `op` keeps at most one kernel (depthwise convs,
+/// imported as a diagonal kernel table).
+bool atMostOneKernelPerFilter(Conv2DOp op);
+
 /// Dense convs and convs with shared-kernel filter blocks: both lower to the
 /// filter-blocked kernel (weights repacked at compile time, no pattern
 /// schedule).
@@ -123,6 +140,9 @@ struct TileModel {
   int64_t vectorWidth = 16, maxAccumulators = 16, maxVectors = 8,
           maxRows = 16, cacheBytes = 0, minTasks = 32,
           denseCacheBytes = 24576, denseAccumulators = 24;
+  /// Filter-blocked convs: a width that is not a multiple of the tile's V
+  /// vectors ends in a narrower tail chunk (TileShape::tailVectors).
+  bool tailChunks = true;
 };
 
 /// The model-based default: vectors of `vectorWidth` lanes (halved while an
@@ -134,8 +154,10 @@ struct TileModel {
 /// rows fit `cacheBytes` (all channels when 0), and enough filter groups for `minTasks` parallel
 /// tasks. Dense convs get a filter block instead of groups: the (R, V,
 /// filter block) with at most `denseAccumulators` accumulators doing the most
-/// FMAs per load (FMAs / (R * V input + filter-block weight loads), times
-/// the share of lanes and rows that land inside the output), channel blocks
+/// FMAs per load (useful FMAs / the R * V input + filter-block weight loads
+/// of all tiles, so lanes and rows past the output count as waste; with
+/// `tailChunks` the last column chunk is only as wide as it needs), channel
+/// blocks
 /// whose tile input fits `denseCacheBytes` (reused from L1 by every filter
 /// block of a task), and filter groups (runs of filter blocks) for
 /// `minTasks` tasks. Fields of a `pconv.tile` attribute on the op override
@@ -212,14 +234,16 @@ Value createSubsampledCopy(OpBuilder &b, Location loc, Value source,
                            int64_t strideH, int64_t strideW, int64_t outHeight,
                            int64_t outWidth, int64_t lanes);
 
-/// Allocates an N x C x 1 x 1 x L buffer (L = `length` rounded up to
-/// `lanes`) holding `source` (N x C x H x W) zero-padded by `top` rows and
-/// `left` columns on a grid `pitch` columns wide, flattened: input (y, x)
-/// lands at (y + top) * pitch + x + left. The copy is element by element
-/// (meant for small maps), the zero fill `lanes` wide.
+/// Allocates an N x C x 1 x (stride * stride) x L buffer (L = `length`
+/// rounded up to `lanes`) holding `source` (N x C x H x W) zero-padded by
+/// `top` rows and `left` columns, split into stride x stride phase planes
+/// (one plane at stride 1), each a flat grid `pitch` columns wide: padded
+/// (y, x) = (iy + top, ix + left) lands in plane (y % stride) * stride +
+/// x % stride at (y / stride) * pitch + x / stride. The copy is element by
+/// element (meant for small maps), the zero fill `lanes` wide.
 Value createFlatPaddedCopy(OpBuilder &b, Location loc, Value source,
-                           int64_t pitch, int64_t length, int64_t top,
-                           int64_t left, int64_t lanes);
+                           int64_t stride, int64_t pitch, int64_t length,
+                           int64_t top, int64_t left, int64_t lanes);
 
 /// Allocates an N x C x `paddedHeight` x `stride` x `phaseWidth` buffer
 /// holding `source` (N x C x H x W) zero-padded by `top` rows and `left`

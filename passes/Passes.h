@@ -78,6 +78,12 @@ struct ToLLVMPipelineOptions
                      "vectors only, a straddling tap vector being a lane "
                      "shuffle of two (512-bit vectors only)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> tailChunks{
+      *this, "tail-chunks",
+      llvm::cl::desc("Dense and shared-kernel convs end a row that is not a "
+                     "multiple of the tile's vectors in a narrower tail "
+                     "chunk"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> reorder{
       *this, "reorder",
       llvm::cl::desc("Filter kernel reorder (pconv-reorder-filters) after "

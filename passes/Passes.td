@@ -277,7 +277,11 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
     - output rows of at most half a vector at stride 1 are computed on the
       flat padded map (grid pitch = padded width, taps at flat offsets
       dy * pitch + dx, one flat row of vectors; the columns past the output
-      width are dropped when the grid is copied to the result);
+      width are dropped when the grid is copied to the result); at stride 2
+      (undilated, filters with more than one kernel) the same on the 2 x 2
+      phase planes of the padded map (even/odd rows x even/odd columns, each
+      a flat grid half as wide): tap (dy, dx) reads plane (dy % 2, dx % 2)
+      at (dy / 2) * pitch + dx / 2;
     - the input is copied once into a zero-padded buffer wide and tall
       enough for whole tiles, so loads need no bounds checks; at column
       stride s its columns are split into s phases (column x at phase x % s,
@@ -309,7 +313,10 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
     pixels per channel (no padded copy; partial vectors masked). The model
     picks the (R, V, filter_block) with the most FMAs per load within
     `dense-accumulators`; tasks are (image, row block, column chunk, filter
-    block). A 1x1 conv at a larger stride without padding first copies the
+    block). A row that is not a multiple of the tile's V vectors ends in a
+    narrower tail chunk (`tail-chunks`; 14 x 14 = 196 pixels at V = 5: 5 + 5
+    + 3 vectors, not 3 x 5), its code built separately under
+    `chunk == last`. A 1x1 conv at a larger stride without padding first copies the
     pixels it reads into such a flat row.
 
     Convs whose filters share their kernels in blocks (group-shared pattern
@@ -343,6 +350,10 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
            "Parallel tasks to aim for (filter groups are added until reached)">,
     Option<"denseCacheBytes", "dense-cache-bytes", "unsigned", /*default=*/"24576",
            "Dense convs: bytes of tile input rows a channel block may occupy">,
+    Option<"tailChunks", "tail-chunks", "bool", /*default=*/"true",
+           "Dense and shared-kernel convs: a width that is not a multiple of "
+           "the tile's vectors ends in a narrower tail chunk instead of "
+           "masked whole vectors past its end">,
     Option<"shiftedCopies", "shifted-copies", "bool", /*default=*/"false",
            "At stride 1, copy the padded input once per kernel column shift "
            "so that every tap load is an aligned vector">,
@@ -437,6 +448,10 @@ def ChooseTilesPass : Pass<"pconv-choose-tiles", "ModuleOp"> {
            "Parallel tasks to aim for">,
     Option<"denseCacheBytes", "dense-cache-bytes", "unsigned", /*default=*/"24576",
            "Dense convs: bytes of tile input rows a channel block may occupy">,
+    Option<"tailChunks", "tail-chunks", "bool", /*default=*/"true",
+           "Dense and shared-kernel convs: a width that is not a multiple of "
+           "the tile's vectors ends in a narrower tail chunk instead of "
+           "masked whole vectors past its end">,
   ];
   let statistics = [
     Statistic<"numChosen", "num-chosen", "pconv.conv2d ops given a tile">,

@@ -69,6 +69,7 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
       tileOptions.maxVectorsPerRow = 4;
       tileOptions.denseAccumulators = 16;
     }
+    tileOptions.tailChunks = options.tailChunks;
     pm.addPass(createChooseTilesPass(tileOptions));
     pm.addPass(createGroupPatternsPass());
     LowerToVectorsPassOptions vectorOptions;
@@ -84,6 +85,7 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
     vectorOptions.alignedLoads =
         options.alignedLoads && options.vectorWidth >= 16;
     vectorOptions.directLoads = options.directLoads;
+    vectorOptions.tailChunks = options.tailChunks;
     pm.addNestedPass<func::FuncOp>(createLowerToVectorsPass(vectorOptions));
   }
   pm.addNestedPass<func::FuncOp>(createLowerToLoopsPass());

@@ -82,6 +82,10 @@ class CompileOptions:
         direct_loads: convs whose filters keep at most one kernel (depthwise) read
             their input in place with masked loads (at column stride 2, two loads
             deinterleaved) instead of first copying it into a padded buffer.
+        tail_chunks: dense convs (and convs whose filters share kernels in
+            blocks) whose output row is not a multiple of the register tile's
+            vectors end it in a narrower tile instead of masked whole vectors
+            past its end (a 14x14 1x1 conv: 5 + 5 + 3 vectors, not 3 x 5).
         sparse_linear: linear layers whose constant weights are block-sparse (at
             least half of the 16-wide blocks of each row's inputs all zero, see
             :func:`pconv.prune.prune_linear`) store and read only the kept blocks.
@@ -110,6 +114,7 @@ class CompileOptions:
     shifted_copies: bool = False
     aligned_loads: bool = True
     direct_loads: bool = True
+    tail_chunks: bool = True
     sparse_linear: bool = False
     tune: bool = False
     tiles: dict[int, Sequence[int]] | None = None
@@ -274,6 +279,7 @@ def _lower_to_library(session: "_Session", pconv_input: Path, opts: CompileOptio
                          f"shifted-copies={str(opts.shifted_copies).lower()} "
                          f"aligned-loads={str(opts.aligned_loads).lower()} "
                          f"direct-loads={str(opts.direct_loads).lower()} "
+                         f"tail-chunks={str(opts.tail_chunks).lower()} "
                          f"sparse-linear={str(opts.sparse_linear).lower()}}})",
                          "--emit-bytecode", "-o", str(llvm_bc)], inputs=[pconv_input])
     if stages is not None:

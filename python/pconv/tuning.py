@@ -175,6 +175,17 @@ def layer_module(layer: ConvLayer, tiles: Sequence[Tile]) -> str:
     return "module {\n" + "".join(funcs) + "}\n"
 
 
+def _pitched_stride(body: str, strides: "re.Match[str] | None") -> int:
+    """The stride of a conv the lowering may compute in its pitched form
+    (1, or 2 undilated; the same in both dimensions), else 0."""
+    if not strides or strides.group(1) != strides.group(2):
+        return 0
+    stride = int(strides.group(1))
+    dilations = re.search(r"dilations \[(\d+), (\d+)\]", body)
+    undilated = not dilations or dilations.groups() == ("1", "1")
+    return stride if stride == 1 or (stride == 2 and undilated) else 0
+
+
 def candidates(layer: ConvLayer, vector_width: int, max_accumulators: int = 28) -> list[Tile]:
     """Tiles worth measuring for ``layer``: rows x vectors per row (within the
     register budget) x channel blocks around the cache model's choice; on
@@ -190,10 +201,12 @@ def candidates(layer: ConvLayer, vector_width: int, max_accumulators: int = 28) 
         # A filter-blocked 1x1 conv without padding is one flat row of
         # out_h * out_w pixels (the lowering's matmul form).
         out_w, out_h = out_h * out_w, 1
-    elif strides and padding and strides.groups() == ("1", "1") and 2 * out_w <= vector_width:
+    elif padding and _pitched_stride(layer.body, strides) and 2 * out_w <= vector_width:
         # Short rows are computed as one flat row of the padded map (the
-        # lowering's pitched form): one row, vectors along out_h * pitch.
-        out_w = out_h * (in_w + int(padding.group(2)) + int(padding.group(4)))
+        # lowering's pitched form; at stride 2 one per phase plane, half as
+        # wide): one row, vectors along out_h * pitch.
+        stride = _pitched_stride(layer.body, strides)
+        out_w = out_h * -(-(in_w + int(padding.group(2)) + int(padding.group(4))) // stride)
         out_h = 1
     per_row = -(-out_w // vector_width)
     vectors = sorted({min(per_row, v) for v in (per_row, 4, 2)})
@@ -286,7 +299,8 @@ def tune_layers(layers: Sequence[ConvLayer], opts: "CompileOptions", progress: b
 
         iterator = tqdm(layers, desc="tuning convs", unit="conv")
     # The load scheme changes which tile is fastest: part of the key.
-    codegen = f"{target.triple}:{target.cpu}:aligned={int(opts.aligned_loads)}:shifted={int(opts.shifted_copies)}"
+    codegen = (f"{target.triple}:{target.cpu}:aligned={int(opts.aligned_loads)}"
+               f":shifted={int(opts.shifted_copies)}:tail={int(opts.tail_chunks)}")
     for layer in iterator:
         key = layer.key(codegen, width, opts.threads)
         if key in cache:

@@ -4,6 +4,7 @@
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8 shifted-copies=true direct-loads=false aligned-loads=false}))' | grep -c "vector.load" | FileCheck %s --check-prefix=LOADS
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8}))' | grep -c "vector.fma" | FileCheck %s --check-prefix=FMAS
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8}))' | FileCheck %s --check-prefix=ALIGNED
+// RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8 tail-chunks=false}))' | FileCheck %s --check-prefix=NOTAIL
 
 // 6 output columns in one 8-lane vector (V = 1), R = 6 rows per tile (the
 // model allows 16 accumulators: all 6 rows in one block); the tile's 6
@@ -24,9 +25,12 @@
 // 108 FMAs (dense convs never take shifted copies); @depthwise_direct
 // 20 FMAs (LOADS runs with direct-loads=false: 20 loads from its
 // phase-split copy; by default it reads masked loads, see below);
-// @shared_blocks 10 loads for 48 FMAs in each of its two pattern loops.
-// LOADS: 146
-// FMAS: 340
+// @shared_blocks 10 loads for 48 FMAs in each of its two pattern loops;
+// @dense_1x1_tail 4 loads for 16 FMAs in its full chunks and 2 (+1 masked)
+// for 12 in its tail; @strided_short_rows 4 taps x 3 flat vectors: 12 loads
+// for 12 FMAs.
+// LOADS: 164
+// FMAS: 380
 // The padded input has room for one whole tile of 6 rows (+2 halo rows);
 // with shifted-copies it is copied once per column shift (3 copies of 8
 // columns), so every tap load is an aligned vector; by default (NOSHIFT) the
@@ -223,6 +227,69 @@ func.func @dense_1x1_strided(%x: tensor<1x8x9x13xf32>, %b: tensor<16xf32>) -> te
          strides [2, 2] padding [0, 0, 0, 0] dilations [1, 1] relu
          : (tensor<1x8x9x13xf32>, tensor<128xf32>, tensor<16xf32>) -> tensor<1x16x5x7xf32>
   return %y : tensor<1x16x5x7xf32>
+}
+
+// -----
+
+// A row that is not a multiple of the tile's vectors ends in a narrower tail
+// chunk: 7 x 7 = 49 pixels are 7 vectors of 8; the 4 filters x 4 vectors
+// tile covers 4 of them and the tail's 4 x 3 tile (under `chunk == 1`) the
+// other 3, its last vector masked, instead of a second 4 x 4 tile with a
+// whole vector past the end (tail-chunks=false).
+// CHECK-LABEL: func.func @dense_1x1_tail
+// CHECK: scf.parallel {{.*}} to (%{{.*}}, %{{.*}}, %c2, %c4)
+// CHECK: %[[TAIL:.*]] = arith.cmpi eq, %{{.*}}, %c1
+// CHECK: scf.if %[[TAIL]] {
+// CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK-COUNT-2: vector.load
+// CHECK: vector.maskedload
+// CHECK: vector.maskedstore
+// CHECK: } else {
+// CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK-COUNT-4: vector.load
+// CHECK-NOT: vector.mask
+// CHECK: return
+// NOTAIL-LABEL: func.func @dense_1x1_tail
+// NOTAIL-NOT: scf.if
+// NOTAIL: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// NOTAIL-COUNT-4: vector.maskedload
+func.func @dense_1x1_tail(%x: tensor<1x8x7x7xf32>) -> tensor<1x16x7x7xf32> {
+  %w = arith.constant dense<0.5> : tensor<128xf32>
+  %y = pconv.conv2d %x, %w library #pconv.patterns<1x1, taps = 1, [[0]]>
+         kernels dense<0> : tensor<16x8xi8>
+         strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1]
+         : (tensor<1x8x7x7xf32>, tensor<128xf32>) -> tensor<1x16x7x7xf32>
+  return %y : tensor<1x16x7x7xf32>
+}
+
+// -----
+
+// Short rows at stride 2 take the pitched form on 2 x 2 phase planes: the
+// 10 x 10 padded map is split into its even/odd rows x even/odd columns,
+// each plane a flat grid 5 wide (32 long: the 4 x 5 = 20-position output
+// grid, 3 vectors, plus one row and one column of taps); tap (dy, dx) reads
+// plane (dy % 2) * 2 + dx % 2 at (dy / 2) * 5 + dx / 2. Pattern [1, 3, 4,
+// 5] = taps (0, 1), (1, 0), (1, 1), (1, 2): planes 1, 2, 3 and 2 again
+// (one column further), 3 vectors each. (A conv whose filters keep one
+// kernel each, depthwise, keeps reading its input in place instead.)
+// CHECK-LABEL: func.func @strided_short_rows
+// CHECK: %[[PLANES:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x2x1x4x32xf32>
+// CHECK: arith.remui
+// CHECK: arith.divui
+// CHECK: memref.store %{{.*}}, %[[PLANES]]
+// CHECK: %[[GRID:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x1x1x24xf32>
+// CHECK: scf.parallel
+// CHECK-COUNT-3: vector.load %[[PLANES]][%{{.*}}, %{{.*}}, %{{.*}}, %c1
+// CHECK-COUNT-3: vector.load %[[PLANES]][%{{.*}}, %{{.*}}, %{{.*}}, %c2
+// CHECK-COUNT-3: vector.load %[[PLANES]][%{{.*}}, %{{.*}}, %{{.*}}, %c3
+// CHECK-COUNT-3: vector.load %[[PLANES]][%{{.*}}, %{{.*}}, %{{.*}}, %c2
+// CHECK: vector.store {{.*}}, %[[GRID]]
+// CHECK: memref.load %[[GRID]]
+func.func @strided_short_rows(%x: tensor<1x2x8x8xf32>, %w: tensor<8xf32>) -> tensor<1x1x4x4xf32> {
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x2xi8> strides [2, 2] padding [1, 1, 1, 1] dilations [1, 1]
+         : (tensor<1x2x8x8xf32>, tensor<8xf32>) -> tensor<1x1x4x4xf32>
+  return %y : tensor<1x1x4x4xf32>
 }
 
 // -----

@@ -572,3 +572,58 @@ def test_tuner_reads_dense_and_pattern_convs():
 @pytest.mark.skipif(not HAS_QEMU, reason="needs qemu-aarch64 and the AArch64 cross compiler")
 def test_shared_kernel_blocks_aarch64():
     _matches_on_aarch64(*_shared_kernel_cnn(), seed=53)
+
+
+def _short_rows_cnn():
+    """Rows the lowering cannot cut into whole vectors: 1x1 convs on 28 x 28,
+    14 x 14 and 4 x 4 maps (784, 196 and 16 pixels: a narrower tail chunk
+    ends the row), and 3x3 stride-2 convs with at most 8 outputs per row
+    (the pitched form on 2 x 2 phase planes, at even and odd padded widths):
+    pattern-pruned with a residual add and ReLU (added on the copy out of the
+    grid), depthwise, and group-shared pattern pruning; batch 2."""
+    import random
+
+    from pconv.prune import project_connectivity, project_pattern
+    from pconv.testing import apply_random_patterns, random_library
+
+    torch.manual_seed(61)
+    nn = torch.nn
+    rng = random.Random(61)
+    library = random_library(rng)
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stem = nn.Conv2d(6, 16, 1)
+            self.a = nn.Conv2d(16, 16, 3, stride=2, padding=1)
+            self.b = nn.Conv2d(16, 32, 1)
+            self.c = nn.Conv2d(32, 24, 3, stride=2, padding=1)
+            self.short = nn.Conv2d(32, 24, 1, stride=2, bias=False)
+            self.d = nn.Conv2d(24, 24, 3, stride=2, padding=1, groups=24)
+            self.e = nn.Conv2d(24, 40, 1)
+            self.f = nn.Conv2d(40, 16, 3, stride=2, padding=1, bias=False)
+
+        def forward(self, x):
+            x = torch.relu(self.stem(x))                   # 28 x 28
+            x = torch.relu(self.b(torch.relu(self.a(x))))  # 14 x 14
+            x = torch.relu(self.c(x) + self.short(x))      # 7 x 7, padded width 16
+            x = nn.functional.relu6(self.d(x))             # 4 x 4, padded width 9
+            return self.f(torch.relu(self.e(x)))           # 2 x 2, padded width 6
+
+    model = Net().eval()
+    apply_random_patterns(model.c, library, rng, keep=0.6)
+    with torch.no_grad():
+        w, _ = project_connectivity(model.f.weight, 0.5, filter_block=8)
+        w, _ = project_pattern(w, library, filter_block=8)
+        model.f.weight.copy_(w)
+    return model, (2, 6, 28, 28)
+
+
+@pytest.mark.parametrize("vector_width,tail_chunks", [(16, True), (16, False), (8, True), (4, True)])
+def test_short_rows_tail_chunks_and_strided_pitch(vector_width, tail_chunks):
+    model, shape = _short_rows_cnn()
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(62))
+    art = pconv.compile(model, (x,), vector_width=vector_width, tail_chunks=tail_chunks)
+    assert art.stats["pconv_convs"] + art.stats["dense_pconv_convs"] == 8
+    assert art.stats["residual_convs"] == 1
+    np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
