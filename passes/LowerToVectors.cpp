@@ -540,39 +540,51 @@ static void finishOutput(OpBuilder &b, Location loc, Conv2DOp op,
     Value residual = op.getResidual()
                          ? toReadOnlyBuffer(b, loc, op.getResidual())
                          : Value();
+    // Row by row, `lanes` columns at a time (the last masked).
+    int64_t lanes = tile.vectorWidth, width = type.getDimSize(3);
+    auto vecType = VectorType::get({lanes}, b.getF32Type());
+    auto splat = [&](OpBuilder &b, Location loc, float x) -> Value {
+      return vector::BroadcastOp::create(
+          b, loc, vecType,
+          arith::ConstantOp::create(b, loc, b.getF32FloatAttr(x)));
+    };
     Value c0 = cIdx(b, loc, 0), c1 = cIdx(b, loc, 1);
     scf::ParallelOp::create(
         b, loc, ValueRange{c0, c0},
         ValueRange{cIdx(b, loc, type.getDimSize(0)),
                    cIdx(b, loc, type.getDimSize(1))},
         ValueRange{c1, c1}, [&](OpBuilder &b, Location loc, ValueRange nf) {
+          Value zeroVec = splat(b, loc, 0.0f);
           scf::buildLoopNest(
               b, loc, ValueRange{c0, c0},
               ValueRange{cIdx(b, loc, type.getDimSize(2)),
-                         cIdx(b, loc, type.getDimSize(3))},
-              ValueRange{c1, c1}, [&](OpBuilder &b, Location loc, ValueRange yx) {
+                         cIdx(b, loc, width)},
+              ValueRange{c1, cIdx(b, loc, lanes)},
+              [&](OpBuilder &b, Location loc, ValueRange yx) {
+                Value mask = vector::CreateMaskOp::create(
+                    b, loc, VectorType::get({lanes}, b.getI1Type()),
+                    ValueRange{arith::SubIOp::create(
+                        b, loc, cIdx(b, loc, width), yx[1])});
                 Value q = arith::AddIOp::create(
                     b, loc,
                     arith::MulIOp::create(b, loc, yx[0], cIdx(b, loc, tile.pitch)),
                     yx[1]);
-                Value v = memref::LoadOp::create(b, loc, view,
-                                                 ValueRange{nf[0], nf[1], c0, q});
+                Value v = vector::MaskedLoadOp::create(
+                    b, loc, vecType, view, ValueRange{nf[0], nf[1], c0, q},
+                    mask, zeroVec);
                 SmallVector<Value, 4> at{nf[0], nf[1], yx[0], yx[1]};
                 if (residual) { // then the activation follows here too
                   v = arith::AddFOp::create(
-                      b, loc, v, memref::LoadOp::create(b, loc, residual, at));
+                      b, loc, v,
+                      vector::MaskedLoadOp::create(b, loc, vecType, residual,
+                                                   at, mask, zeroVec));
                   if (op.getRelu())
-                    v = arith::MaximumFOp::create(
-                        b, loc, v,
-                        arith::ConstantOp::create(b, loc,
-                                                  b.getF32FloatAttr(0.0f)));
+                    v = arith::MaximumFOp::create(b, loc, v, zeroVec);
                   if (std::optional<APFloat> max = op.getReluMax())
                     v = arith::MinimumFOp::create(
-                        b, loc, v,
-                        arith::ConstantOp::create(
-                            b, loc, b.getF32FloatAttr(max->convertToFloat())));
+                        b, loc, v, splat(b, loc, max->convertToFloat()));
                 }
-                memref::StoreOp::create(b, loc, v, out, at);
+                vector::MaskedStoreOp::create(b, loc, out, at, mask, v);
               });
         });
   }

@@ -239,8 +239,9 @@ Value createSubsampledCopy(OpBuilder &b, Location loc, Value source,
 /// `top` rows and `left` columns, split into stride x stride phase planes
 /// (one plane at stride 1), each a flat grid `pitch` columns wide: padded
 /// (y, x) = (iy + top, ix + left) lands in plane (y % stride) * stride +
-/// x % stride at (y / stride) * pitch + x / stride. The copy is element by
-/// element (meant for small maps), the zero fill `lanes` wide.
+/// x % stride at (y / stride) * pitch + x / stride. At stride 1 the copy
+/// moves rows `lanes` columns at a time (the last vector masked); into phase
+/// planes element by element (small maps); the zero fill is `lanes` wide.
 Value createFlatPaddedCopy(OpBuilder &b, Location loc, Value source,
                            int64_t stride, int64_t pitch, int64_t length,
                            int64_t top, int64_t left, int64_t lanes);

@@ -275,9 +275,12 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
       loaded once and feeds every (row, tap) of the tile that reads it (rows
       r and r+1 share input rows through taps of different heights);
     - output rows of at most half a vector at stride 1 are computed on the
-      flat padded map (grid pitch = padded width, taps at flat offsets
+      flat padded map (a grid `pitch` wide, one zero gap between input rows
+      serving as the right and left padding, taps at flat offsets
       dy * pitch + dx, one flat row of vectors; the columns past the output
-      width are dropped when the grid is copied to the result); at stride 2
+      width are dropped when the grid is copied to the result), and so are
+      dense convs at stride 1 wherever the grid fills more lanes than rows
+      (56x56, 28x28 maps); at stride 2
       (undilated, filters with more than one kernel) the same on the 2 x 2
       phase planes of the padded map (even/odd rows x even/odd columns, each
       a flat grid half as wide): tap (dy, dx) reads plane (dy % 2, dx % 2)

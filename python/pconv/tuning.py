@@ -175,15 +175,35 @@ def layer_module(layer: ConvLayer, tiles: Sequence[Tile]) -> str:
     return "module {\n" + "".join(funcs) + "}\n"
 
 
-def _pitched_stride(body: str, strides: "re.Match[str] | None") -> int:
-    """The stride of a conv the lowering may compute in its pitched form
-    (1, or 2 undilated; the same in both dimensions), else 0."""
-    if not strides or strides.group(1) != strides.group(2):
+def _grid_pitch(layer: ConvLayer, in_w: int, out_h: int, out_w: int, vector_width: int,
+                limit: int, dense: bool) -> int:
+    """The pitch of the lowering's pitched flat form for ``layer`` (0: rows),
+    as ``pitchFor`` / ``densePitchFor`` in LoweringUtils.cpp choose it: short
+    rows (at most half a vector) at stride 1, or at stride 2 undilated on
+    phase planes (not for pattern convs whose filters keep one kernel); dense
+    convs at stride 1 also where the grid fills more lanes than rows do."""
+    strides = re.search(r"strides \[(\d+), (\d+)\]", layer.body)
+    padding = re.search(r"padding \[(\d+), (\d+), (\d+), (\d+)\]", layer.body)
+    dilations = re.search(r"dilations \[(\d+), (\d+)\]", layer.body)
+    lib = _LIBRARY_RE.search(layer.body)
+    if not (strides and padding and lib) or strides.group(1) != strides.group(2):
         return 0
-    stride = int(strides.group(1))
-    dilations = re.search(r"dilations \[(\d+), (\d+)\]", body)
-    undilated = not dilations or dilations.groups() == ("1", "1")
-    return stride if stride == 1 or (stride == 2 and undilated) else 0
+    stride, left, right = int(strides.group(1)), int(padding.group(2)), int(padding.group(4))
+    dil = tuple(int(d) for d in dilations.groups()) if dilations else (1, 1)
+    stride1 = max(in_w + left, out_w + (int(lib.group(2)) - 1) * dil[1] - left)
+    if 2 * out_w <= vector_width:
+        if stride == 1:
+            return stride1
+        one_kernel = limit == 1 and bool(((layer.kernel_table() >= 0).sum(axis=1) <= 1).all())
+        if stride == 2 and dil == (1, 1) and not one_kernel:
+            return -(-(in_w + left + right) // 2)
+        return 0
+    if stride == 1 and dense:
+        def used(useful: int, positions: int) -> float:
+            return useful / (-(-positions // vector_width) * vector_width)
+        if used(out_h * out_w, out_h * stride1) > used(out_w, out_w) + 0.01:
+            return stride1
+    return 0
 
 
 def candidates(layer: ConvLayer, vector_width: int, max_accumulators: int = 28) -> list[Tile]:
@@ -193,7 +213,6 @@ def candidates(layer: ConvLayer, vector_width: int, max_accumulators: int = 28) 
     lowering's accumulator budget)."""
     _, channels, _, in_w = layer.shape(layer.input_type)
     _, _, out_h, out_w = layer.shape(layer.result_type)
-    strides = re.search(r"strides \[(\d+), (\d+)\]", layer.body)
     padding = re.search(r"padding \[(\d+), (\d+), (\d+), (\d+)\]", layer.body)
     limit, dense = layer.filter_block_limit()
     one_by_one = re.search(r"#pconv\.patterns<1x1,", layer.body) is not None
@@ -201,13 +220,9 @@ def candidates(layer: ConvLayer, vector_width: int, max_accumulators: int = 28) 
         # A filter-blocked 1x1 conv without padding is one flat row of
         # out_h * out_w pixels (the lowering's matmul form).
         out_w, out_h = out_h * out_w, 1
-    elif padding and _pitched_stride(layer.body, strides) and 2 * out_w <= vector_width:
-        # Short rows are computed as one flat row of the padded map (the
-        # lowering's pitched form; at stride 2 one per phase plane, half as
-        # wide): one row, vectors along out_h * pitch.
-        stride = _pitched_stride(layer.body, strides)
-        out_w = out_h * -(-(in_w + int(padding.group(2)) + int(padding.group(4))) // stride)
-        out_h = 1
+    elif pitch := _grid_pitch(layer, in_w, out_h, out_w, vector_width, limit, dense):
+        # The lowering's pitched form: one flat row of out_h * pitch grid positions.
+        out_w, out_h = out_h * pitch, 1
     per_row = -(-out_w // vector_width)
     vectors = sorted({min(per_row, v) for v in (per_row, 4, 2)})
     tiles: list[Tile] = []

@@ -135,7 +135,7 @@ func.func @relu_epilogue(%x: tensor<1x1x6x7xf32>, %w: tensor<4xf32>) -> tensor<1
 // CHECK: vector.load %[[FLAT]]
 // CHECK: vector.fma {{.*}} : vector<8xf32>
 // CHECK: vector.store {{.*}}, %[[GRID]]
-// CHECK: memref.load %[[GRID]]
+// CHECK: vector.maskedload %[[GRID]]
 // CHECK: return
 func.func @short_rows(%x: tensor<1x1x5x5xf32>, %w: tensor<4xf32>) -> tensor<1x1x3x3xf32> {
   %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
@@ -284,7 +284,7 @@ func.func @dense_1x1_tail(%x: tensor<1x8x7x7xf32>) -> tensor<1x16x7x7xf32> {
 // CHECK-COUNT-3: vector.load %[[PLANES]][%{{.*}}, %{{.*}}, %{{.*}}, %c3
 // CHECK-COUNT-3: vector.load %[[PLANES]][%{{.*}}, %{{.*}}, %{{.*}}, %c2
 // CHECK: vector.store {{.*}}, %[[GRID]]
-// CHECK: memref.load %[[GRID]]
+// CHECK: vector.maskedload %[[GRID]]
 func.func @strided_short_rows(%x: tensor<1x2x8x8xf32>, %w: tensor<8xf32>) -> tensor<1x1x4x4xf32> {
   %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
          kernels dense<0> : tensor<1x2xi8> strides [2, 2] padding [1, 1, 1, 1] dilations [1, 1]

@@ -568,6 +568,35 @@ def test_tuner_reads_dense_and_pattern_convs():
     assert {t[4] for t in tuning.candidates(pattern, 16)} == {0}
 
 
+def test_tuner_mirrors_the_pitched_form():
+    """The tuner's candidates follow the lowering's row form: one flat row
+    (rows = 1) where it takes the pitched form (a dense 3x3 conv on a 28x28
+    map, a pattern conv with 7-wide rows at stride 2), rows otherwise (a
+    dense 3x3 conv at 14x14, where the grid fills no more lanes; a
+    depthwise conv at stride 2, which reads its input in place)."""
+    from pconv import tuning
+
+    def layer(library, kernels, filters, channels, size, stride, taps):
+        out = (size - 1) // stride + 1
+        return tuning.ConvLayer(
+            index=0, body=f"library #pconv.patterns<3x3, taps = {taps}, {library}> kernels {kernels} : "
+                          f"tensor<{filters}x{channels}xi8> strides [{stride}, {stride}] padding [1, 1, 1, 1] "
+                          f"dilations [1, 1]",
+            input_type=f"tensor<1x{channels}x{size}x{size}xf32>", weight_type="tensor<1xf32>", bias_type=None,
+            result_type=f"tensor<1x{filters}x{out}x{out}xf32>")
+
+    def rows(layer):
+        return {t[0] for t in tuning.candidates(layer, 16)}
+
+    full = "[[0, 1, 2, 3, 4, 5, 6, 7, 8]]"
+    assert rows(layer(full, "dense<0>", 8, 8, 28, 1, 9)) == {1}
+    assert max(rows(layer(full, "dense<0>", 8, 8, 14, 1, 9))) > 1
+    pattern = layer("[[0, 1, 3, 4], [1, 2, 4, 5]]", "dense<[[0, 1], [1, -1]]>", 2, 2, 14, 2, 4)
+    assert rows(pattern) == {1}
+    depthwise = layer("[[0, 1, 3, 4]]", "dense<[[0, -1], [-1, 0]]>", 2, 2, 14, 2, 4)
+    assert max(rows(depthwise)) > 1
+
+
 @pytest.mark.aarch64
 @pytest.mark.skipif(not HAS_QEMU, reason="needs qemu-aarch64 and the AArch64 cross compiler")
 def test_shared_kernel_blocks_aarch64():
