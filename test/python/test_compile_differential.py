@@ -656,3 +656,9 @@ def test_short_rows_tail_chunks_and_strided_pitch(vector_width, tail_chunks):
     assert art.stats["pconv_convs"] + art.stats["dense_pconv_convs"] == 8
     assert art.stats["residual_convs"] == 1
     np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.aarch64
+@pytest.mark.skipif(not HAS_QEMU, reason="needs qemu-aarch64 and the AArch64 cross compiler")
+def test_short_rows_aarch64():
+    _matches_on_aarch64(*_short_rows_cnn(), seed=63)
