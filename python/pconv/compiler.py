@@ -122,6 +122,16 @@ class CompileOptions:
     keep_workdir: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # The switches reach pconv-opt as pipeline options; a non-bool would
+        # only fail there, late and cryptically ('maybe' is invalid value...).
+        for name in ("import_pattern_convs", "vectorize_dense_convs", "import_depthwise", "fuse_residual",
+                     "reorder_filters", "shifted_copies", "aligned_loads", "direct_loads", "tail_chunks",
+                     "sparse_linear", "tune", "fold_batchnorm", "keep_workdir"):
+            value = getattr(self, name)
+            if not isinstance(value, bool):
+                raise TypeError(f"CompileOptions.{name} must be a bool, got {value!r}")
+
 
 def compile(model: Any, example_inputs: Sequence[Any], target: str | None = None,
             options: CompileOptions | None = None, **kwargs: Any) -> Artifact:

@@ -101,3 +101,10 @@ def test_failing_stage_writes_repro():
     # The command reproduces the failure.
     proc = subprocess.run(["sh", str(repro / "command.sh")], capture_output=True, text=True)
     assert proc.returncode != 0 and "conv_2d_nchw_fchw_bogus" in proc.stderr
+
+
+@pytest.mark.parametrize("name", ["tail_chunks", "aligned_loads", "import_pattern_convs"])
+def test_compile_switches_must_be_bools(name):
+    # Caught up front, not as a pipeline-option parse error inside pconv-opt.
+    with pytest.raises(TypeError, match=f"CompileOptions.{name} must be a bool, got 'maybe'"):
+        pconv.CompileOptions(**{name: "maybe"})
