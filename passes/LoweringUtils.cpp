@@ -364,7 +364,6 @@ static TileShape chooseDenseTile(const ConvShape &s, const RequestedTile &req,
           t.rows = r;
           t.chunks = chunks;
           t.rowBlocks = rowBlocks;
-          t.tailVectors = last < v ? last : 0;
         }
       }
     }
@@ -375,9 +374,11 @@ static TileShape chooseDenseTile(const ConvShape &s, const RequestedTile &req,
     t.rows = req.rows ? std::min(req.rows, height) : 1;
     t.chunks = llvm::divideCeil(perRow, t.vectors);
     t.rowBlocks = llvm::divideCeil(height, t.rows);
-    int64_t last = perRow - (t.chunks - 1) * t.vectors;
-    t.tailVectors = model.tailChunks && last < t.vectors ? last : 0;
   }
+  // The last chunk holds what the other chunks leave of the row.
+  if (int64_t last = perRow - (t.chunks - 1) * t.vectors;
+      model.tailChunks && last < t.vectors)
+    t.tailVectors = last;
   // Channel blocks: the tile's input rows of a block stay in L1 while every
   // filter block of the task uses them (balanced block sizes).
   int64_t inRows = (t.rows - 1) * s.strides[0] +
