@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,6 +19,16 @@ from typing import Any
 __all__ = ["Artifact", "ArtifactError", "TensorSpec", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
+
+
+def _replace_file(dest: Path, write) -> None:
+    """Create ``dest`` by ``write(tmp)`` on a temporary file in its folder, then an atomic rename."""
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 class ArtifactError(RuntimeError):
@@ -72,8 +83,11 @@ class Artifact:
         """Write the artifact folder (``model.so`` + ``meta.json``) to ``path``."""
         out = Path(path)
         out.mkdir(parents=True, exist_ok=True)
-        shutil.copy(self.library, out / "model.so")
-        (out / "meta.json").write_text(json.dumps(self.metadata(), indent=2))
+        # Written beside and renamed over: a process that loaded the previous
+        # model.so of this folder keeps running its own (still mapped) file
+        # instead of having its code rewritten under it.
+        _replace_file(out / "model.so", lambda tmp: shutil.copyfile(self.library, tmp))
+        _replace_file(out / "meta.json", lambda tmp: tmp.write_text(json.dumps(self.metadata(), indent=2)))
         return out
 
     def load(self):

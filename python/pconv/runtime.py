@@ -7,7 +7,9 @@ Needs only numpy and ctypes: running a host artifact does not import torch
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
+import shutil
 import struct
 import subprocess
 import tempfile
@@ -23,7 +25,12 @@ from .toolchain import Target, get_target
 __all__ = ["load", "load_library", "CompiledModel", "emulated_command", "tune_malloc"]
 
 
+@functools.lru_cache(maxsize=None)
 def _descriptor_type(rank: int) -> type[ctypes.Structure]:
+    # Cached: a ctypes class per call cost ~9 us and left ~17 objects in
+    # reference cycles (class dicts, fields), so a model called in a loop
+    # triggered the cyclic garbage collector every ~40 calls, and a full
+    # collection in a process that imported torch took ~90 ms.
     fields = [("allocated", ctypes.c_void_p), ("aligned", ctypes.c_void_p), ("offset", ctypes.c_int64)]
     if rank:
         fields += [("sizes", ctypes.c_int64 * rank), ("strides", ctypes.c_int64 * rank)]
@@ -162,6 +169,35 @@ class CompiledModel:
         raise NotImplementedError
 
 
+_opened_lock = threading.Lock()
+_opened: dict[str, tuple[int, int, int, int]] = {}
+
+
+def _open_library(path: Path) -> ctypes.CDLL:
+    """dlopen ``path``, also when another file was opened under that name before.
+
+    The dynamic loader hands back the library already open under the same path
+    (and, for another name, under the same inode), so loading a model saved
+    over one this process had loaded would run the old code against the new
+    model's shapes. A changed file is therefore opened through a private copy
+    (a new inode, unlinked once mapped).
+    """
+    real = Path(path).resolve()
+    st = real.stat()
+    identity = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+    with _opened_lock:
+        first = _opened.setdefault(str(real), identity)
+        if first == identity:
+            return ctypes.CDLL(str(real), mode=os.RTLD_LOCAL)
+        fd, copy = tempfile.mkstemp(prefix="pconv-model-", suffix=".so")
+        os.close(fd)
+        try:
+            shutil.copyfile(real, copy)
+            return ctypes.CDLL(copy, mode=os.RTLD_LOCAL)
+        finally:
+            os.unlink(copy)
+
+
 class HostModel(CompiledModel):
     """Runs in this process through the C interface of the entry point."""
 
@@ -169,7 +205,7 @@ class HostModel(CompiledModel):
         super().__init__(library, meta)
         tune_malloc()
         unpin_for_openmp()
-        self._lib = ctypes.CDLL(str(self.library), mode=os.RTLD_LOCAL)
+        self._lib = _open_library(self.library)
         try:
             self._fn = getattr(self._lib, meta["symbol"])
         except AttributeError:

@@ -41,6 +41,46 @@ def test_save_load_round_trip(compiled):
     np.testing.assert_allclose(y, model(x).detach().numpy(), rtol=1e-4, atol=1e-4)
 
 
+def test_calls_leave_no_garbage_cycles(compiled):
+    # The C descriptors' ctypes classes are made once, not per call (a class
+    # per call left cycles that woke the cyclic collector every ~40 calls).
+    import gc
+
+    _, x, _, path = compiled
+    model, xn = pconv.load(path), x.numpy()
+    model(xn)
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(20):
+            model(xn)
+        assert gc.collect() == 0
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def test_saving_over_a_loaded_artifact_then_loading_it_again(tmp_path):
+    # Once a segfault: save() rewrote the mapped model.so in place, and the
+    # loader would have handed back the library already open under that path.
+    script = textwrap.dedent(f"""
+        import numpy as np, torch, pconv
+        from pconv.testing import random_cnn
+        (a, sa), (b, sb) = random_cnn(3), random_cnn(4)
+        xa, xb = torch.randn(*sa), torch.randn(*sb)
+        path = {str(tmp_path / "net")!r}
+        pconv.compile(a, (xa,)).save(path); ma = pconv.load(path); ya = ma(xa.numpy())
+        pconv.compile(b, (xb,)).save(path); mb = pconv.load(path); yb = mb(xb.numpy())
+        ra, rb = a(xa).detach().numpy(), b(xb).detach().numpy()
+        for y, r in ((ya, ra), (yb, rb), (ma(xa.numpy()), ra), (pconv.load(path)(xb.numpy()), rb)):
+            np.testing.assert_allclose(y, r, rtol=1e-4, atol=1e-4)
+        print("ok")
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0 and run.stdout.strip().endswith("ok"), run.stderr[-2000:]
+
+
 def test_host_runtime_needs_no_torch_and_uses_several_threads(compiled):
     _, x, _, path = compiled
     np.save(path.parent / "x.npy", x.numpy())
