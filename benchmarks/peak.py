@@ -1,8 +1,8 @@
 """This machine's measured single-core fp32 peak: a large sgemm (2048^3), one thread.
 
-Run in its own process with the one-thread environment; prints JSON.  Both numpy's
-BLAS and torch.mm are measured and the best is the reference "peak" (the DESIGN's
-theoretical FMA peak is reported beside it, for context, not used).
+Run in its own process with the one-thread environment; prints JSON.  numpy's BLAS,
+torch.mm and an AVX-512 FMA register loop (no loads; the core's FMA ceiling) are
+measured and the best is the reference "peak".
 """
 
 from __future__ import annotations
@@ -29,6 +29,25 @@ def _best(fn, budget: float) -> float:
     return best
 
 
+def fma_probe_gflops(budget: float) -> float:
+    """Best GFLOP/s of the AVX-512 FMA register loop (``micro/fma_probe.c``): the
+    core's FMA ceiling. Kept beside the sgemm because a BLAS may not use the
+    widest vectors (numpy's OpenBLAS runs its AVX2 'Haswell' kernel on AMD
+    Zen 5: 121 GFLOP/s there against 256 for the probe), and a peak that low
+    would overstate every code's share of it."""
+    import tempfile
+    from pathlib import Path
+
+    from benchmarks.layer_ab import load_probe
+
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = load_probe(Path(tmp))
+        best, t_end = 0.0, time.perf_counter() + min(budget, 1.0)
+        while time.perf_counter() < t_end:
+            best = max(best, probe())
+        return best
+
+
 def measure(n: int = 2048, budget: float = 2.0) -> dict:
     flops = 2.0 * n ** 3
     rng = np.random.default_rng(0)
@@ -51,6 +70,10 @@ def measure(n: int = 2048, budget: float = 2.0) -> dict:
         out["torch_gflops"] = flops / _best(lambda: torch.mm(ta, tb), budget) / 1e9
     except Exception as e:
         out["torch_error"] = str(e)
+    try:
+        out["fma_probe_gflops"] = fma_probe_gflops(budget)
+    except Exception as e:  # no AVX-512, no C compiler
+        out["fma_probe_error"] = str(e)
     vals = [v for k, v in out.items() if k.endswith("_gflops")]
     out["peak_gflops"] = max(vals) if vals else None
     out["peak_source"] = max((k for k in out if k.endswith("_gflops")), key=lambda k: out[k], default=None)
