@@ -64,7 +64,8 @@ struct ChooseTilesPass
       return signalPassFailure();
     TileModel model{vectorWidth, maxAccumulators, maxVectorsPerRow,
                     maxRows,     cacheBytes,      minTasks,
-                    denseCacheBytes, denseAccumulators, tailChunks};
+                    denseCacheBytes, denseAccumulators, tailChunks,
+                    filterLanes};
     int64_t index = 0;
     WalkResult result = getOperation()->walk([&](Conv2DOp op) {
       auto it = tiles->find(index++);

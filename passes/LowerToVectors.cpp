@@ -817,7 +817,272 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
 /// A conv with shared-kernel filter blocks (sharedKernelBlock) takes the same
 /// tile with one loop per pattern over the block's kept kernels, weights
 /// repacked to [kernel][taps][filterBlock] in the blocks' kernel order.
+/// One filter's run of pixels out of transposeRows: lane `lane` of the
+/// input vectors, as a vector of the power-of-two width covering them.
+struct TransposedRun {
+  int64_t lane;
+  Value pixels;
+};
+
+/// Transposes P <= vw vectors of vw lanes (pixel p's vector: one value per
+/// filter lane) into per-lane runs: for every lane j, the vector of the P
+/// pixels' values (padded with zeros to R = the power of two >= P), built
+/// with log2(R) stages of two-input shuffles (interleaving units of 1, 2, 4
+/// ... lanes: unpck / shufps / vpermt2ps on x86), vw / R lanes per result
+/// vector, then split. R * log2(R) shuffles per vw x P values instead of one
+/// scalar move per value. The (pixel, lane) of every element is tracked at
+/// compile time, so the runs come out labelled whatever the stage order.
+static SmallVector<TransposedRun> transposeRows(OpBuilder &b, Location loc,
+                                                ArrayRef<Value> rows,
+                                                int64_t vw) {
+  int64_t P = rows.size(), R = int64_t(llvm::PowerOf2Ceil(P));
+  auto vecType = cast<VectorType>(rows.front().getType());
+  Value zeros = P < R ? arith::ConstantOp::create(
+                            b, loc, DenseElementsAttr::get(
+                                        vecType, b.getF32FloatAttr(0.0f)))
+                            .getResult()
+                      : Value();
+  // Each vector with the (pixel, lane) label of each of its elements.
+  using Labels = SmallVector<std::pair<int64_t, int64_t>>;
+  SmallVector<std::pair<Value, Labels>> list;
+  for (int64_t p = 0; p < R; ++p) {
+    Labels labels;
+    for (int64_t l = 0; l < vw; ++l)
+      labels.push_back({p, l});
+    list.push_back({p < P ? rows[p] : zeros, labels});
+  }
+  for (int64_t unit = 1; unit < R; unit *= 2) {
+    SmallVector<std::pair<Value, Labels>> lows, highs;
+    for (size_t i = 0; i + 1 < list.size(); i += 2) {
+      auto &[a, la] = list[i];
+      auto &[c, lc] = list[i + 1];
+      for (int64_t half = 0; half < 2; ++half) {
+        SmallVector<int64_t> mask;
+        Labels labels;
+        for (int64_t u = 0; u < vw / (2 * unit); ++u)
+          for (int64_t side = 0; side < 2; ++side)
+            for (int64_t e = 0; e < unit; ++e) {
+              int64_t from = half * vw / 2 + u * unit + e;
+              mask.push_back(side * vw + from);
+              labels.push_back(side ? lc[from] : la[from]);
+            }
+        Value shuffled = vector::ShuffleOp::create(b, loc, a, c, mask);
+        (half ? highs : lows).push_back({shuffled, labels});
+      }
+    }
+    list = lows;
+    llvm::append_range(list, highs);
+  }
+  // Each vector now holds vw / R runs of R consecutive pixels of one lane.
+  SmallVector<TransposedRun> runs;
+  for (auto &[value, labels] : list)
+    for (int64_t k = 0; k < vw / R; ++k) {
+      int64_t lane = labels[k * R].second;
+      bool ordered = true;
+      for (int64_t e = 0; e < R; ++e)
+        ordered &= labels[k * R + e] == std::make_pair(e, lane);
+      assert(ordered && "transposeRows: a run is not one lane's pixels");
+      (void)ordered;
+      Value run = R == vw ? value
+                          : vector::ExtractStridedSliceOp::create(
+                                b, loc, value, ArrayRef<int64_t>{k * R},
+                                ArrayRef<int64_t>{R}, ArrayRef<int64_t>{1})
+                                .getResult();
+      runs.push_back({lane, run});
+    }
+  return runs;
+}
+
+/// A dense flat 1x1 conv with filters along the lanes
+/// (TileShape::filterLanes): tasks (image, run of P pixels, filter group);
+/// per filter block of FB = V * vw filters, a P x V tile of accumulators
+/// (pixel p, filters [v * vw, (v + 1) * vw) of the block) sums, over all
+/// channels c, the broadcast input x[c][p] times the block's weight vector
+/// w[c][v * vw ...] (weights repacked to [F / FB][C][FB]; bias loaded as
+/// vectors). The tile is then transposed in registers (transposeRows) and
+/// each filter's P pixels stored as one (masked) vector, the residual
+/// added and the activation applied there if the op has a residual, before
+/// the transposition otherwise.
+static LogicalResult lowerFilterLaneConv(Conv2DOp op, const TileShape &tile) {
+  std::string why;
+  FailureOr<std::vector<float>> packed = readConstantF32(op.getWeights(), why);
+  if (failed(packed))
+    return op.emitOpError() << "cannot read its weights: " << why;
+
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  Type f32 = b.getF32Type();
+  ConvShape s = ConvShape::of(op);
+  int64_t C = s.channels, F = s.filters, vw = tile.vectorWidth;
+  int64_t V = tile.vectors, FB = tile.filterBlock, pixels = s.outHeight * s.outWidth;
+  auto vecType = VectorType::get({vw}, f32);
+
+  // packed: [F][C] (one tap) -> [F / FB][C][FB].
+  std::vector<float> blocked(packed->size());
+  for (int64_t f = 0; f < F; ++f)
+    for (int64_t c = 0; c < C; ++c)
+      blocked[((f / FB) * C + c) * FB + f % FB] = (*packed)[f * C + c];
+  Value weights = toReadOnlyBuffer(b, loc, createF32Constant(b, loc, blocked));
+
+  // The input as N x C x 1 x 1 x P (a compact copy at stride > 1).
+  TapSource src = createTapSource(b, loc, op, s, tile, false, false);
+  int64_t height, width;
+  auto [out, view] = createOutput(b, loc, op, tile, height, width);
+  Value bias = op.getBias() ? toReadOnlyBuffer(b, loc, op.getBias()) : Value();
+  Value residual = createResidualView(b, loc, op, tile);
+  Value c0 = cIdx(b, loc, 0), c1 = cIdx(b, loc, 1);
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+  std::optional<APFloat> reluMax = op.getReluMax();
+  Value maxScalar =
+      reluMax ? arith::ConstantOp::create(
+                    b, loc, b.getF32FloatAttr(reluMax->convertToFloat()))
+                    .getResult()
+              : Value();
+  // ReLU / clamped ReLU on a vector or a scalar.
+  auto activate = [&](OpBuilder &b, Location loc, Value x) -> Value {
+    if (!op.getRelu())
+      return x;
+    Value lo = zero, hi = maxScalar;
+    if (auto vt = dyn_cast<VectorType>(x.getType())) {
+      lo = vector::BroadcastOp::create(b, loc, vt, zero);
+      if (hi)
+        hi = vector::BroadcastOp::create(b, loc, vt, hi);
+    }
+    x = arith::MaximumFOp::create(b, loc, x, lo);
+    return hi ? arith::MinimumFOp::create(b, loc, x, hi).getResult() : x;
+  };
+
+  int64_t filterBlocks = F / FB, groups = tile.groups, runs = tile.chunks;
+  int64_t last = pixels - (runs - 1) * tile.rows;
+  scf::ParallelOp::create(
+      b, loc, ValueRange{c0, c0, c0},
+      ValueRange{cIdx(b, loc, s.batch), cIdx(b, loc, runs),
+                 cIdx(b, loc, groups)},
+      ValueRange{c1, c1, c1}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+        Value batch = ivs[0], group = ivs[2];
+        Value p0 = arith::MulIOp::create(b, loc, ivs[1],
+                                         cIdx(b, loc, tile.rows));
+        auto groupBound = [&](Value g) -> Value {
+          return arith::DivUIOp::create(
+              b, loc,
+              arith::MulIOp::create(b, loc, g, cIdx(b, loc, filterBlocks)),
+              cIdx(b, loc, groups));
+        };
+        Value groupBegin = groupBound(group);
+        Value groupEnd = groupBound(arith::AddIOp::create(b, loc, group, c1));
+        // The task's code for runs of P pixels.
+        auto body = [&](OpBuilder &b, Location loc, int64_t P) {
+          auto blockLoop = scf::ForOp::create(b, loc, groupBegin, groupEnd, c1);
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(blockLoop.getBody());
+          Value filter0 = arith::MulIOp::create(
+              b, loc, blockLoop.getInductionVar(), cIdx(b, loc, FB));
+          SmallVector<Value> init;
+          for (int64_t v = 0; v < V; ++v) {
+            Value f = arith::AddIOp::create(b, loc, filter0, cIdx(b, loc, v * vw));
+            Value start = bias ? vector::LoadOp::create(b, loc, vecType, bias,
+                                                        ValueRange{f})
+                                     .getResult()
+                               : vector::BroadcastOp::create(b, loc, vecType, zero)
+                                     .getResult();
+            init.push_back(start);
+          }
+          SmallVector<Value> acc0;
+          for (int64_t p = 0; p < P; ++p)
+            llvm::append_range(acc0, init);
+          Value blockBase = arith::MulIOp::create(
+              b, loc, blockLoop.getInductionVar(), cIdx(b, loc, C * FB));
+          auto channelLoop = scf::ForOp::create(
+              b, loc, c0, cIdx(b, loc, C), c1, acc0,
+              [&](OpBuilder &b, Location loc, Value ch, ValueRange iter) {
+                Value base = arith::AddIOp::create(
+                    b, loc, blockBase,
+                    arith::MulIOp::create(b, loc, ch, cIdx(b, loc, FB)));
+                SmallVector<Value> w;
+                for (int64_t v = 0; v < V; ++v)
+                  w.push_back(vector::LoadOp::create(
+                      b, loc, vecType, weights,
+                      ValueRange{arith::AddIOp::create(b, loc, base,
+                                                       cIdx(b, loc, v * vw))}));
+                SmallVector<Value> next(iter.begin(), iter.end());
+                for (int64_t p = 0; p < P; ++p) {
+                  Value x = memref::LoadOp::create(
+                      b, loc, src.buffer,
+                      ValueRange{batch, ch, c0, c0,
+                                 arith::AddIOp::create(b, loc, p0,
+                                                       cIdx(b, loc, p))});
+                  Value xs = vector::BroadcastOp::create(b, loc, vecType, x);
+                  for (int64_t v = 0; v < V; ++v)
+                    next[p * V + v] =
+                        vector::FMAOp::create(b, loc, w[v], xs, next[p * V + v]);
+                }
+                scf::YieldOp::create(b, loc, next);
+              });
+          // Per filter vector v: the P pixel vectors (lanes: filters),
+          // transposed in registers into runs of P pixels per filter.
+          for (int64_t v = 0; v < V; ++v) {
+            SmallVector<Value> rows;
+            for (int64_t p = 0; p < P; ++p) {
+              Value a = channelLoop.getResult(p * V + v);
+              rows.push_back(residual ? a : activate(b, loc, a));
+            }
+            for (const TransposedRun &run : transposeRows(b, loc, rows, vw)) {
+              Value f = arith::AddIOp::create(
+                  b, loc, filter0, cIdx(b, loc, v * vw + run.lane));
+              SmallVector<Value, 4> at{batch, f, c0, p0};
+              Value y = run.pixels;
+              auto runType = cast<VectorType>(y.getType());
+              int64_t width = runType.getDimSize(0);
+              Value mask =
+                  width == P ? Value()
+                             : vector::ConstantMaskOp::create(
+                                   b, loc,
+                                   VectorType::get({width}, b.getI1Type()),
+                                   ArrayRef<int64_t>{P})
+                                   .getResult();
+              if (residual) {
+                Value zeros = vector::BroadcastOp::create(b, loc, runType, zero);
+                y = activate(b, loc,
+                             arith::AddFOp::create(
+                                 b, loc, y,
+                                 width == P
+                                     ? vector::LoadOp::create(b, loc, runType,
+                                                              residual, at)
+                                           .getResult()
+                                     : vector::MaskedLoadOp::create(
+                                           b, loc, runType, residual, at, mask,
+                                           zeros)
+                                           .getResult()));
+              }
+              if (width == P)
+                vector::StoreOp::create(b, loc, y, view, at);
+              else
+                vector::MaskedStoreOp::create(b, loc, view, at, mask, y);
+            }
+          }
+        };
+        if (last == tile.rows) {
+          body(b, loc, tile.rows);
+          return;
+        }
+        Value isLast = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                             ivs[1], cIdx(b, loc, runs - 1));
+        auto ifOp = scf::IfOp::create(b, loc, TypeRange(), isLast,
+                                      /*withElseRegion=*/true);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+        body(b, loc, last);
+        b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
+        body(b, loc, tile.rows);
+      });
+
+  finishOutput(b, loc, op, tile, out, view);
+  return success();
+}
+
 static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile) {
+  if (tile.filterLanes)
+    return lowerFilterLaneConv(op, tile);
   std::string why;
   FailureOr<std::vector<float>> packed = readConstantF32(op.getWeights(), why);
   if (failed(packed))
@@ -1083,7 +1348,7 @@ struct LowerToVectorsPass
       FailureOr<TileShape> tile = chooseTile(
           op, {vectorWidth, maxAccumulators, maxVectorsPerRow, maxRows,
                cacheBytes, minTasks, denseCacheBytes, denseAccumulators,
-               tailChunks});
+               tailChunks, filterLanes});
       if (failed(tile))
         return signalPassFailure();
       bool dense = isFilterBlockedConv(op);

@@ -253,6 +253,8 @@ namespace {
 struct RequestedTile {
   int64_t rows = 0, vectors = 0, channelBlock = 0, groups = 0,
           filterBlock = 0;
+  /// filter_lanes: -1 absent (the model decides), 0 or 1.
+  int64_t filterLanes = -1;
 };
 } // namespace
 
@@ -272,15 +274,27 @@ static FailureOr<RequestedTile> readTileAttr(Conv2DOp op) {
     field = integer.getInt();
     return success();
   };
+  auto getFlag = [&](StringRef name, int64_t &field) -> LogicalResult {
+    Attribute value = dict.get(name);
+    if (!value)
+      return success();
+    auto integer = dyn_cast<IntegerAttr>(value);
+    if (!integer || (integer.getInt() != 0 && integer.getInt() != 1))
+      return failure();
+    field = integer.getInt();
+    return success();
+  };
   if (!dict || failed(get("rows", r.rows)) ||
       failed(get("vectors", r.vectors)) ||
       failed(get("channel_block", r.channelBlock)) ||
       failed(get("filter_groups", r.groups)) ||
-      failed(get("filter_block", r.filterBlock)))
+      failed(get("filter_block", r.filterBlock)) ||
+      failed(getFlag("filter_lanes", r.filterLanes)))
     return op.emitOpError()
            << "has an invalid '" << kTileAttrName
            << "' attribute: expected a dictionary of positive integers "
-              "(rows, vectors, channel_block, filter_groups, filter_block)";
+              "(rows, vectors, channel_block, filter_groups, filter_block) "
+              "and filter_lanes = 0 or 1";
   int64_t shared = sharedKernelBlock(op);
   if (r.filterBlock && !isDenseConv(op) && shared == 1)
     return op.emitOpError() << "has a 'filter_block' in its '" << kTileAttrName
@@ -301,11 +315,76 @@ static FailureOr<RequestedTile> readTileAttr(Conv2DOp op) {
   return r;
 }
 
+/// Whether a dense conv can put filters along the lanes
+/// (TileShape::filterLanes): a flat 1x1 matmul whose filters fill whole
+/// vectors.
+static bool filterLanesApply(const ConvShape &s, int64_t vectorWidth) {
+  return s.kernelHeight == 1 && s.kernelWidth == 1 &&
+         llvm::all_of(s.padding, [](int64_t p) { return p == 0; }) &&
+         s.filters % vectorWidth == 0;
+}
+
+/// The filters-along-lanes tile of a flat 1x1 conv: the (pixels, filter
+/// vectors) tile with the most useful FMAs per load, per channel and
+/// filter block, counting each pixel's broadcast input, each filter
+/// vector's weights and the transposition out of the tile (R log2 R
+/// shuffles and vw stores per filter vector, R the power of two covering
+/// the tile's pixels, spread over the C channels the tile sums). At most
+/// vw pixels per tile (the transposition's limit). Returns the score (0:
+/// nothing the attribute asks for fits).
+static double chooseFilterLaneTile(const ConvShape &s, const RequestedTile &req,
+                                   const TileModel &model, TileShape &t) {
+  int64_t vw = model.vectorWidth, pixels = s.outHeight * s.outWidth;
+  double best = 0;
+  for (int64_t fv = 1; fv <= model.maxVectors; ++fv) {
+    int64_t fb = fv * vw;
+    if (s.filters % fb || (req.vectors && fv != req.vectors) ||
+        (req.filterBlock && fb != req.filterBlock))
+      continue;
+    int64_t most = std::min({pixels, model.maxRows, vw});
+    for (int64_t pt = 1; pt <= most; ++pt) {
+      if ((req.rows && pt != std::min(req.rows, most)) ||
+          (!(req.rows && req.vectors) && fv * pt > model.denseAccumulators))
+        continue;
+      int64_t chunks = llvm::divideCeil(pixels, pt);
+      int64_t r = int64_t(llvm::PowerOf2Ceil(pt));
+      double transpose = double(fv * (r * llvm::Log2_64(r) + vw));
+      double loads = double(chunks * fv + pixels) +
+                     double(chunks) * transpose / double(s.channels);
+      double score = double(pixels * fv) / loads;
+      if (score > best + 1e-9) {
+        best = score;
+        t.vectors = fv;
+        t.rows = pt;
+        t.filterBlock = fb;
+        t.chunks = chunks;
+      }
+    }
+  }
+  if (best == 0)
+    return 0;
+  t.filterLanes = true;
+  t.flatten = true;
+  t.vectorWidth = vw;
+  t.pitch = 0;
+  t.tailVectors = 0;
+  t.rowBlocks = 1;
+  t.channelBlock = s.channels;
+  int64_t tasks = s.batch * t.chunks;
+  t.groups = req.groups ? req.groups : llvm::divideCeil(model.minTasks, tasks);
+  t.groups = std::clamp<int64_t>(t.groups, 1, s.filters / t.filterBlock);
+  return best;
+}
+
 /// The dense conv tile: a search over (rows, vectors, filter block).
 static TileShape chooseDenseTile(const ConvShape &s, const RequestedTile &req,
                                  const TileModel &model,
                                  int64_t sharedBlock = 0) {
   TileShape t;
+  if (req.filterLanes == 1) {
+    chooseFilterLaneTile(s, req, model, t);
+    return t;
+  }
   // 1x1 without padding, at any stride (a strided one reads a compact copy
   // of the pixels it uses, see createSubsampledCopy).
   t.flatten = s.kernelHeight == 1 && s.kernelWidth == 1 &&
@@ -405,6 +484,16 @@ static TileShape chooseDenseTile(const ConvShape &s, const RequestedTile &req,
   int64_t tasks = s.batch * t.rowBlocks * t.chunks;
   t.groups = req.groups ? req.groups : llvm::divideCeil(model.minTasks, tasks);
   t.groups = std::clamp<int64_t>(t.groups, 1, filterBlocks);
+  // Filters along the lanes where that scores better (the pixel tile's
+  // score counts the same: useful FMAs per load, per channel and filter
+  // block) and nothing in the attribute fixes the pixel tile.
+  if (!sharedBlock && model.filterLanes && req.filterLanes == -1 &&
+      !req.rows && !req.vectors && !req.filterBlock && best > 0 &&
+      filterLanesApply(s, model.vectorWidth)) {
+    TileShape lanes;
+    if (chooseFilterLaneTile(s, req, model, lanes) > best + 1e-9)
+      return lanes;
+  }
   return t;
 }
 
@@ -415,6 +504,21 @@ FailureOr<TileShape> mlir::pconv::chooseTile(Conv2DOp op,
   if (failed(requested))
     return failure();
   RequestedTile req = *requested;
+  if (req.filterLanes == 1) {
+    TileShape lanes;
+    if (!isDenseConv(op) || !filterLanesApply(s, model.vectorWidth))
+      return op.emitOpError()
+             << "asks for 'filter_lanes' in its '" << kTileAttrName
+             << "' attribute but is not a dense 1x1 conv without padding "
+                "whose "
+             << s.filters << " filters fill vectors of " << model.vectorWidth;
+    if (chooseFilterLaneTile(s, req, model, lanes) == 0)
+      return op.emitOpError()
+             << "'" << kTileAttrName
+             << "' asks for filter lanes with rows / vectors / filter_block "
+                "that no tile of "
+             << model.vectorWidth << "-lane vectors satisfies";
+  }
   if (isDenseConv(op))
     return chooseDenseTile(s, req, model);
   if (int64_t g = sharedKernelBlock(op); g > 1)
@@ -471,6 +575,8 @@ void mlir::pconv::setTileAttr(Conv2DOp op, const TileShape &tile) {
   if (isFilterBlockedConv(op))
     fields.push_back(b.getNamedAttr("filter_block",
                                     b.getI64IntegerAttr(tile.filterBlock)));
+  if (tile.filterLanes)
+    fields.push_back(b.getNamedAttr("filter_lanes", b.getI64IntegerAttr(1)));
   op->setAttr(kTileAttrName, b.getDictionaryAttr(fields));
 }
 

@@ -102,6 +102,16 @@ struct TileShape {
   /// not a multiple of V vectors does not compute whole vectors of lanes
   /// past its end (196 pixels, V = 5: 5 + 5 + 3 vectors, not 3 x 5).
   int64_t tailVectors = 0;
+  /// Dense 1x1 convs (`flatten`) only: filters along the vector lanes
+  /// instead of pixels. A tile is then `rows` pixels x `vectors` vectors of
+  /// `vectorWidth` filters (`filterBlock` = vectors * vectorWidth), each
+  /// pixel's input broadcast, each vector of filter weights loaded; the
+  /// `chunks` tasks of a filter group cut the OH * OW pixels into runs of
+  /// `rows` (the last one shorter where they do not divide), and the tile is
+  /// transposed into the N x F x OH x OW output through a small buffer. For
+  /// maps whose pixel count fills vectors badly (7 x 7 = 49 pixels: 4
+  /// vectors, 64 lanes) when the filters fill them exactly.
+  bool filterLanes = false;
 
   /// The first column of the last chunk.
   int64_t lastChunkStart() const { return (chunks - 1) * vectors * vectorWidth; }
@@ -143,6 +153,9 @@ struct TileModel {
   /// Filter-blocked convs: a width that is not a multiple of the tile's V
   /// vectors ends in a narrower tail chunk (TileShape::tailVectors).
   bool tailChunks = true;
+  /// Dense 1x1 convs may put filters along the lanes
+  /// (TileShape::filterLanes) where the model scores that better.
+  bool filterLanes = true;
 };
 
 /// The model-based default: vectors of `vectorWidth` lanes (halved while an

@@ -84,6 +84,11 @@ struct ToLLVMPipelineOptions
                      "multiple of the tile's vectors in a narrower tail "
                      "chunk"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> filterLanes{
+      *this, "filter-lanes",
+      llvm::cl::desc("Dense 1x1 convs may put filters along the vector "
+                     "lanes where the model scores that above pixels"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> reorder{
       *this, "reorder",
       llvm::cl::desc("Filter kernel reorder (pconv-reorder-filters) after "

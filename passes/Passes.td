@@ -322,6 +322,21 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
     `chunk == last`. A 1x1 conv at a larger stride without padding first copies the
     pixels it reads into such a flat row.
 
+    Filters along the lanes (`filter-lanes`, on by default): a dense 1x1 conv
+    without padding whose filters fill whole vectors, on a map whose pixel
+    count fills them badly (7 x 7 = 49 pixels: 4 vectors of 16, 77% of the
+    lanes), may instead take a tile of P pixels x V vectors of filters
+    (`rows` = P <= vector width, `vectors` = V, `filter_block` = V x width,
+    `filter_lanes = 1`), where the model scores it above the pixel tile:
+    per channel, V weight vectors (weights repacked to [F / filter_block][C]
+    [filter_block]) and P broadcast inputs feed P x V FMAs; tasks are
+    (image, run of P pixels, filter group), the last run shorter where P
+    does not divide the pixels. The tile is transposed in registers
+    (log2 of the power of two covering P stages of two-input shuffles) and
+    each filter's P pixels are stored as one vector (masked when P is not a
+    power of two); bias is loaded as vectors, and the residual and the
+    activation apply on those per-filter runs.
+
     Convs whose filters share their kernels in blocks (group-shared pattern
     pruning: every run of G consecutive filters keeps the same kernels with
     the same patterns, G in 16, 8, 4, 2) take the same filter-blocked tile
@@ -357,6 +372,11 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
            "Dense and shared-kernel convs: a width that is not a multiple of "
            "the tile's vectors ends in a narrower tail chunk instead of "
            "masked whole vectors past its end">,
+    Option<"filterLanes", "filter-lanes", "bool", /*default=*/"true",
+           "Dense 1x1 convs without padding whose filters fill whole vectors "
+           "may put filters along the lanes (a tile of pixels x filter "
+           "vectors, transposed into the output) where the model scores it "
+           "above the pixel tile">,
     Option<"shiftedCopies", "shifted-copies", "bool", /*default=*/"false",
            "At stride 1, copy the padded input once per kernel column shift "
            "so that every tap load is an aligned vector">,
@@ -425,7 +445,12 @@ def ChooseTilesPass : Pass<"pconv-choose-tiles", "ModuleOp"> {
     kept (missing fields are filled in). Dense convs and convs whose
     filters share their kernels in blocks (see `pconv-lower-to-vectors`)
     also get `filter_block` (for the latter it divides the block), and their
-    filter_groups is F / filter_block (the parallel split).
+    filter_groups is F / filter_block (the parallel split). A dense 1x1 conv
+    whose filters go along the vector lanes (see `pconv-lower-to-vectors`,
+    option `filter-lanes`) gets `filter_lanes = 1`, its rows and vectors
+    then counting pixels and filter vectors; `filter_lanes = 0` on an op
+    keeps the pixel tile, and a `pconv.tile` that fixes rows, vectors or
+    filter_block without `filter_lanes` (the tuner's) does too.
   }];
   let options = [
     Option<"tiles", "tiles", "std::string", /*default=*/"\"\"",
@@ -455,6 +480,11 @@ def ChooseTilesPass : Pass<"pconv-choose-tiles", "ModuleOp"> {
            "Dense and shared-kernel convs: a width that is not a multiple of "
            "the tile's vectors ends in a narrower tail chunk instead of "
            "masked whole vectors past its end">,
+    Option<"filterLanes", "filter-lanes", "bool", /*default=*/"true",
+           "Dense 1x1 convs without padding whose filters fill whole vectors "
+           "may put filters along the lanes (a tile of pixels x filter "
+           "vectors, transposed into the output) where the model scores it "
+           "above the pixel tile">,
   ];
   let statistics = [
     Statistic<"numChosen", "num-chosen", "pconv.conv2d ops given a tile">,

@@ -70,6 +70,7 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
       tileOptions.denseAccumulators = 16;
     }
     tileOptions.tailChunks = options.tailChunks;
+    tileOptions.filterLanes = options.filterLanes;
     pm.addPass(createChooseTilesPass(tileOptions));
     pm.addPass(createGroupPatternsPass());
     LowerToVectorsPassOptions vectorOptions;
@@ -86,6 +87,7 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
         options.alignedLoads && options.vectorWidth >= 16;
     vectorOptions.directLoads = options.directLoads;
     vectorOptions.tailChunks = options.tailChunks;
+    vectorOptions.filterLanes = options.filterLanes;
     pm.addNestedPass<func::FuncOp>(createLowerToVectorsPass(vectorOptions));
   }
   pm.addNestedPass<func::FuncOp>(createLowerToLoopsPass());

@@ -86,6 +86,10 @@ class CompileOptions:
             blocks) whose output row is not a multiple of the register tile's
             vectors end it in a narrower tile instead of masked whole vectors
             past its end (a 14x14 1x1 conv: 5 + 5 + 3 vectors, not 3 x 5).
+        filter_lanes: dense 1x1 convs whose pixel count fills vectors badly
+            (7x7 = 49 pixels in 4 vectors of 16) put filters along the vector
+            lanes instead, where the tile model scores that better (the tile is
+            transposed into the output through a small buffer).
         sparse_linear: linear layers whose constant weights are block-sparse (at
             least half of the 16-wide blocks of each row's inputs all zero, see
             :func:`pconv.prune.prune_linear`) store and read only the kept blocks.
@@ -115,6 +119,7 @@ class CompileOptions:
     aligned_loads: bool = True
     direct_loads: bool = True
     tail_chunks: bool = True
+    filter_lanes: bool = True
     sparse_linear: bool = False
     tune: bool = False
     tiles: dict[int, Sequence[int]] | None = None
@@ -126,7 +131,7 @@ class CompileOptions:
         # The switches reach pconv-opt as pipeline options; a non-bool would
         # only fail there, late and cryptically ('maybe' is invalid value...).
         for name in ("import_pattern_convs", "vectorize_dense_convs", "import_depthwise", "fuse_residual",
-                     "reorder_filters", "shifted_copies", "aligned_loads", "direct_loads", "tail_chunks",
+                     "reorder_filters", "shifted_copies", "aligned_loads", "direct_loads", "tail_chunks", "filter_lanes",
                      "sparse_linear", "tune", "fold_batchnorm", "keep_workdir"):
             value = getattr(self, name)
             if not isinstance(value, bool):
@@ -290,6 +295,7 @@ def _lower_to_library(session: "_Session", pconv_input: Path, opts: CompileOptio
                          f"aligned-loads={str(opts.aligned_loads).lower()} "
                          f"direct-loads={str(opts.direct_loads).lower()} "
                          f"tail-chunks={str(opts.tail_chunks).lower()} "
+                         f"filter-lanes={str(opts.filter_lanes).lower()} "
                          f"sparse-linear={str(opts.sparse_linear).lower()}}})",
                          "--emit-bytecode", "-o", str(llvm_bc)], inputs=[pconv_input])
     if stages is not None:

@@ -4,6 +4,7 @@
 // RUN: pconv-opt %s -split-input-file -pconv-choose-tiles='tiles="0=2,1,1,2"'  | FileCheck %s --check-prefix=TUNED
 // RUN: not pconv-opt %s -pconv-choose-tiles='tiles="0=2,1"'  2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: pconv-opt %s --pass-pipeline='builtin.module(pconv-to-llvm{vector-width=4})' --mlir-print-ir-after=pconv-choose-tiles -o /dev/null 2>&1 | FileCheck %s --check-prefix=NEON
+// RUN: pconv-opt %s -split-input-file -pconv-choose-tiles='filter-lanes=false' | FileCheck %s --check-prefix=NOLANES
 
 // Model defaults (16 lanes): 56 output columns -> V = 4 vectors, R = 4 rows
 // (16 accumulators allowed; 14 balanced row blocks); no channel blocking by default
@@ -33,4 +34,23 @@ func.func @model(%x: tensor<1x32x56x56xf32>, %w: tensor<128xf32>) -> tensor<1x4x
          strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]
          : (tensor<1x32x56x56xf32>, tensor<128xf32>) -> tensor<1x4x56x56xf32>
   return %y : tensor<1x4x56x56xf32>
+}
+
+// -----
+
+// A dense 1x1 conv on a 7 x 7 map: 49 pixels fill 4 vectors of 16 lanes
+// (77%), 64 filters fill 4 exactly, so the model puts filters along the
+// lanes: runs of 6 pixels x 4 filter vectors (24 accumulators), all 128
+// channels, one block of 64 filters. With filter-lanes=false: the pixel
+// tile, 4 filters x 4 vectors.
+// CHECK-LABEL: func.func @dense_1x1_7x7
+// CHECK: pconv.tile = {channel_block = 128 : i64, filter_block = 64 : i64, filter_groups = 1 : i64, filter_lanes = 1 : i64, rows = 6 : i64, vectors = 4 : i64}
+// NOLANES-LABEL: func.func @dense_1x1_7x7
+// NOLANES: pconv.tile = {channel_block = 64 : i64, filter_block = 4 : i64, filter_groups = 16 : i64, rows = 1 : i64, vectors = 4 : i64}
+func.func @dense_1x1_7x7(%x: tensor<1x128x7x7xf32>) -> tensor<1x64x7x7xf32> {
+  %w = arith.constant dense<0.5> : tensor<8192xf32>
+  %y = pconv.conv2d %x, %w library #pconv.patterns<1x1, taps = 1, [[0]]>
+         kernels dense<0> : tensor<64x128xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1]
+         : (tensor<1x128x7x7xf32>, tensor<8192xf32>) -> tensor<1x64x7x7xf32>
+  return %y : tensor<1x64x7x7xf32>
 }

@@ -28,9 +28,10 @@
 // @shared_blocks 10 loads for 48 FMAs in each of its two pattern loops;
 // @dense_1x1_tail 4 loads for 16 FMAs in its full chunks and 2 (+1 masked)
 // for 12 in its tail; @strided_short_rows 4 taps x 3 flat vectors: 12 loads
-// for 12 FMAs.
-// LOADS: 164
-// FMAS: 380
+// for 12 FMAs; @dense_1x1_filter_lanes 2 weight vectors for 10 FMAs (a run
+// of 5 pixels) and for 8 (its last run of 4).
+// LOADS: 168
+// FMAS: 398
 // The padded input has room for one whole tile of 6 rows (+2 halo rows);
 // with shifted-copies it is copied once per column shift (3 copies of 8
 // columns), so every tap load is an aligned vector; by default (NOSHIFT) the
@@ -362,4 +363,44 @@ func.func @shared_blocks(%x: tensor<1x3x6x6xf32>) -> tensor<1x4x6x6xf32> {
          strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]
          : (tensor<1x3x6x6xf32>, tensor<32xf32>) -> tensor<1x4x6x6xf32>
   return %y : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+// Filters along the lanes (`filter_lanes`, fixed here; the model picks it
+// for 1x1 convs whose pixel count fills vectors badly): 9 pixels in runs of
+// 5 (the last run, under `run == 1`, has 4), 2 vectors of 8 filters. Per
+// channel: 2 weight vectors, each pixel's input broadcast, 2 x P FMAs. The
+// tile is transposed in registers: a run of 4 pixels (a power of two) takes
+// 2 stages of shuffles (units of 1, then 2 lanes) per filter vector and
+// leaves two filters' runs per 8-lane vector, stored whole; a run of 5 is
+// padded with zero rows to 8 (3 stages) and stored masked.
+// CHECK-LABEL: func.func @dense_1x1_filter_lanes
+// CHECK: scf.parallel {{.*}} to (%{{.*}}, %c2, %{{.*}})
+// CHECK: scf.if
+// CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK-COUNT-2: vector.load
+// CHECK: memref.load
+// CHECK: vector.broadcast {{.*}} : f32 to vector<8xf32>
+// CHECK-COUNT-2: vector.fma
+// CHECK: scf.yield
+// CHECK: arith.maximumf
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 8, 1, 9, 2, 10, 3, 11]
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 8, 9, 2, 3, 10, 11]
+// CHECK-NOT: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 8, 9, 10, 11]
+// CHECK: vector.extract_strided_slice %{{.*}} {offsets = [4], sizes = [4], strides = [1]} : vector<8xf32> to vector<4xf32>
+// CHECK: vector.store %{{.*}} : memref<1x16x1x9xf32>, vector<4xf32>
+// CHECK: } else {
+// CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 8, 9, 10, 11]
+// CHECK: vector.maskedstore %{{.*}} : memref<1x16x1x9xf32>, vector<8xi1>, vector<8xf32>
+// CHECK: return
+func.func @dense_1x1_filter_lanes(%x: tensor<1x32x3x3xf32>) -> tensor<1x16x3x3xf32> {
+  %w = arith.constant dense<0.5> : tensor<512xf32>
+  %y = pconv.conv2d %x, %w library #pconv.patterns<1x1, taps = 1, [[0]]>
+         kernels dense<0> : tensor<16x32xi8>
+         strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1] relu
+         {pconv.tile = {rows = 5, vectors = 2, filter_lanes = 1}}
+         : (tensor<1x32x3x3xf32>, tensor<512xf32>) -> tensor<1x16x3x3xf32>
+  return %y : tensor<1x16x3x3xf32>
 }

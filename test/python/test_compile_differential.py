@@ -1,6 +1,7 @@
 """Differential tests: random pattern-pruned CNNs compiled by PConv vs PyTorch."""
 
 import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -662,3 +663,60 @@ def test_short_rows_tail_chunks_and_strided_pitch(vector_width, tail_chunks):
 @pytest.mark.skipif(not HAS_QEMU, reason="needs qemu-aarch64 and the AArch64 cross compiler")
 def test_short_rows_aarch64():
     _matches_on_aarch64(*_short_rows_cnn(), seed=63)
+
+
+def _filter_lanes_cnn():
+    """1x1 convs on maps whose pixel counts fill vectors badly (7 x 7 = 49,
+    a stride-2 1x1 on its compact 4 x 4 copy, 4 x 4, and 1 x 1 after a
+    global pool), with filters along the vector lanes: bias or none, ReLU6,
+    a residual add + ReLU, a tile run shorter than the others (49 pixels in
+    runs of 6: the last has 1) and runs of fewer pixels than the
+    transposition's power of two; batch 2."""
+    torch.manual_seed(71)
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = nn.Conv2d(96, 64, 1)
+            self.skip = nn.Conv2d(96, 128, 1)
+            self.b = nn.Conv2d(64, 128, 1, bias=False)
+            self.c = nn.Conv2d(128, 64, 1, stride=2)
+            self.d = nn.Conv2d(64, 32, 1)
+            self.e = nn.Conv2d(32, 48, 1)
+
+        def forward(self, x):
+            y = nn.functional.relu6(self.a(x))
+            y = torch.relu(self.b(y) + self.skip(x))
+            y = torch.relu(self.d(self.c(y)))
+            return self.e(nn.functional.adaptive_avg_pool2d(y, 1))
+
+    return Net().eval(), (2, 96, 7, 7)
+
+
+def _filter_lane_convs(art, vector_width: int, filter_lanes: bool) -> int:
+    """How many convs of ``art`` pconv-choose-tiles puts filters along the lanes."""
+    from pconv.toolchain import tool
+
+    run = subprocess.run([tool("pconv-opt"), "-", f"--pass-pipeline=builtin.module("
+                          f"pconv-choose-tiles{{vector-width={vector_width} "
+                          f"filter-lanes={str(filter_lanes).lower()}}})"],
+                         input=art.stages["pconv"], capture_output=True, text=True, check=True)
+    return run.stdout.count("filter_lanes = 1")
+
+
+@pytest.mark.parametrize("vector_width,filter_lanes", [(16, True), (16, False), (8, True)])
+def test_filter_lanes(vector_width, filter_lanes):
+    model, shape = _filter_lanes_cnn()
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(72))
+    art = pconv.compile(model, (x,), vector_width=vector_width, filter_lanes=filter_lanes)
+    assert art.stats["residual_convs"] == 1
+    # The model's choice: all six convs at 16 and 8 lanes; none with the option off.
+    assert _filter_lane_convs(art, vector_width, filter_lanes) == (6 if filter_lanes else 0)
+    np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.aarch64
+@pytest.mark.skipif(not HAS_QEMU, reason="needs qemu-aarch64 and the AArch64 cross compiler")
+def test_filter_lanes_aarch64():
+    _matches_on_aarch64(*_filter_lanes_cnn(), seed=73)
