@@ -939,14 +939,18 @@ Value mlir::pconv::createPhaseSplitCopy(OpBuilder &b, Location loc,
   Value zero = arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(vecType, b.getFloatAttr(f32, 0)));
   // Lane l of the vector at phase p, position col reads source column
-  // (col + l) * stride + p - left: a strided gather, masked to the row.
+  // (col + l) * stride + p - left: a strided gather, masked to the row
+  // (stride 2: deinterleaved contiguous loads instead, below).
   auto i32 = b.getI32Type();
   auto idxType = VectorType::get({lanes}, i32);
-  Value laneOffsets = laneOffsetsConstant(b, loc, lanes, stride);
-  Value zeroIdx = arith::ConstantOp::create(
-      b, loc, DenseIntElementsAttr::get(idxType, int32_t(0)));
-  Value widthIdx = arith::ConstantOp::create(
-      b, loc, DenseIntElementsAttr::get(idxType, int32_t(w)));
+  Value laneOffsets, zeroIdx, widthIdx;
+  if (stride != 2) {
+    laneOffsets = laneOffsetsConstant(b, loc, lanes, stride);
+    zeroIdx = arith::ConstantOp::create(
+        b, loc, DenseIntElementsAttr::get(idxType, int32_t(0)));
+    widthIdx = arith::ConstantOp::create(
+        b, loc, DenseIntElementsAttr::get(idxType, int32_t(w)));
+  }
   Value c0 = cst(b, 0), c1 = cst(b, 1);
   scf::ParallelOp::create(
       b, loc, ValueRange{c0, c0}, ValueRange{cst(b, n), cst(b, c)},
@@ -977,9 +981,69 @@ Value mlir::pconv::createPhaseSplitCopy(OpBuilder &b, Location loc,
                         scf::YieldOp::create(b, loc);
                       });
               };
+              // Stride 2: the 2 * lanes source columns of both phases'
+              // vectors at `col` are two contiguous masked loads,
+              // deinterleaved by two shuffles (a strided gather per vector
+              // was 0.13 ms of MobileNet-V2's 3->32 stem on AMD Zen 5).
+              auto deinterleaved = [&](OpBuilder &b, Location loc) {
+                auto maskType = VectorType::get({lanes}, b.getI1Type());
+                Value all = arith::ConstantOp::create(
+                    b, loc, DenseElementsAttr::get(maskType, true));
+                // Lanes l of the vector from source column x with
+                // 0 <= x + l < w (x may be negative: masked-off lanes are
+                // never read).
+                auto load = [&](Value x) -> Value {
+                  Value lo = arith::MinSIOp::create(
+                      b, loc,
+                      arith::MaxSIOp::create(
+                          b, loc, arith::SubIOp::create(b, loc, c0, x), c0),
+                      cst(b, lanes));
+                  Value hi = arith::MaxSIOp::create(
+                      b, loc,
+                      arith::MinSIOp::create(
+                          b, loc, arith::SubIOp::create(b, loc, cst(b, w), x),
+                          cst(b, lanes)),
+                      c0);
+                  Value mask = arith::AndIOp::create(
+                      b, loc, vector::CreateMaskOp::create(b, loc, maskType, hi),
+                      arith::XOrIOp::create(
+                          b, loc,
+                          vector::CreateMaskOp::create(b, loc, maskType, lo),
+                          all));
+                  return vector::MaskedLoadOp::create(
+                      b, loc, vecType, source, ValueRange{i, j, srcRow, x}, mask,
+                      zero);
+                };
+                scf::ForOp::create(
+                    b, loc, c0, cst(b, phaseWidth), cst(b, lanes), ValueRange{},
+                    [&](OpBuilder &b, Location loc, Value col, ValueRange) {
+                      Value x = arith::SubIOp::create(
+                          b, loc, arith::MulIOp::create(b, loc, col, cst(b, 2)),
+                          cst(b, left));
+                      Value first = load(x);
+                      Value second = load(
+                          arith::AddIOp::create(b, loc, x, cst(b, lanes)));
+                      for (int64_t p = 0; p < 2; ++p) {
+                        SmallVector<int64_t> picks;
+                        for (int64_t l = 0; l < lanes; ++l)
+                          picks.push_back(2 * l + p);
+                        vector::StoreOp::create(
+                            b, loc,
+                            vector::ShuffleOp::create(b, loc, first, second,
+                                                      picks),
+                            padded, ValueRange{i, j, row, cst(b, p), col});
+                      }
+                      scf::YieldOp::create(b, loc);
+                    });
+              };
               scf::IfOp::create(
                   b, loc, inside,
                   [&](OpBuilder &b, Location loc) {
+                    if (stride == 2) {
+                      deinterleaved(b, loc);
+                      scf::YieldOp::create(b, loc);
+                      return;
+                    }
                     eachVector(b, [&](OpBuilder &b, int64_t p, Value col) {
                       Value start = arith::AddIOp::create(
                           b, loc,

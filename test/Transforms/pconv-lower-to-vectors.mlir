@@ -84,13 +84,16 @@ func.func @tile(%x: tensor<1x2x6x6xf32>, %w: tensor<8xf32>) -> tensor<1x1x6x6xf3
 
 // Stride 2: the padded copy splits columns into 2 phases, so the taps of 8
 // consecutive outputs are contiguous; tap (dy, dx) of tile row r reads input
-// row 2 * (row0 + r) + dy, phase dx % 2, column offset dx / 2. Each vector
-// of a phase is one masked gather of every other input column.
+// row 2 * (row0 + r) + dy, phase dx % 2, column offset dx / 2. The vectors
+// of both phases at a column come from two contiguous masked loads of 16
+// input columns, deinterleaved by two shuffles (even lanes: phase 0).
 // CHECK-LABEL: func.func @strided
 // CHECK: memref.alloc() {alignment = 64 : i64} : memref<1x1x8x2x16xf32>
-// CHECK: %[[STEPS:.*]] = arith.constant dense<[0, 2, 4, 6, 8, 10, 12, 14]> : vector<8xi32>
-// CHECK: arith.addi %{{.*}}, %[[STEPS]] : vector<8xi32>
-// CHECK: vector.gather
+// CHECK-NOT: vector.gather
+// CHECK: %[[LO:.*]] = vector.maskedload
+// CHECK: %[[HI:.*]] = vector.maskedload
+// CHECK: vector.shuffle %[[LO]], %[[HI]] [0, 2, 4, 6, 8, 10, 12, 14]
+// CHECK: vector.shuffle %[[LO]], %[[HI]] [1, 3, 5, 7, 9, 11, 13, 15]
 // CHECK: vector.fma
 // CHECK-NOT: pconv.conv2d
 func.func @strided(%x: tensor<1x1x8x12xf32>, %w: tensor<4xf32>) -> tensor<1x1x3x5xf32> {
