@@ -809,14 +809,6 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
   return success();
 }
 
-/// A dense conv (every kernel kept, every tap): register tiles of
-/// filterBlock filters x R rows x V vectors; each input vector feeds the
-/// taps of all the block's filters, each broadcast weight all R x V output
-/// vectors. Weights are repacked at compile time to
-/// [F / filterBlock][C][taps][filterBlock], so a tile walks them in order.
-/// A conv with shared-kernel filter blocks (sharedKernelBlock) takes the same
-/// tile with one loop per pattern over the block's kept kernels, weights
-/// repacked to [kernel][taps][filterBlock] in the blocks' kernel order.
 /// One filter's run of pixels out of transposeRows: lane `lane` of the
 /// input vectors, as a vector of the power-of-two width covering them.
 struct TransposedRun {
@@ -1080,6 +1072,14 @@ static LogicalResult lowerFilterLaneConv(Conv2DOp op, const TileShape &tile) {
   return success();
 }
 
+/// A dense conv (every kernel kept, every tap): register tiles of
+/// filterBlock filters x R rows x V vectors; each input vector feeds the
+/// taps of all the block's filters, each broadcast weight all R x V output
+/// vectors. Weights are repacked at compile time to
+/// [F / filterBlock][C][taps][filterBlock], so a tile walks them in order.
+/// A conv with shared-kernel filter blocks (sharedKernelBlock) takes the same
+/// tile with one loop per pattern over the block's kept kernels, weights
+/// repacked to [kernel][taps][filterBlock] in the blocks' kernel order.
 static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile) {
   if (tile.filterLanes)
     return lowerFilterLaneConv(op, tile);
