@@ -381,10 +381,6 @@ static TileShape chooseDenseTile(const ConvShape &s, const RequestedTile &req,
                                  const TileModel &model,
                                  int64_t sharedBlock = 0) {
   TileShape t;
-  if (req.filterLanes == 1) {
-    chooseFilterLaneTile(s, req, model, t);
-    return t;
-  }
   // 1x1 without padding, at any stride (a strided one reads a compact copy
   // of the pixels it uses, see createSubsampledCopy).
   t.flatten = s.kernelHeight == 1 && s.kernelWidth == 1 &&
@@ -518,6 +514,7 @@ FailureOr<TileShape> mlir::pconv::chooseTile(Conv2DOp op,
              << "' asks for filter lanes with rows / vectors / filter_block "
                 "that no tile of "
              << model.vectorWidth << "-lane vectors satisfies";
+    return lanes;
   }
   if (isDenseConv(op))
     return chooseDenseTile(s, req, model);
