@@ -72,27 +72,10 @@ struct TapSource {
         b, loc, arith::CmpIOp::create(b, loc, P::sge, y, idx(0)),
         arith::CmpIOp::create(b, loc, P::slt, y, idx(height)));
     Value row = arith::SelectOp::create(b, loc, rowOk, y, idx(0));
-    auto maskType = VectorType::get({vw}, b.getI1Type());
-    Value all = arith::ConstantOp::create(
-        b, loc, DenseElementsAttr::get(maskType, true));
     // The vw columns from x: lanes l with 0 <= x + l < width (none in a
     // padding row); x may be negative, masked-off lanes are never read.
     auto load = [&](Value x) -> Value {
-      Value lo = arith::MinSIOp::create(
-          b, loc,
-          arith::MaxSIOp::create(
-              b, loc, arith::SubIOp::create(b, loc, idx(0), x), idx(0)),
-          idx(vw));
-      Value hi = arith::MaxSIOp::create(
-          b, loc,
-          arith::MinSIOp::create(
-              b, loc, arith::SubIOp::create(b, loc, idx(width), x), idx(vw)),
-          idx(0));
-      hi = arith::SelectOp::create(b, loc, rowOk, hi, idx(0));
-      Value mask = arith::AndIOp::create(
-          b, loc, vector::CreateMaskOp::create(b, loc, maskType, hi),
-          arith::XOrIOp::create(
-              b, loc, vector::CreateMaskOp::create(b, loc, maskType, lo), all));
+      Value mask = createColumnMask(b, loc, vw, x, width, rowOk);
       return vector::MaskedLoadOp::create(b, loc, vecType, buffer,
                                           ValueRange{batch, channel, row, x},
                                           mask, zeroVec);
@@ -895,12 +878,8 @@ static SmallVector<TransposedRun> transposeRows(OpBuilder &b, Location loc,
 /// each filter's P pixels stored as one (masked) vector, the residual
 /// added and the activation applied there if the op has a residual, before
 /// the transposition otherwise.
-static LogicalResult lowerFilterLaneConv(Conv2DOp op, const TileShape &tile) {
-  std::string why;
-  FailureOr<std::vector<float>> packed = readConstantF32(op.getWeights(), why);
-  if (failed(packed))
-    return op.emitOpError() << "cannot read its weights: " << why;
-
+static LogicalResult lowerFilterLaneConv(Conv2DOp op, const TileShape &tile,
+                                         ArrayRef<float> packed) {
   OpBuilder b(op);
   Location loc = op.getLoc();
   Type f32 = b.getF32Type();
@@ -910,10 +889,10 @@ static LogicalResult lowerFilterLaneConv(Conv2DOp op, const TileShape &tile) {
   auto vecType = VectorType::get({vw}, f32);
 
   // packed: [F][C] (one tap) -> [F / FB][C][FB].
-  std::vector<float> blocked(packed->size());
+  std::vector<float> blocked(packed.size());
   for (int64_t f = 0; f < F; ++f)
     for (int64_t c = 0; c < C; ++c)
-      blocked[((f / FB) * C + c) * FB + f % FB] = (*packed)[f * C + c];
+      blocked[((f / FB) * C + c) * FB + f % FB] = packed[f * C + c];
   Value weights = toReadOnlyBuffer(b, loc, createF32Constant(b, loc, blocked));
 
   // The input as N x C x 1 x 1 x P (a compact copy at stride > 1).
@@ -1081,12 +1060,12 @@ static LogicalResult lowerFilterLaneConv(Conv2DOp op, const TileShape &tile) {
 /// tile with one loop per pattern over the block's kept kernels, weights
 /// repacked to [kernel][taps][filterBlock] in the blocks' kernel order.
 static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile) {
-  if (tile.filterLanes)
-    return lowerFilterLaneConv(op, tile);
   std::string why;
   FailureOr<std::vector<float>> packed = readConstantF32(op.getWeights(), why);
   if (failed(packed))
     return op.emitOpError() << "cannot read its weights: " << why;
+  if (tile.filterLanes)
+    return lowerFilterLaneConv(op, tile, *packed);
 
   OpBuilder b(op);
   Location loc = op.getLoc();

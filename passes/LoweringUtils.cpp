@@ -916,6 +916,31 @@ Value mlir::pconv::createZeroPaddedCopy(OpBuilder &b, Location loc,
   return padded;
 }
 
+Value mlir::pconv::createColumnMask(OpBuilder &b, Location loc, int64_t lanes,
+                                    Value x, int64_t width, Value inside) {
+  auto idx = [&](int64_t v) { return cIdx(b, loc, v); };
+  auto maskType = VectorType::get({lanes}, b.getI1Type());
+  Value all = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(maskType, true));
+  // Lanes [lo, hi) are inside the row.
+  Value lo = arith::MinSIOp::create(
+      b, loc,
+      arith::MaxSIOp::create(b, loc, arith::SubIOp::create(b, loc, idx(0), x),
+                             idx(0)),
+      idx(lanes));
+  Value hi = arith::MaxSIOp::create(
+      b, loc,
+      arith::MinSIOp::create(
+          b, loc, arith::SubIOp::create(b, loc, idx(width), x), idx(lanes)),
+      idx(0));
+  if (inside)
+    hi = arith::SelectOp::create(b, loc, inside, hi, idx(0));
+  return arith::AndIOp::create(
+      b, loc, vector::CreateMaskOp::create(b, loc, maskType, hi),
+      arith::XOrIOp::create(
+          b, loc, vector::CreateMaskOp::create(b, loc, maskType, lo), all));
+}
+
 Value mlir::pconv::createPhaseSplitCopy(OpBuilder &b, Location loc,
                                         Value source, int64_t paddedHeight,
                                         int64_t stride, int64_t phaseWidth,
@@ -983,33 +1008,12 @@ Value mlir::pconv::createPhaseSplitCopy(OpBuilder &b, Location loc,
               // deinterleaved by two shuffles (a strided gather per vector
               // was 0.13 ms of MobileNet-V2's 3->32 stem on AMD Zen 5).
               auto deinterleaved = [&](OpBuilder &b, Location loc) {
-                auto maskType = VectorType::get({lanes}, b.getI1Type());
-                Value all = arith::ConstantOp::create(
-                    b, loc, DenseElementsAttr::get(maskType, true));
-                // Lanes l of the vector from source column x with
-                // 0 <= x + l < w (x may be negative: masked-off lanes are
-                // never read).
+                // Source column x on (x may be negative: masked-off lanes
+                // are never read).
                 auto load = [&](Value x) -> Value {
-                  Value lo = arith::MinSIOp::create(
-                      b, loc,
-                      arith::MaxSIOp::create(
-                          b, loc, arith::SubIOp::create(b, loc, c0, x), c0),
-                      cst(b, lanes));
-                  Value hi = arith::MaxSIOp::create(
-                      b, loc,
-                      arith::MinSIOp::create(
-                          b, loc, arith::SubIOp::create(b, loc, cst(b, w), x),
-                          cst(b, lanes)),
-                      c0);
-                  Value mask = arith::AndIOp::create(
-                      b, loc, vector::CreateMaskOp::create(b, loc, maskType, hi),
-                      arith::XOrIOp::create(
-                          b, loc,
-                          vector::CreateMaskOp::create(b, loc, maskType, lo),
-                          all));
                   return vector::MaskedLoadOp::create(
-                      b, loc, vecType, source, ValueRange{i, j, srcRow, x}, mask,
-                      zero);
+                      b, loc, vecType, source, ValueRange{i, j, srcRow, x},
+                      createColumnMask(b, loc, lanes, x, w), zero);
                 };
                 scf::ForOp::create(
                     b, loc, c0, cst(b, phaseWidth), cst(b, lanes), ValueRange{},

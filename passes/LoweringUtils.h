@@ -213,6 +213,13 @@ inline Value cIdx(OpBuilder &b, Location loc, int64_t v) {
 /// Loads an i32 table entry as an index.
 Value loadIndex(OpBuilder &b, Location loc, Value table, Value index);
 
+/// The mask of the `lanes` lanes l of a vector read from column `x` of a
+/// row `width` columns wide with 0 <= x + l < width (`x` may be negative or
+/// past the end: those lanes are off); all off where `inside` (an i1, if
+/// given) is false. For masked loads of unpadded rows.
+Value createColumnMask(OpBuilder &b, Location loc, int64_t lanes, Value x,
+                       int64_t width, Value inside = Value());
+
 /// Width (elements) of a zero-padded copy of a `width`-wide input with `left`
 /// leading zero columns: at least `minWidth`, and room for whole `lanes`-wide
 /// vector copies of the input rows.
