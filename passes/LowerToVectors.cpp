@@ -909,18 +909,16 @@ static LogicalResult lowerFilterLaneConv(Conv2DOp op, const TileShape &tile,
                     b, loc, b.getF32FloatAttr(reluMax->convertToFloat()))
                     .getResult()
               : Value();
-  // ReLU / clamped ReLU on a vector or a scalar.
+  // The op's ReLU and its upper bound (as in finishOutput) on a vector.
   auto activate = [&](OpBuilder &b, Location loc, Value x) -> Value {
-    if (!op.getRelu())
-      return x;
-    Value lo = zero, hi = maxScalar;
-    if (auto vt = dyn_cast<VectorType>(x.getType())) {
-      lo = vector::BroadcastOp::create(b, loc, vt, zero);
-      if (hi)
-        hi = vector::BroadcastOp::create(b, loc, vt, hi);
-    }
-    x = arith::MaximumFOp::create(b, loc, x, lo);
-    return hi ? arith::MinimumFOp::create(b, loc, x, hi).getResult() : x;
+    auto vt = cast<VectorType>(x.getType());
+    if (op.getRelu())
+      x = arith::MaximumFOp::create(b, loc, x,
+                                    vector::BroadcastOp::create(b, loc, vt, zero));
+    if (maxScalar)
+      x = arith::MinimumFOp::create(
+          b, loc, x, vector::BroadcastOp::create(b, loc, vt, maxScalar));
+    return x;
   };
 
   int64_t filterBlocks = F / FB, groups = tile.groups, runs = tile.chunks;
