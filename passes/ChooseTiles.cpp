@@ -22,7 +22,8 @@ using namespace mlir::pconv;
 
 namespace {
 
-/// Parses `index=rows,vectors,channel_block,filter_groups[,filter_block];...`.
+/// Parses
+/// `index=rows,vectors,channel_block,filter_groups[,filter_block[,filter_lanes]];...`.
 static FailureOr<llvm::DenseMap<int64_t, SmallVector<int64_t, 4>>>
 parseTiles(StringRef spec, Operation *anchor) {
   llvm::DenseMap<int64_t, SmallVector<int64_t, 4>> tiles;
@@ -41,12 +42,14 @@ parseTiles(StringRef spec, Operation *anchor) {
       numbers.push_back(number);
     }
     if (key.trim().getAsInteger(10, index) || index < 0 ||
-        numbers.size() < 4 || numbers.size() > 5) {
+        numbers.size() < 4 || numbers.size() > 6 ||
+        (numbers.size() == 6 && numbers[5] > 1)) {
       anchor->emitError() << "pconv-choose-tiles: bad entry '" << entry
                           << "' in tiles; expected "
                              "'index=rows,vectors,channel_block,filter_groups"
-                             "[,filter_block]' (0: the model picks that "
-                             "field; filter_block: dense convs only)";
+                             "[,filter_block[,filter_lanes]]' (0: the model "
+                             "picks that field; filter_block: dense convs "
+                             "only; filter_lanes: 0 or 1)";
       return failure();
     }
     tiles[index] = numbers;
@@ -74,7 +77,7 @@ struct ChooseTilesPass
         SmallVector<NamedAttribute> fields;
         static constexpr StringLiteral names[] = {
             "rows", "vectors", "channel_block", "filter_groups",
-            "filter_block"};
+            "filter_block", "filter_lanes"};
         for (auto [name, value] : llvm::zip(names, it->second))
           if (value > 0)
             fields.push_back(b.getNamedAttr(name, b.getI64IntegerAttr(value)));

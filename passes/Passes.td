@@ -454,7 +454,7 @@ def ChooseTilesPass : Pass<"pconv-choose-tiles", "ModuleOp"> {
   }];
   let options = [
     Option<"tiles", "tiles", "std::string", /*default=*/"\"\"",
-           "Fixed choices: 'index=rows,vectors,channel_block,filter_groups[,filter_block];...' (0: model; filter_block: dense and shared-kernel convs)">,
+           "Fixed choices: 'index=rows,vectors,channel_block,filter_groups[,filter_block[,filter_lanes]];...' (0: model; filter_block: dense and shared-kernel convs; filter_lanes 1: filters along the lanes, dense 1x1 convs)">,
     Option<"vectorWidth", "vector-width", "unsigned", /*default=*/"16",
            "f32 lanes per vector">,
     Option<"maxAccumulators", "max-accumulators", "unsigned", /*default=*/"16",

@@ -100,9 +100,11 @@ class CompileOptions:
             the fastest (cached per layer shape and sparsity, see
             :mod:`pconv.tuning`); host targets only. Off: a model picks the tiles.
         tiles: fixed tiles ``{conv index: (rows, vectors, channel_block,
-            filter_groups[, filter_block])}``, overriding both (what the tuner
-            passes on); 0 lets the model pick a field; ``filter_block`` (filters
-            per register tile) applies to dense convs only.
+            filter_groups[, filter_block[, filter_lanes]])}``, overriding both
+            (what the tuner passes on); 0 lets the model pick a field;
+            ``filter_block`` (filters per register tile) applies to dense convs
+            only, ``filter_lanes = 1`` (filters along the vector lanes: rows
+            then count pixels, vectors filter vectors) to dense 1x1 convs.
         keep_workdir: keep the work directory (its path is ``Artifact.directory``).
     """
 
@@ -274,7 +276,7 @@ def vector_width_of(opts: CompileOptions, target: Target) -> int:
 
 
 def format_tiles(tiles: dict[int, Sequence[int]]) -> str:
-    """``{index: (rows, vectors, channel_block, filter_groups[, filter_block])}``
+    """``{index: (rows, vectors, channel_block, filter_groups[, filter_block[, filter_lanes]])}``
     as the pipeline's ``tiles`` option."""
     return ";".join(f"{i}={','.join(str(int(v)) for v in t)}" for i, t in sorted(tiles.items()))
 

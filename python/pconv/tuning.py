@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 __all__ = ["ConvLayer", "TuningError", "cache_path", "candidates", "conv_layers", "layer_module",
            "tune_layers", "tune_module"]
 
-Tile = tuple[int, ...]  # (rows, vectors, channel_block, filter_groups[, filter_block])
+Tile = tuple[int, ...]  # (rows, vectors, channel_block, filter_groups[, filter_block[, filter_lanes]])
 
 
 # The tile that leaves every field to the compiler's cost model.
@@ -158,7 +158,8 @@ def layer_module(layer: ConvLayer, tiles: Sequence[Tile]) -> str:
     funcs = []
     for i, tile in enumerate(tiles):
         fields = [f"{name} = {v}" for name, v in
-                  zip(("rows", "vectors", "channel_block", "filter_groups", "filter_block"), tile) if v > 0]
+                  zip(("rows", "vectors", "channel_block", "filter_groups", "filter_block", "filter_lanes"), tile)
+                  if v > 0]
         bias_def = f"    %b = arith.constant dense<1.000000e-02> : {layer.bias_type}\n" if layer.bias_type else ""
         bias_use = " bias(%b)" if layer.bias_type else ""
         residual_def = (f"    %r = arith.constant dense<5.000000e-01> : {layer.result_type}\n"
@@ -210,8 +211,11 @@ def candidates(layer: ConvLayer, vector_width: int, max_accumulators: int = 28) 
     """Tiles worth measuring for ``layer``: rows x vectors per row (within the
     register budget) x channel blocks around the cache model's choice; on
     filter-blocked convs also rows x vectors x filter blocks (within the
-    lowering's accumulator budget)."""
+    lowering's accumulator budget); on dense 1x1 convs without padding whose
+    filters fill whole vectors also filters-along-lanes tiles (pixels x
+    filter vectors, ``filter_lanes = 1``; at most ``vector_width`` pixels)."""
     _, channels, _, in_w = layer.shape(layer.input_type)
+    filters = layer.shape(layer.result_type)[1]
     _, _, out_h, out_w = layer.shape(layer.result_type)
     padding = re.search(r"padding \[(\d+), (\d+), (\d+), (\d+)\]", layer.body)
     limit, dense = layer.filter_block_limit()
@@ -241,6 +245,14 @@ def candidates(layer: ConvLayer, vector_width: int, max_accumulators: int = 28) 
             for fb in FILTER_BLOCKS if limit > 1 else ():
                 if limit % fb == 0 and rows * v * fb <= budget:
                     tiles.append((rows, v, 0, 0, fb))
+    if dense and one_by_one and padding and set(padding.groups()) == {"0"} and filters % vector_width == 0:
+        pixels = out_h * out_w
+        for fv in (1, 2, 3, 4, 6):
+            if filters % (fv * vector_width):
+                continue
+            most = min(pixels, vector_width, DENSE_ACCUMULATORS // fv)
+            for rows in sorted({most, max(1, most - 2), min(most, 4)}):
+                tiles.append((rows, fv, 0, 0, fv * vector_width, 1))
     return sorted(set(tiles))
 
 

@@ -24,7 +24,7 @@
 // NEON: pconv.tile = {channel_block = 32 : i64, filter_groups = 1 : i64, rows = 4 : i64, vectors = 4 : i64}
 // The tuner's choice wins, by op index.
 // TUNED: pconv.tile = {channel_block = 1 : i64, filter_groups = 2 : i64, rows = 2 : i64, vectors = 1 : i64}
-// BAD: error: pconv-choose-tiles: bad entry '0=2,1' in tiles; expected 'index=rows,vectors,channel_block,filter_groups[,filter_block]' (0: the model picks that field; filter_block: dense convs only)
+// BAD: error: pconv-choose-tiles: bad entry '0=2,1' in tiles; expected 'index=rows,vectors,channel_block,filter_groups[,filter_block[,filter_lanes]]' (0: the model picks that field; filter_block: dense convs only; filter_lanes: 0 or 1)
 func.func @model(%x: tensor<1x32x56x56xf32>, %w: tensor<128xf32>) -> tensor<1x4x56x56xf32> {
   %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
          kernels dense<[[0, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1],

@@ -720,3 +720,31 @@ def test_filter_lanes(vector_width, filter_lanes):
 @pytest.mark.skipif(not HAS_QEMU, reason="needs qemu-aarch64 and the AArch64 cross compiler")
 def test_filter_lanes_aarch64():
     _matches_on_aarch64(*_filter_lanes_cnn(), seed=73)
+
+
+def test_tuner_offers_filter_lane_tiles(tmp_path, monkeypatch):
+    """Dense 1x1 convs whose filters fill vectors get filters-along-lanes
+    candidates (6 fields, the last 1); a winning one reaches the lowering
+    through the tiles option and the result stays exact."""
+    from pconv import tuning
+
+    monkeypatch.setenv("PCONV_CACHE_DIR", str(tmp_path))
+    model, shape = _filter_lanes_cnn()
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(74))
+    offered = []
+
+    def fake_measure(layer, tiles, opts):
+        lanes = [t for t in tiles if len(t) == 6 and t[5] == 1]
+        offered.append(len(lanes))
+        # Pixels per tile within a vector, filter blocks dividing the filters.
+        filters = layer.shape(layer.result_type)[1]
+        assert all(t[0] <= 16 and filters % t[4] == 0 and t[4] == 16 * t[1] for t in lanes)
+        best = max(lanes, key=lambda t: (t[1], t[0])) if lanes else None
+        return [0.5 if t == best else 1.0 for t in tiles]
+
+    monkeypatch.setattr(tuning, "measure", fake_measure)
+    art = pconv.compile(model, (x,), tune=True, vector_width=16)
+    assert art.stats["tuned_convs"] == 6 and min(offered) > 0
+    chosen = __import__("json").loads(tuning.cache_path().read_text()).values()
+    assert all(len(t) == 6 and t[5] == 1 for t in chosen)
+    np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
