@@ -468,6 +468,24 @@ static std::pair<Value, Value> createOutput(OpBuilder &b, Location loc,
   return {out, flatView(b, loc, out)};
 }
 
+/// What a tile lowering writes, and adds, besides its input: the output
+/// buffer, the N x F x H' x W' view its tiles write (createOutput), the bias
+/// and the residual view the tiles add (createResidualView; null where the
+/// op has none).
+struct ConvOutput {
+  Value out, view, bias, residual;
+  int64_t height, width; // H', W'
+};
+
+static ConvOutput createConvOutput(OpBuilder &b, Location loc, Conv2DOp op,
+                                   const TileShape &tile) {
+  ConvOutput o;
+  std::tie(o.out, o.view) = createOutput(b, loc, op, tile, o.height, o.width);
+  o.bias = op.getBias() ? toReadOnlyBuffer(b, loc, op.getBias()) : Value();
+  o.residual = createResidualView(b, loc, op, tile);
+  return o;
+}
+
 /// The parallel loop over tasks (image, row block, column chunk, group):
 /// `scf.parallel`, OpenMP later. With a tail chunk, `body` is built twice:
 /// for the full chunks and, under `chunk == chunks - 1`, for the tail.
@@ -673,10 +691,7 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
   TapSource src =
       createTapSource(b, loc, op, s, tile, shiftedCopies, alignedLoads,
                       directLoads);
-  int64_t height, width;
-  auto [out, view] = createOutput(b, loc, op, tile, height, width);
-  Value bias = op.getBias() ? toReadOnlyBuffer(b, loc, op.getBias()) : Value();
-  Value residual = createResidualView(b, loc, op, tile);
+  ConvOutput io = createConvOutput(b, loc, op, tile);
   bool anyKept = !schedule.empty();
   Value weights =
       anyKept ? toReadOnlyBuffer(b, loc, op.getWeights()) : Value();
@@ -698,7 +713,7 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
         Value filterEnd = loadIndex(
             b, loc, tables.groupStart,
             arith::AddIOp::create(b, loc, task.group, c1));
-        OutputTile outTile(b, loc, view, task, tile, height, width, zeroVec);
+        OutputTile outTile(b, loc, io.view, task, tile, io.height, io.width, zeroVec);
 
         OpBuilder::InsertionGuard guard(b);
         ChannelBlocks cb(b, loc, blocks, zero, zeroVec, op.getReluMax());
@@ -712,10 +727,10 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
         // partial sums of the earlier blocks after it.
         Value initVec = vector::BroadcastOp::create(
             b, loc, vecType,
-            bias ? memref::LoadOp::create(b, loc, bias, filter).getResult()
+            io.bias ? memref::LoadOp::create(b, loc, io.bias, filter).getResult()
                  : zero);
         SmallVector<Value> acc =
-            cb.init(b, loc, outTile.initial(b, filter, initVec, residual, bool(bias)),
+            cb.init(b, loc, outTile.initial(b, filter, initVec, io.residual, bool(io.bias)),
                     [&](OpBuilder &b) { return outTile.load(b, filter); });
 
         // rowPtr[(f * blocks + cb) * P + p]: the P + 1 bounds of this
@@ -788,7 +803,7 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
         outTile.store(b, filter, acc);
       });
 
-  finishOutput(b, loc, op, tile, out, view);
+  finishOutput(b, loc, op, tile, io.out, io.view);
   return success();
 }
 
@@ -897,10 +912,7 @@ static LogicalResult lowerFilterLaneConv(Conv2DOp op, const TileShape &tile,
 
   // The input as N x C x 1 x 1 x P (a compact copy at stride > 1).
   TapSource src = createTapSource(b, loc, op, s, tile, false, false);
-  int64_t height, width;
-  auto [out, view] = createOutput(b, loc, op, tile, height, width);
-  Value bias = op.getBias() ? toReadOnlyBuffer(b, loc, op.getBias()) : Value();
-  Value residual = createResidualView(b, loc, op, tile);
+  ConvOutput io = createConvOutput(b, loc, op, tile);
   Value c0 = cIdx(b, loc, 0), c1 = cIdx(b, loc, 1);
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
   std::optional<APFloat> reluMax = op.getReluMax();
@@ -948,13 +960,14 @@ static LogicalResult lowerFilterLaneConv(Conv2DOp op, const TileShape &tile,
               b, loc, blockLoop.getInductionVar(), cIdx(b, loc, FB));
           SmallVector<Value> init;
           for (int64_t v = 0; v < V; ++v) {
-            Value f = arith::AddIOp::create(b, loc, filter0, cIdx(b, loc, v * vw));
-            Value start = bias ? vector::LoadOp::create(b, loc, vecType, bias,
-                                                        ValueRange{f})
-                                     .getResult()
-                               : vector::BroadcastOp::create(b, loc, vecType, zero)
-                                     .getResult();
-            init.push_back(start);
+            Value f =
+                arith::AddIOp::create(b, loc, filter0, cIdx(b, loc, v * vw));
+            init.push_back(
+                io.bias ? vector::LoadOp::create(b, loc, vecType, io.bias,
+                                                 ValueRange{f})
+                              .getResult()
+                        : vector::BroadcastOp::create(b, loc, vecType, zero)
+                              .getResult());
           }
           SmallVector<Value> acc0;
           for (int64_t p = 0; p < P; ++p)
@@ -993,7 +1006,7 @@ static LogicalResult lowerFilterLaneConv(Conv2DOp op, const TileShape &tile,
             SmallVector<Value> rows;
             for (int64_t p = 0; p < P; ++p) {
               Value a = channelLoop.getResult(p * V + v);
-              rows.push_back(residual ? a : activate(b, loc, a));
+              rows.push_back(io.residual ? a : activate(b, loc, a));
             }
             for (const TransposedRun &run : transposeRows(b, loc, rows, vw)) {
               Value f = arith::AddIOp::create(
@@ -1009,24 +1022,24 @@ static LogicalResult lowerFilterLaneConv(Conv2DOp op, const TileShape &tile,
                                    VectorType::get({width}, b.getI1Type()),
                                    ArrayRef<int64_t>{P})
                                    .getResult();
-              if (residual) {
+              if (io.residual) {
                 Value zeros = vector::BroadcastOp::create(b, loc, runType, zero);
                 y = activate(b, loc,
                              arith::AddFOp::create(
                                  b, loc, y,
                                  width == P
                                      ? vector::LoadOp::create(b, loc, runType,
-                                                              residual, at)
+                                                              io.residual, at)
                                            .getResult()
                                      : vector::MaskedLoadOp::create(
-                                           b, loc, runType, residual, at, mask,
+                                           b, loc, runType, io.residual, at, mask,
                                            zeros)
                                            .getResult()));
               }
               if (width == P)
-                vector::StoreOp::create(b, loc, y, view, at);
+                vector::StoreOp::create(b, loc, y, io.view, at);
               else
-                vector::MaskedStoreOp::create(b, loc, view, at, mask, y);
+                vector::MaskedStoreOp::create(b, loc, io.view, at, mask, y);
             }
           }
         };
@@ -1045,7 +1058,7 @@ static LogicalResult lowerFilterLaneConv(Conv2DOp op, const TileShape &tile,
         body(b, loc, tile.rows);
       });
 
-  finishOutput(b, loc, op, tile, out, view);
+  finishOutput(b, loc, op, tile, io.out, io.view);
   return success();
 }
 
@@ -1132,10 +1145,7 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile) {
   // filterBlock filters), and lane shuffles take FMA issue slots (port 5):
   // with them ResNet-50's 256 -> 256 3x3 at 14x14 ran 3.06 ms against 1.94.
   TapSource src = createTapSource(b, loc, op, s, tile, false, false);
-  int64_t height, width;
-  auto [out, view] = createOutput(b, loc, op, tile, height, width);
-  Value bias = op.getBias() ? toReadOnlyBuffer(b, loc, op.getBias()) : Value();
-  Value residual = createResidualView(b, loc, op, tile);
+  ConvOutput io = createConvOutput(b, loc, op, tile);
   Value c0 = cIdx(b, loc, 0), c1 = cIdx(b, loc, 1);
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
   Value zeroVec = vector::BroadcastOp::create(b, loc, vecType, zero);
@@ -1160,7 +1170,7 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile) {
         Value groupBegin = groupBound(task.group);
         Value groupEnd =
             groupBound(arith::AddIOp::create(b, loc, task.group, c1));
-        OutputTile outTile(b, loc, view, task, tile, height, width, zeroVec);
+        OutputTile outTile(b, loc, io.view, task, tile, io.height, io.width, zeroVec);
 
         OpBuilder::InsertionGuard guard(b);
         ChannelBlocks cb(b, loc, blocks, zero, zeroVec, op.getReluMax());
@@ -1180,11 +1190,11 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile) {
               arith::AddIOp::create(b, loc, filter0, cIdx(b, loc, j)));
           Value init = vector::BroadcastOp::create(
               b, loc, vecType,
-              bias ? memref::LoadOp::create(b, loc, bias, filters.back())
+              io.bias ? memref::LoadOp::create(b, loc, io.bias, filters.back())
                          .getResult()
                    : zero);
           llvm::append_range(fresh, outTile.initial(b, filters.back(), init,
-                                                    residual, bool(bias)));
+                                                    io.residual, bool(io.bias)));
         }
         SmallVector<Value> acc =
             cb.init(b, loc, fresh, [&](OpBuilder &b) {
@@ -1301,7 +1311,7 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile) {
                         ArrayRef<Value>(acc).slice(j * R * V, R * V));
       });
 
-  finishOutput(b, loc, op, tile, out, view);
+  finishOutput(b, loc, op, tile, io.out, io.view);
   return success();
 }
 

@@ -11,6 +11,7 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 
 #include <cstring>
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::pconv;
@@ -264,22 +265,15 @@ static FailureOr<RequestedTile> readTileAttr(Conv2DOp op) {
   if (!attr)
     return r;
   auto dict = dyn_cast<DictionaryAttr>(attr);
-  auto get = [&](StringRef name, int64_t &field) -> LogicalResult {
+  // An integer field at least `lo` (positive by default), at most `hi`.
+  auto get = [&](StringRef name, int64_t &field, int64_t lo = 1,
+                 int64_t hi = std::numeric_limits<int64_t>::max())
+      -> LogicalResult {
     Attribute value = dict.get(name);
     if (!value)
       return success();
     auto integer = dyn_cast<IntegerAttr>(value);
-    if (!integer || integer.getInt() < 1)
-      return failure();
-    field = integer.getInt();
-    return success();
-  };
-  auto getFlag = [&](StringRef name, int64_t &field) -> LogicalResult {
-    Attribute value = dict.get(name);
-    if (!value)
-      return success();
-    auto integer = dyn_cast<IntegerAttr>(value);
-    if (!integer || (integer.getInt() != 0 && integer.getInt() != 1))
+    if (!integer || integer.getInt() < lo || integer.getInt() > hi)
       return failure();
     field = integer.getInt();
     return success();
@@ -289,7 +283,7 @@ static FailureOr<RequestedTile> readTileAttr(Conv2DOp op) {
       failed(get("channel_block", r.channelBlock)) ||
       failed(get("filter_groups", r.groups)) ||
       failed(get("filter_block", r.filterBlock)) ||
-      failed(getFlag("filter_lanes", r.filterLanes)))
+      failed(get("filter_lanes", r.filterLanes, 0, 1)))
     return op.emitOpError()
            << "has an invalid '" << kTileAttrName
            << "' attribute: expected a dictionary of positive integers "
@@ -366,8 +360,6 @@ static double chooseFilterLaneTile(const ConvShape &s, const RequestedTile &req,
   t.filterLanes = true;
   t.flatten = true;
   t.vectorWidth = vw;
-  t.pitch = 0;
-  t.tailVectors = 0;
   t.rowBlocks = 1;
   t.channelBlock = s.channels;
   int64_t tasks = s.batch * t.chunks;
