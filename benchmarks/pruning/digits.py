@@ -65,7 +65,9 @@ class DigitsCNN(nn.Module):
     ``conv1`` has one input channel, so connectivity pruning leaves it alone by default.
     """
 
-    def __init__(self, channels: tuple[int, int, int, int] = (32, 32, 64, 64), classes: int = 10) -> None:
+    CHANNELS = (32, 32, 64, 64)
+
+    def __init__(self, channels: tuple[int, int, int, int] = CHANNELS, classes: int = 10) -> None:
         super().__init__()
         c1, c2, c3, c4 = channels
         self.conv1, self.bn1 = nn.Conv2d(1, c1, 3, padding=1, bias=False), nn.BatchNorm2d(c1)
@@ -108,10 +110,24 @@ class DigitsBottleneckCNN(nn.Module):
 
 MODELS = {"cnn": DigitsCNN, "bottleneck": DigitsBottleneckCNN}
 DESCRIPTIONS = {
-    "cnn": "four 3x3 convolutions (32-32-64-64 channels, batch norm)",
+    "cnn": "four 3x3 convolutions ({channels} channels, batch norm)",
     "bottleneck": "3x3 and 1x1 convolutions alternating (3x3 1->32, 1x1 32->64, 3x3 64->64, pool, "
                   "1x1 64->32, 3x3 32->64, 1x1 64->128; batch norm)",
 }
+
+
+def build(model: str = "cnn", channels: tuple[int, int, int, int] | None = None) -> nn.Module:
+    """A fresh ``MODELS[model]``; ``channels`` sets ``DigitsCNN``'s widths (None: its default)."""
+    if channels is None:
+        return MODELS[model]()
+    if model != "cnn":
+        raise ValueError(f"channels only apply to the cnn model, not {model!r}")
+    return DigitsCNN(channels=channels)
+
+
+def describe(model: str = "cnn", channels: tuple[int, int, int, int] | None = None) -> str:
+    """One line describing ``build(model, channels)``."""
+    return DESCRIPTIONS[model].format(channels="-".join(map(str, channels or DigitsCNN.CHANNELS)))
 
 
 @torch.no_grad()
@@ -137,10 +153,10 @@ def cross_entropy(model: nn.Module, data: TensorDataset) -> float:
 
 
 def train_dense(data: DigitsData, seed: int, epochs: int, lr: float, batch_size: int,
-                model: str = "cnn") -> nn.Module:
-    """Train the dense CNN (``MODELS[model]``) with Adam and a cosine schedule; deterministic in ``seed``."""
+                model: str = "cnn", channels: tuple[int, int, int, int] | None = None) -> nn.Module:
+    """Train the dense CNN (``build(model, channels)``) with Adam and a cosine schedule; deterministic in ``seed``."""
     seed_everything(seed)
-    model = MODELS[model]()
+    model = build(model, channels)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda e: 0.5 * (1 + math.cos(math.pi * e / epochs)))
     for epoch in range(epochs):

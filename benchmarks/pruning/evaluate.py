@@ -15,8 +15,9 @@ For every seed a small CNN (four 3x3 convolutions) is trained densely, then prun
   methods keep, then the same fine-tuning budget.
 
 The main configuration (K = 8, 1/3.6 of the kernels kept) runs on every seed; the sweeps
-over K and over the connectivity keep rate run on ``--sweep-seeds``.  Outputs:
-``results.md`` (tables), ``results.json`` (every run), ``accuracy_vs_compression.png``.
+over K and over the connectivity keep rate run on ``--sweep-seeds``.  ``--channels`` sets
+the CNN's four widths (default 32 32 64 64; narrower ones are less over-parameterized).
+Outputs: ``results.md`` (tables), ``results.json`` (every run), ``accuracy_vs_compression.png``.
 """
 
 from __future__ import annotations
@@ -89,8 +90,10 @@ class Settings:
     split: str = "test"
     # Group-shared pattern pruning (PruneConfig.filter_block); 1 = per kernel.
     filter_block: int = 1
-    # The network (digits.MODELS) and the keep rate of its 1x1 convs (None: dense).
+    # The network (digits.MODELS), the cnn's channel widths (None: DigitsCNN's default
+    # 32-32-64-64) and the keep rate of its 1x1 convs (None: dense).
     model: str = "cnn"
+    channels: tuple[int, int, int, int] | None = None
     pointwise_keep: float | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -315,7 +318,9 @@ def markdown(summary: dict[str, Any], runs: list[dict[str, Any]], dense: dict[in
         " Do not edit by hand.",
         "",
         f"Held-out **{s.split}** split: {n_eval} images (one image = {100 / n_eval:.2f} points).",
-        f"CNN (`--model {s.model}`): {digits.DESCRIPTIONS[s.model]}, {s.dense_epochs} dense epochs.",
+        f"CNN (`--model {s.model}"
+        + (f" --channels {' '.join(map(str, s.channels))}" if s.channels else "")
+        + f"`): {digits.describe(s.model, s.channels)}, {s.dense_epochs} dense epochs.",
         f"Pruning: K = {s.main_patterns} patterns of {s.taps} taps, connectivity keeps 1/{1 / s.main_keep:.1f} of the"
         " 3x3 kernels (first convolution: patterns only)"
         + (f", 1/{1 / s.pointwise_keep:.1f} of the 1x1 convs' weights (`--keep-1x1`)" if s.pointwise_keep else "")
@@ -450,6 +455,8 @@ def main(argv: list[str] | None = None) -> int:
                              "patterns (ADMM and one-shot; the irregular baseline matches their counts)")
     parser.add_argument("--model", choices=sorted(digits.MODELS), default="cnn",
                         help="the network: cnn (four 3x3 convs, default) or bottleneck (3x3 and 1x1 alternating)")
+    parser.add_argument("--channels", type=int, nargs=4, metavar=("C1", "C2", "C3", "C4"),
+                        help="channel widths of the cnn's four convs (default: 32 32 64 64)")
     parser.add_argument("--keep-1x1", type=float,
                         help="connectivity keep rate of the 1x1 convs (PruneConfig.pointwise_keep; default: dense)")
     args = parser.parse_args(argv)
@@ -457,6 +464,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--filter-block must be a positive integer, got {args.filter_block}")
     if args.keep_1x1 is not None and not 0 < args.keep_1x1 <= 1:
         parser.error(f"--keep-1x1 must be in (0, 1], got {args.keep_1x1}")
+    if args.channels is not None and args.model != "cnn":
+        parser.error("--channels only applies to --model cnn")
+    if args.channels is not None and min(args.channels) < 1:
+        parser.error(f"--channels must be positive integers, got {args.channels}")
 
     torch.set_num_threads(args.threads)
     settings = QUICK if args.quick else Settings()
@@ -476,6 +487,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.filter_block != 1:
         overrides["filter_block"] = args.filter_block
     overrides["model"] = args.model
+    overrides["channels"] = tuple(args.channels) if args.channels else None
     overrides["pointwise_keep"] = args.keep_1x1
     settings = Settings(**{**asdict(settings), **overrides})
     if not set(settings.sweep_seeds) <= set(settings.seeds):
@@ -493,7 +505,7 @@ def main(argv: list[str] | None = None) -> int:
     dense_ce: dict[int, float] = {}
     for seed in settings.seeds:
         dense = digits.train_dense(data, seed, settings.dense_epochs, settings.dense_lr, settings.batch_size,
-                                   settings.model)
+                                   settings.model, settings.channels)
         dense_acc[seed] = digits.accuracy(dense, data.evaluation)
         dense_ce[seed] = digits.cross_entropy(dense, data.evaluation)
         print(f"[{time.perf_counter() - started:6.0f}s] seed {seed}: dense {dense_acc[seed]:.2f}", flush=True)
