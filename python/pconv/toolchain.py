@@ -39,18 +39,30 @@ def _wheel_bin(package: str, name: str) -> Path | None:
     return None
 
 
-@lru_cache(maxsize=None)
+_TOOL_ENV = {
+    "pconv-opt": "PCONV_OPT",
+    "pconv-translate": "PCONV_TRANSLATE",
+    "mlir-translate": "PCONV_MLIR_TRANSLATE",
+    "llc": "PCONV_LLC",
+    "llvm-mca": "PCONV_LLVM_MCA",
+}
+
+
 def tool(name: str) -> str:
-    """Absolute path of a tool by its usual name (``pconv-opt``, ``llc``, ...)."""
-    env = {
-        "pconv-opt": "PCONV_OPT",
-        "pconv-translate": "PCONV_TRANSLATE",
-        "mlir-translate": "PCONV_MLIR_TRANSLATE",
-        "llc": "PCONV_LLC",
-        "llvm-mca": "PCONV_LLVM_MCA",
-    }.get(name)
+    """Absolute path of a tool by its usual name (``pconv-opt``, ``llc``, ...).
+
+    Its environment variable (``PCONV_OPT``, ``PCONV_LLC``, ...) wins when set, read
+    at every call: setting it later in a process takes effect (only the search
+    below is cached)."""
+    env = _TOOL_ENV.get(name)
     if env and os.environ.get(env):
         return os.environ[env]
+    return _find_tool(name)
+
+
+@lru_cache(maxsize=None)
+def _find_tool(name: str) -> str:
+    env = _TOOL_ENV.get(name)
     candidates: list[Path | None] = []
     if name in ("pconv-opt", "pconv-translate"):
         candidates += [Path(sys.executable).parent / name, repo_root() / "build" / "bin" / name]
