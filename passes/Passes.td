@@ -330,8 +330,9 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
     `filter_lanes = 1`), where the model scores it above the pixel tile:
     per channel, V weight vectors (weights repacked to [F / filter_block][C]
     [filter_block]) and P broadcast inputs feed P x V FMAs; tasks are
-    (image, run of P pixels, filter group), the last run shorter where P
-    does not divide the pixels. The tile is transposed in registers
+    (image, filter group, run of P pixels), runs inner so that consecutive
+    tasks reuse a group's weights, the last run shorter where P does not
+    divide the pixels. The tile is transposed in registers
     (log2 of the power of two covering P stages of two-input shuffles) and
     each filter's P pixels are stored as one vector (masked when P is not a
     power of two); bias is loaded as vectors, and the residual and the
@@ -388,7 +389,8 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
     Option<"directLoads", "direct-loads", "bool", /*default=*/"true",
            "Convs whose filters keep at most one kernel (depthwise) at column "
            "stride 1 or 2 read the input in place with masked loads instead "
-           "of a padded copy">,
+           "of a padded copy; row blocks inside the input's rows run a copy "
+           "of the task code without row checks">,
   ];
   let dependentDialects = ["arith::ArithDialect", "bufferization::BufferizationDialect",
                            "linalg::LinalgDialect", "memref::MemRefDialect",

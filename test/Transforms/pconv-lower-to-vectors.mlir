@@ -5,6 +5,7 @@
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8}))' | grep -c "vector.fma" | FileCheck %s --check-prefix=FMAS
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8}))' | FileCheck %s --check-prefix=ALIGNED
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8 tail-chunks=false}))' | FileCheck %s --check-prefix=NOTAIL
+// RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8},canonicalize))' | FileCheck %s --check-prefix=INNER
 
 // 6 output columns in one 8-lane vector (V = 1), R = 6 rows per tile (the
 // model allows 16 accumulators: all 6 rows in one block); the tile's 6
@@ -29,9 +30,12 @@
 // @dense_1x1_tail 4 loads for 16 FMAs in its full chunks and 2 (+1 masked)
 // for 12 in its tail; @strided_short_rows 4 taps x 3 flat vectors: 12 loads
 // for 12 FMAs; @dense_1x1_filter_lanes 2 weight vectors for 10 FMAs (a run
-// of 5 pixels) and for 8 (its last run of 4).
-// LOADS: 168
-// FMAS: 398
+// of 5 pixels) and for 8 (its last run of 4); @depthwise_direct_inner_rows
+// 16 FMAs (2 rows x 2 vectors x 4 taps), twice by default (with and without
+// row checks), once with direct-loads=false (14 distinct tap vectors from
+// its shifted copies, + 3 loads making them).
+// LOADS: 185
+// FMAS: 430
 // The padded input has room for one whole tile of 6 rows (+2 halo rows);
 // with shifted-copies it is copied once per column shift (3 copies of 8
 // columns), so every tap load is an aligned vector; by default (NOSHIFT) the
@@ -339,6 +343,31 @@ func.func @depthwise_direct(%x: tensor<1x2x9x9xf32>, %w: tensor<8xf32>) -> tenso
 
 // -----
 
+// Row blocks of 2 rows over 8 rows (padding 1): blocks 1 and 2 read input
+// rows 1-4 and 3-6 only, so the task's code is emitted twice, under
+// scf.if: without row checks for those (inside the rows a tap vector is a
+// plain load, only the ones reaching the left or right padding stay
+// masked) and with them for blocks 0 and 3. Only the tap vectors of the
+// unchecked copy are plain loads.
+// (INNER canonicalizes after the lowering, which folds the constant masks.)
+// INNER-LABEL: func.func @depthwise_direct_inner_rows
+// INNER: scf.parallel
+// INNER: scf.if
+// INNER: vector.load %{{.*}} : memref<1x2x8x16xf32>, vector<8xf32>
+// INNER: } else {
+// INNER-NOT: vector.load %{{.*}} : memref<1x2x8x16xf32>
+// INNER: vector.maskedload %{{.*}} : memref<1x2x8x16xf32>, vector<8xi1>, vector<8xf32> into vector<8xf32>
+// INNER: return
+func.func @depthwise_direct_inner_rows(%x: tensor<1x2x8x16xf32>, %w: tensor<8xf32>) -> tensor<1x2x8x16xf32> {
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<[[0, -1], [-1, 0]]> : tensor<2x2xi8> strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]
+         {pconv.tile = {rows = 2, vectors = 2}}
+         : (tensor<1x2x8x16xf32>, tensor<8xf32>) -> tensor<1x2x8x16xf32>
+  return %y : tensor<1x2x8x16xf32>
+}
+
+// -----
+
 // Group-shared pattern pruning: the 4 filters keep the same kernels with the
 // same patterns (channel 0 pattern 0, channel 1 pruned, channel 2 pattern
 // 1), so they lower like a dense conv, filter-blocked (4 filters x 3 rows x
@@ -377,9 +406,11 @@ func.func @shared_blocks(%x: tensor<1x3x6x6xf32>) -> tensor<1x4x6x6xf32> {
 // tile is transposed in registers: a run of 4 pixels (a power of two) takes
 // 2 stages of shuffles (units of 1, then 2 lanes) per filter vector and
 // leaves two filters' runs per 8-lane vector, stored whole; a run of 5 is
-// padded with zero rows to 8 (3 stages) and stored masked.
+// padded with zero rows to 8 (3 stages) and stored masked. Tasks are
+// (image, filter group, run): runs inner, so consecutive tasks reuse a
+// group's weights.
 // CHECK-LABEL: func.func @dense_1x1_filter_lanes
-// CHECK: scf.parallel {{.*}} to (%{{.*}}, %c2, %{{.*}})
+// CHECK: scf.parallel {{.*}} to (%{{.*}}, %{{.*}}, %c2)
 // CHECK: scf.if
 // CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK-COUNT-2: vector.load

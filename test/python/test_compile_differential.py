@@ -269,6 +269,11 @@ def test_depthwise_convs_take_the_pattern_lowering(prune, vector_width):
     # deinterleaved) by default; through a padded / phase-split copy without.
     copied = pconv.compile(model, (x,), vector_width=vector_width, direct_loads=False)
     np.testing.assert_allclose(copied.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
+    # Blocks of 2-3 rows: the blocks inside the rows run the copy of the task
+    # without row checks, the ones reaching the padding the checked one.
+    rows = pconv.compile(model, (x,), vector_width=vector_width,
+                         tiles={1: (2, 0, 0, 0), 2: (2, 0, 0, 0), 4: (3, 0, 0, 0)})
+    np.testing.assert_allclose(rows.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
     # Off: the dense path's vectorized depthwise loops compute the same.
     off = pconv.compile(model, (x,), vector_width=vector_width, import_depthwise=False)
     assert "linalg.depthwise_conv_2d_nchw_chw" in off.stages["pconv"]
