@@ -285,6 +285,10 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
       phase planes of the padded map (even/odd rows x even/odd columns, each
       a flat grid half as wide): tap (dy, dx) reads plane (dy % 2, dx % 2)
       at (dy / 2) * pitch + dx / 2;
+    - a tile of at most 4 accumulators (such a grid of 1 x 4 vectors) in
+      filters of more than one kernel sums alternate taps into a second
+      set of accumulators, added before the epilogue: twice the independent
+      FMA chains;
     - the input is copied once into a zero-padded buffer wide and tall
       enough for whole tiles, so loads need no bounds checks; at column
       stride s its columns are split into s phases (column x at phase x % s,

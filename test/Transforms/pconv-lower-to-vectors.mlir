@@ -33,9 +33,10 @@
 // of 5 pixels) and for 8 (its last run of 4); @depthwise_direct_inner_rows
 // 16 FMAs (2 rows x 2 vectors x 4 taps), twice by default (with and without
 // row checks), once with direct-loads=false (14 distinct tap vectors from
-// its shifted copies, + 3 loads making them).
-// LOADS: 185
-// FMAS: 430
+// its shifted copies, + 3 loads making them); @short_rows_two_sets 8 loads
+// for 8 FMAs (@short_rows' taps, two sets of accumulators).
+// LOADS: 193
+// FMAS: 438
 // The padded input has room for one whole tile of 6 rows (+2 halo rows);
 // with shifted-copies it is copied once per column shift (3 copies of 8
 // columns), so every tap load is an aligned vector; by default (NOSHIFT) the
@@ -149,6 +150,24 @@ func.func @short_rows(%x: tensor<1x1x5x5xf32>, %w: tensor<4xf32>) -> tensor<1x1x
   %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
          kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1]
          : (tensor<1x1x5x5xf32>, tensor<4xf32>) -> tensor<1x1x3x3xf32>
+  return %y : tensor<1x1x3x3xf32>
+}
+
+// -----
+
+// The same grid with a filter of two kernels: its 2 accumulators (1 row x 2
+// flat vectors) are too few for the FMAs in flight, so alternate taps sum
+// into a second set of 2, loop-carried through both kernels and added to the
+// first after the last pattern loop.
+// CHECK-LABEL: func.func @short_rows_two_sets
+// CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK: scf.yield
+// CHECK-COUNT-2: arith.addf {{.*}} : vector<8xf32>
+// CHECK: vector.store
+func.func @short_rows_two_sets(%x: tensor<1x2x5x5xf32>, %w: tensor<8xf32>) -> tensor<1x1x3x3xf32> {
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x2xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1]
+         : (tensor<1x2x5x5xf32>, tensor<8xf32>) -> tensor<1x1x3x3xf32>
   return %y : tensor<1x1x3x3xf32>
 }
 
