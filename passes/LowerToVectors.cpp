@@ -736,115 +736,115 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
   // padding rows.
   auto taskBody = [&](OpBuilder &b, Location loc, const TaskOrigin &task,
                       bool checkRows) {
-        Value batch = task.batch, inRow0 = task.inRow0, col0 = task.col0;
-        Value filterBegin = loadIndex(b, loc, tables.groupStart, task.group);
-        Value filterEnd = loadIndex(
-            b, loc, tables.groupStart,
-            arith::AddIOp::create(b, loc, task.group, c1));
-        OutputTile outTile(b, loc, io.view, task, tile, io.height, io.width, zeroVec);
+    Value batch = task.batch, inRow0 = task.inRow0, col0 = task.col0;
+    Value filterBegin = loadIndex(b, loc, tables.groupStart, task.group);
+    Value filterEnd = loadIndex(
+        b, loc, tables.groupStart,
+        arith::AddIOp::create(b, loc, task.group, c1));
+    OutputTile outTile(b, loc, io.view, task, tile, io.height, io.width, zeroVec);
 
-        OpBuilder::InsertionGuard guard(b);
-        ChannelBlocks cb(b, loc, blocks, zero, zeroVec, op.getReluMax());
-        Value block = cb.block;
-        auto filterLoop =
-            scf::ForOp::create(b, loc, filterBegin, filterEnd, c1);
-        b.setInsertionPointToStart(filterLoop.getBody());
-        Value filter = filterLoop.getInductionVar();
+    OpBuilder::InsertionGuard guard(b);
+    ChannelBlocks cb(b, loc, blocks, zero, zeroVec, op.getReluMax());
+    Value block = cb.block;
+    auto filterLoop =
+        scf::ForOp::create(b, loc, filterBegin, filterEnd, c1);
+    b.setInsertionPointToStart(filterLoop.getBody());
+    Value filter = filterLoop.getInductionVar();
 
-        // Accumulators: the bias (plus residual) in the first block, the
-        // partial sums of the earlier blocks after it.
-        Value initVec = vector::BroadcastOp::create(
-            b, loc, vecType,
-            io.bias ? memref::LoadOp::create(b, loc, io.bias, filter).getResult()
-                 : zero);
-        SmallVector<Value> acc =
-            cb.init(b, loc, outTile.initial(b, filter, initVec, io.residual, bool(io.bias)),
-                    [&](OpBuilder &b) { return outTile.load(b, filter); });
+    // Accumulators: the bias (plus residual) in the first block, the
+    // partial sums of the earlier blocks after it.
+    Value initVec = vector::BroadcastOp::create(
+        b, loc, vecType,
+        io.bias ? memref::LoadOp::create(b, loc, io.bias, filter).getResult()
+             : zero);
+    SmallVector<Value> acc =
+        cb.init(b, loc, outTile.initial(b, filter, initVec, io.residual, bool(io.bias)),
+                [&](OpBuilder &b) { return outTile.load(b, filter); });
 
-        // rowPtr[(f * blocks + cb) * P + p]: the P + 1 bounds of this
-        // (filter, block), loaded once.
-        Value base = arith::MulIOp::create(
+    // rowPtr[(f * blocks + cb) * P + p]: the P + 1 bounds of this
+    // (filter, block), loaded once.
+    Value base = arith::MulIOp::create(
+        b, loc,
+        arith::AddIOp::create(
             b, loc,
-            arith::AddIOp::create(
-                b, loc,
-                arith::MulIOp::create(b, loc, filter, cIdx(b, loc, blocks)),
-                block),
-            cIdx(b, loc, numPatterns));
-        SmallVector<Value> bounds(numPatterns + 1);
-        auto bound = [&](int64_t p) {
-          if (!bounds[p])
-            bounds[p] = loadIndex(
-                b, loc, tables.rowPtr,
-                arith::AddIOp::create(b, loc, base, cIdx(b, loc, p)));
-          return bounds[p];
-        };
-        // A tile of at most half as many accumulators as FMAs in flight
-        // (pitched 7x7 maps: 1 x 4 vectors) sums alternate taps into a
-        // second set, added at the end: twice the independent FMA chains,
-        // which run through every kernel of the filter (ResNet-18's 512->512
-        // at 7x7 1.24x). Not for bigger tiles (a second set spills: tiles
-        // of 14 and 16 accumulators ran 0.55-0.85x), nor for one kernel per
-        // filter (depthwise: 4 FMAs per chain, and the next filter's chains
-        // overlap them; 0.98x).
-        int64_t tileAccs = R * V;
-        int64_t sets = 2 * tileAccs <= kFmaChains && !oneKernel ? 2 : 1;
-        for (int64_t i = tileAccs; i < sets * tileAccs; ++i)
-          acc.push_back(zeroVec);
-        for (int64_t pattern = 0; anyKept && pattern < numPatterns;
-             ++pattern) {
-          if (!schedule.patternUsed[pattern])
-            continue;
-          ArrayRef<int64_t> positions = library.getPattern(pattern);
-          auto kernelLoop = scf::ForOp::create(
-              b, loc, bound(pattern), bound(pattern + 1), c1, acc,
-              [&](OpBuilder &b, Location loc, Value entry, ValueRange iter) {
-                Value ch = loadIndex(b, loc, tables.channel, entry);
-                Value offset = loadIndex(b, loc, tables.weightOffset, entry);
-                SmallVector<Value> tapWeights;
-                for (int64_t t = 0; t < taps; ++t) {
-                  Value idx =
-                      arith::AddIOp::create(b, loc, offset, cIdx(b, loc, t));
-                  Value wt = memref::LoadOp::create(b, loc, weights, idx);
-                  tapWeights.push_back(
-                      vector::BroadcastOp::create(b, loc, vecType, wt));
-                }
-                TapLoads in{src, outTile, batch, ch, inRow0, col0, checkRows, {}};
-                SmallVector<Value> next(iter.begin(), iter.end());
-                // Input-row-major: every FMA that reads input row y (any
-                // tap, any tile row) is emitted together, so the row's
-                // vectors and lane shuffles die right after; in tap-major
-                // order they stayed live across taps and spilled.
-                SmallVector<int64_t> dys, dxs;
-                for (int64_t p : positions) {
-                  dys.push_back((p / kw) * dil[0]);
-                  dxs.push_back((p % kw) * dil[1]);
-                }
-                int64_t lastRow = (R - 1) * sh + *llvm::max_element(dys);
-                for (int64_t y = 0; y <= lastRow; ++y)
-                  for (int64_t t = 0; t < taps; ++t) {
-                    int64_t dy = dys[t];
-                    if (y < dy || (y - dy) % sh || (y - dy) / sh >= R)
-                      continue;
-                    int64_t r = (y - dy) / sh, set = (t % sets) * tileAccs;
-                    for (int64_t v = 0; v < V; ++v)
-                      next[set + r * V + v] = vector::FMAOp::create(
-                          b, loc, in.get(b, loc, y, dxs[t], v), tapWeights[t],
-                          next[set + r * V + v]);
-                  }
-                scf::YieldOp::create(b, loc, next);
-              });
-          acc.assign(kernelLoop.getResults().begin(),
-                     kernelLoop.getResults().end());
-        }
-        for (int64_t i = tileAccs; i < int64_t(acc.size()); ++i)
-          acc[i % tileAccs] =
-              arith::AddFOp::create(b, loc, acc[i % tileAccs], acc[i]);
-        acc.resize(tileAccs);
+            arith::MulIOp::create(b, loc, filter, cIdx(b, loc, blocks)),
+            block),
+        cIdx(b, loc, numPatterns));
+    SmallVector<Value> bounds(numPatterns + 1);
+    auto bound = [&](int64_t p) {
+      if (!bounds[p])
+        bounds[p] = loadIndex(
+            b, loc, tables.rowPtr,
+            arith::AddIOp::create(b, loc, base, cIdx(b, loc, p)));
+      return bounds[p];
+    };
+    // A tile of at most half as many accumulators as FMAs in flight
+    // (pitched 7x7 maps: 1 x 4 vectors) sums alternate taps into a
+    // second set, added at the end: twice the independent FMA chains,
+    // which run through every kernel of the filter (ResNet-18's 512->512
+    // at 7x7 1.24x). Not for bigger tiles (a second set spills: tiles
+    // of 14 and 16 accumulators ran 0.55-0.85x), nor for one kernel per
+    // filter (depthwise: 4 FMAs per chain, and the next filter's chains
+    // overlap them; 0.98x).
+    int64_t tileAccs = R * V;
+    int64_t sets = 2 * tileAccs <= kFmaChains && !oneKernel ? 2 : 1;
+    for (int64_t i = tileAccs; i < sets * tileAccs; ++i)
+      acc.push_back(zeroVec);
+    for (int64_t pattern = 0; anyKept && pattern < numPatterns;
+         ++pattern) {
+      if (!schedule.patternUsed[pattern])
+        continue;
+      ArrayRef<int64_t> positions = library.getPattern(pattern);
+      auto kernelLoop = scf::ForOp::create(
+          b, loc, bound(pattern), bound(pattern + 1), c1, acc,
+          [&](OpBuilder &b, Location loc, Value entry, ValueRange iter) {
+            Value ch = loadIndex(b, loc, tables.channel, entry);
+            Value offset = loadIndex(b, loc, tables.weightOffset, entry);
+            SmallVector<Value> tapWeights;
+            for (int64_t t = 0; t < taps; ++t) {
+              Value idx =
+                  arith::AddIOp::create(b, loc, offset, cIdx(b, loc, t));
+              Value wt = memref::LoadOp::create(b, loc, weights, idx);
+              tapWeights.push_back(
+                  vector::BroadcastOp::create(b, loc, vecType, wt));
+            }
+            TapLoads in{src, outTile, batch, ch, inRow0, col0, checkRows, {}};
+            SmallVector<Value> next(iter.begin(), iter.end());
+            // Input-row-major: every FMA that reads input row y (any
+            // tap, any tile row) is emitted together, so the row's
+            // vectors and lane shuffles die right after; in tap-major
+            // order they stayed live across taps and spilled.
+            SmallVector<int64_t> dys, dxs;
+            for (int64_t p : positions) {
+              dys.push_back((p / kw) * dil[0]);
+              dxs.push_back((p % kw) * dil[1]);
+            }
+            int64_t lastRow = (R - 1) * sh + *llvm::max_element(dys);
+            for (int64_t y = 0; y <= lastRow; ++y)
+              for (int64_t t = 0; t < taps; ++t) {
+                int64_t dy = dys[t];
+                if (y < dy || (y - dy) % sh || (y - dy) / sh >= R)
+                  continue;
+                int64_t r = (y - dy) / sh, set = (t % sets) * tileAccs;
+                for (int64_t v = 0; v < V; ++v)
+                  next[set + r * V + v] = vector::FMAOp::create(
+                      b, loc, in.get(b, loc, y, dxs[t], v), tapWeights[t],
+                      next[set + r * V + v]);
+              }
+            scf::YieldOp::create(b, loc, next);
+          });
+      acc.assign(kernelLoop.getResults().begin(),
+                 kernelLoop.getResults().end());
+    }
+    for (int64_t i = tileAccs; i < int64_t(acc.size()); ++i)
+      acc[i % tileAccs] =
+          arith::AddFOp::create(b, loc, acc[i % tileAccs], acc[i]);
+    acc.resize(tileAccs);
 
-        // Fused activation, in registers; write the tile once.
-        if (tilesApplyRelu(op, tile))
-          cb.relu(b, loc, acc);
-        outTile.store(b, filter, acc);
+    // Fused activation, in registers; write the tile once.
+    if (tilesApplyRelu(op, tile))
+      cb.relu(b, loc, acc);
+    outTile.store(b, filter, acc);
   };
   // The direct form checks the row of every load only in the row blocks
   // that reach the padding; the others run a copy of the code without the
