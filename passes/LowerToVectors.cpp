@@ -99,8 +99,12 @@ struct TapSource {
         b, loc, load(x), load(arith::AddIOp::create(b, loc, x, idx(vw))), even);
   }
 
-  /// Direct form: whether input rows [inRow0, inRow0 + rows) of the padded
-  /// coordinates are all rows of the input (none in the padding).
+  /// Direct form: whether input rows [first, first + rows) of the padded
+  /// coordinates are all rows of the input (none in the padding); at
+  /// compile time, and as IR for a row known at run time.
+  bool rowsInside(int64_t first, int64_t rows) const {
+    return first >= top && first + rows <= top + height;
+  }
   Value rowsInside(OpBuilder &b, Location loc, Value inRow0,
                    int64_t rows) const {
     using P = arith::CmpIPredicate;
@@ -852,16 +856,14 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
   // convs at 112x112 and 56x56: 1.10-1.21x pattern-pruned, 1.13-1.42x
   // dense). The copy is made only where both kinds of row block exist.
   int64_t rowSpan = (R - 1) * sh + (s.kernelHeight - 1) * dil[0] + 1;
-  int64_t inside = 0;
-  for (int64_t blk = 0; src.direct && blk < tile.rowBlocks; ++blk) {
-    int64_t first = blk * R * sh;
-    inside += first >= src.top && first + rowSpan <= src.top + src.height;
-  }
+  int64_t inside = 0; // row blocks inside the input's rows (direct form)
+  for (int64_t blk = 0; src.direct && blk < tile.rowBlocks; ++blk)
+    inside += src.rowsInside(blk * R * sh, rowSpan);
   createTaskLoop(
       b, loc, s, tile, schedule.numGroups(),
       [&](OpBuilder &b, Location loc, const TaskOrigin &task) {
-        if (!src.direct || inside == 0 || inside == tile.rowBlocks) {
-          taskBody(b, loc, task, !src.direct || inside == 0);
+        if (inside == 0 || inside == tile.rowBlocks) {
+          taskBody(b, loc, task, /*checkRows=*/inside == 0);
           return;
         }
         auto ifOp = scf::IfOp::create(
