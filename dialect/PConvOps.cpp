@@ -119,6 +119,21 @@ LogicalResult Conv2DOp::verify() {
   FailureOr<SmallVector<int64_t, 4>> shape = inferResultShape();
   if (failed(shape))
     return emitOpError("kernel does not fit in the padded input");
+  if (std::optional<ArrayRef<int64_t>> pool = getMaxPool()) {
+    if (pool->size() != 2 || (*pool)[0] < 1 || (*pool)[1] < 1)
+      return emitOpError("max_pool expects two positive window sizes [h, w]");
+    if (getResidual())
+      return emitOpError("max_pool cannot be combined with a residual (it "
+                         "is added at the convolution's resolution)");
+    int64_t ph = (*pool)[0], pw = (*pool)[1];
+    if ((*shape)[2] % ph || (*shape)[3] % pw)
+      return emitOpError("convolution output ")
+             << (*shape)[2] << "x" << (*shape)[3]
+             << " is not a multiple of the max_pool window " << ph << "x"
+             << pw;
+    (*shape)[2] /= ph;
+    (*shape)[3] /= pw;
+  }
   if (resultType.getShape() != ArrayRef<int64_t>(*shape))
     return emitOpError("result shape ")
            << resultType << " does not match the expected shape "

@@ -28,7 +28,12 @@ def PConv_Conv2DOp : PConv_Op<"conv2d", [Pure, AttrSizedOperandSegments]> {
     and re-read. With `relu`, the epilogue applies
     `max(x, 0)` to every output before it is stored (fused activation); with
     `relu_max` (positive, and only with `relu`) also `min(x, relu_max)`: a
-    clamped ReLU such as ReLU6.
+    clamped ReLU such as ReLU6. With `max_pool [ph, pw]` the result is
+    the max over non-overlapping `ph x pw` windows (stride = window, no
+    padding) of those activated outputs: a following max-pool computed in
+    registers before the store, so the full-resolution map is never
+    written (the conv's output height and width must be multiples of the
+    window; no `residual`, which would apply at the conv's resolution).
 
     Example (2 filters, 2 input channels, filter 1 keeps only channel 0):
 
@@ -51,7 +56,8 @@ def PConv_Conv2DOp : PConv_Op<"conv2d", [Pure, AttrSizedOperandSegments]> {
     DenseI64ArrayAttr:$padding,
     DenseI64ArrayAttr:$dilations,
     UnitAttr:$relu,
-    OptionalAttr<F32Attr>:$relu_max
+    OptionalAttr<F32Attr>:$relu_max,
+    OptionalAttr<DenseI64ArrayAttr>:$max_pool
   );
   let results = (outs 4DTensorOf<[F32]>:$result);
   let assemblyFormat = [{
@@ -59,7 +65,7 @@ def PConv_Conv2DOp : PConv_Op<"conv2d", [Pure, AttrSizedOperandSegments]> {
     `library` qualified($library)
     `kernels` $kernel_patterns
     `strides` $strides `padding` $padding `dilations` $dilations
-    (`relu` $relu^)? (`relu_max` $relu_max^)?
+    (`relu` $relu^)? (`relu_max` $relu_max^)? (`max_pool` $max_pool^)?
     attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
@@ -71,8 +77,15 @@ def PConv_Conv2DOp : PConv_Op<"conv2d", [Pure, AttrSizedOperandSegments]> {
     /// Number of kernels that are not pruned.
     int64_t getNumKeptKernels();
     /// Output shape implied by input shape, kernel shape, strides, padding and
-    /// dilations; failure if it is empty or not computable.
+    /// dilations (the convolution's, before a fused `max_pool`); failure if
+    /// it is empty or not computable.
     ::mlir::FailureOr<::llvm::SmallVector<int64_t, 4>> inferResultShape();
+    /// The fused max-pool window [ph, pw]; [1, 1] without one.
+    std::pair<int64_t, int64_t> getPoolWindow() {
+      if (auto pool = getMaxPool(); pool && pool->size() == 2)
+        return {(*pool)[0], (*pool)[1]};
+      return {1, 1};
+    }
   }];
 }
 

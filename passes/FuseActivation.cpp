@@ -149,6 +149,37 @@ static std::pair<Conv2DOp, Value> matchResidualAdd(linalg::GenericOp generic) {
   return {};
 }
 
+/// A max-pool the conv can take into its epilogue: `pool` reads the
+/// single-use result of a conv that has no residual and no pool yet, with
+/// non-overlapping windows (strides = window, dilations 1) tiling the
+/// conv's output exactly (no floor-dropped rows or columns), into an init
+/// filled with -inf (so the pool is the window max alone). Returns the conv
+/// and the window.
+static std::pair<Conv2DOp, SmallVector<int64_t, 2>>
+matchMaxPool(linalg::PoolingNchwMaxOp pool) {
+  auto conv = pool.getInputs()[0].getDefiningOp<Conv2DOp>();
+  if (!conv || !conv->hasOneUse() || conv.getResidual() || conv.getMaxPool())
+    return {};
+  auto window = dyn_cast<RankedTensorType>(pool.getInputs()[1].getType());
+  if (!window || !window.hasStaticShape() || window.getRank() != 2)
+    return {};
+  SmallVector<int64_t, 2> size(window.getShape());
+  if (llvm::to_vector(pool.getStrides().getValues<int64_t>()) !=
+          ArrayRef<int64_t>(size) ||
+      !llvm::all_of(pool.getDilations().getValues<int64_t>(),
+                    [](int64_t d) { return d == 1; }))
+    return {};
+  auto convType = conv.getResult().getType();
+  if (convType.getDimSize(2) % size[0] || convType.getDimSize(3) % size[1])
+    return {};
+  auto fill = pool.getOutputs()[0].getDefiningOp<linalg::FillOp>();
+  FloatAttr init;
+  if (!fill || !matchPattern(fill.getInputs()[0], m_Constant(&init)) ||
+      !init.getValue().isInfinity() || !init.getValue().isNegative())
+    return {};
+  return {conv, size};
+}
+
 struct FuseActivationPass
     : public pconv::impl::FuseActivationPassBase<FuseActivationPass> {
   using FuseActivationPassBase::FuseActivationPassBase;
@@ -194,6 +225,28 @@ struct FuseActivationPass
       }
       generic.getResult(0).replaceAllUsesWith(conv.getResult());
       generic.erase();
+    }
+    // Then max-pools after those epilogues (a ReLU between conv and pool is
+    // already in the conv; one after the pool commutes with it and is fused
+    // by the loop above on the next run of the pass, or stays a generic).
+    if (!fusePool)
+      return;
+    SmallVector<linalg::PoolingNchwMaxOp> pools;
+    getOperation().walk(
+        [&](linalg::PoolingNchwMaxOp op) { pools.push_back(op); });
+    for (linalg::PoolingNchwMaxOp pool : pools) {
+      auto [conv, window] = matchMaxPool(pool);
+      if (!conv)
+        continue;
+      conv.setMaxPoolAttr(DenseI64ArrayAttr::get(&getContext(), window));
+      conv.getResult().setType(
+          cast<RankedTensorType>(pool.getResult(0).getType()));
+      pool.getResult(0).replaceAllUsesWith(conv.getResult());
+      auto fill = pool.getOutputs()[0].getDefiningOp<linalg::FillOp>();
+      pool.erase();
+      if (fill && fill->use_empty())
+        fill.erase();
+      ++numPooled;
     }
   }
 };

@@ -343,7 +343,7 @@ struct ImportLinalgPass
         b.getDenseI64ArrayAttr(toVector("strides")),
         b.getDenseI64ArrayAttr(padding),
         b.getDenseI64ArrayAttr(toVector("dilations")), /*relu=*/UnitAttr(),
-        /*relu_max=*/FloatAttr());
+        /*relu_max=*/FloatAttr(), /*max_pool=*/DenseI64ArrayAttr());
     conv->getResult(0).replaceAllUsesWith(op.getResult());
     conv->erase();
     if (denseImport)

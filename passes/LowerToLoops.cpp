@@ -163,6 +163,9 @@ struct LowerToLoopsPass
     SmallVector<Conv2DOp> convs;
     getOperation().walk([&](Conv2DOp op) { convs.push_back(op); });
     for (Conv2DOp op : convs) {
+      // The reference computes a fused max-pool as the pooling op it was.
+      if (op.getMaxPool())
+        op = unfuseMaxPool(op);
       lowerConv(op);
       ++numLowered;
     }

@@ -231,7 +231,7 @@ struct OutputTile {
   Location loc;
   Value out, batch, zeroVec;
   VectorType vecType;
-  int64_t R, V, vw;
+  int64_t R, V, vw, width;
   bool fullRows;
   SmallVector<Value> rows, rowInside, cols;
   /// Lanes of tile vector v inside the output; null where always whole.
@@ -242,7 +242,7 @@ struct OutputTile {
              Value zeroVec)
       : loc(loc), out(out), batch(task.batch), zeroVec(zeroVec),
         vecType(cast<VectorType>(zeroVec.getType())), R(tile.rows),
-        V(task.vectors), vw(tile.vectorWidth),
+        V(task.vectors), vw(tile.vectorWidth), width(width),
         fullRows(tile.rowBlocks * R == height) {
     for (int64_t r = 0; r < R; ++r) {
       rows.push_back(
@@ -353,7 +353,73 @@ struct OutputTile {
         return SmallVector<Value>();
       });
   }
+
+  /// Stores the max over the 2 x 2 windows of the tile (R even, the tile at
+  /// an even row, a column that is a multiple of 2 vw) into `out`, the
+  /// N x F x H/2 x W/2 pooled result: rows paired with a max, then the
+  /// even and odd lanes of two neighbouring vectors picked by two lane
+  /// shuffles and maxed (vw pooled outputs from 2 vw columns; an odd last
+  /// vector gives vw / 2). Max-pooling commutes with the (monotone)
+  /// activation already applied.
+  void storePooled(OpBuilder &b, Value filter, ArrayRef<Value> acc) const {
+    assert(R % 2 == 0 && "a pooled tile holds whole row pairs");
+    SmallVector<int64_t> even, odd;
+    for (int64_t l = 0; l < vw; ++l) {
+      even.push_back(2 * l);
+      odd.push_back(2 * l + 1);
+    }
+    Value c2 = cIdx(b, loc, 2);
+    auto maskType = VectorType::get({vw}, b.getI1Type());
+    for (int64_t r = 0; r < R; r += 2)
+      perRow(b, r, false, [&](OpBuilder &b) { // rows r, r + 1: both or none
+        SmallVector<Value> rowMax;
+        for (int64_t v = 0; v < V; ++v)
+          rowMax.push_back(arith::MaximumFOp::create(
+              b, loc, acc[r * V + v], acc[(r + 1) * V + v]));
+        Value row = arith::DivUIOp::create(b, loc, rows[r], c2);
+        for (int64_t v = 0; v < V; v += 2) {
+          bool pair = v + 1 < V;
+          Value hi = pair ? rowMax[v + 1] : rowMax[v];
+          Value pooled = arith::MaximumFOp::create(
+              b, loc,
+              vector::ShuffleOp::create(b, loc, rowMax[v], hi, even),
+              vector::ShuffleOp::create(b, loc, rowMax[v], hi, odd));
+          Value col = arith::DivUIOp::create(b, loc, cols[v], c2);
+          SmallVector<Value> idx = {batch, filter, row, col};
+          if (pair && !masks[v] && !masks[v + 1]) {
+            vector::StoreOp::create(b, loc, pooled, out, idx);
+            continue;
+          }
+          // lanes = clamp((width - col) / 2, 0, vw or vw / 2)
+          Value left = arith::DivSIOp::create(
+              b, loc, arith::SubIOp::create(b, loc, cIdx(b, loc, width), cols[v]),
+              c2);
+          Value lanes = arith::MaxSIOp::create(
+              b, loc,
+              arith::MinSIOp::create(b, loc, left,
+                                     cIdx(b, loc, pair ? vw : vw / 2)),
+              cIdx(b, loc, 0));
+          vector::MaskedStoreOp::create(
+              b, loc, out, idx,
+              vector::CreateMaskOp::create(b, loc, maskType, ValueRange{lanes}),
+              pooled);
+        }
+        return SmallVector<Value>();
+      });
+  }
 };
+
+/// Whether the pattern lowering can apply `op`'s fused max-pool in
+/// registers with `tile`: 2 x 2 windows, tiles of whole row pairs on the
+/// output's own rows (not the pitched flat grid or a flat 1x1 row), and one
+/// channel block (partial sums are stored at full resolution between
+/// blocks). Otherwise the pool is split off again (unfuseMaxPool).
+static bool poolsInRegisters(Conv2DOp op, const TileShape &tile) {
+  auto [ph, pw] = op.getPoolWindow();
+  return ph == 2 && pw == 2 && !tile.pitch && !tile.flatten &&
+         tile.rows % 2 == 0 && tile.vectorWidth % 2 == 0 &&
+         tile.channelBlock >= op.getNumChannels();
+}
 
 /// Input vectors of one channel for the taps of a tile, each loaded once
 /// (load-redundancy elimination): one load per distinct (input row, column
@@ -473,8 +539,9 @@ static std::pair<Value, Value> createOutput(OpBuilder &b, Location loc,
   Value out = memref::AllocOp::create(
       b, loc, MemRefType::get(resultType.getShape(), b.getF32Type()),
       b.getI64IntegerAttr(64));
-  height = resultType.getDimSize(2);
-  width = resultType.getDimSize(3);
+  ConvShape s = ConvShape::of(op); // the tiles' (conv) coordinates
+  height = s.outHeight;
+  width = s.outWidth;
   if (tile.pitch) {
     // Tiles write a flat grid `pitch` wide; finishOutput() keeps x < OW.
     width = height * tile.pitch;
@@ -724,6 +791,10 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
   bool oneKernel = atMostOneKernelPerFilter(op);
   ConvOutput io = createConvOutput(b, loc, op, tile);
   bool anyKept = !schedule.empty();
+  bool pooled = bool(op.getMaxPool());
+  if (pooled && (!poolsInRegisters(op, tile) || blocks != 1))
+    return op.emitOpError("internal: max_pool that the tile cannot pool in "
+                          "registers reached the pattern lowering");
   Value weights =
       anyKept ? toReadOnlyBuffer(b, loc, op.getWeights()) : Value();
   ScheduleBuffers tables = createScheduleBuffers(b, loc, schedule);
@@ -845,10 +916,13 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
           arith::AddFOp::create(b, loc, acc[i % tileAccs], acc[i]);
     acc.resize(tileAccs);
 
-    // Fused activation, in registers; write the tile once.
+    // Fused activation (and max-pool), in registers; write the tile once.
     if (tilesApplyRelu(op, tile))
       cb.relu(b, loc, acc);
-    outTile.store(b, filter, acc);
+    if (pooled)
+      outTile.storePooled(b, filter, acc);
+    else
+      outTile.store(b, filter, acc);
   };
   // The direct form checks the row of every load only in the row blocks
   // that reach the padding; the others run a copy of the code without the
@@ -1417,6 +1491,10 @@ struct LowerToVectorsPass
       if (failed(tile))
         return signalPassFailure();
       bool dense = isFilterBlockedConv(op);
+      // Only the pattern tiles pool in registers; elsewhere the conv is
+      // computed whole and pooled by the pooling op split off it.
+      if (op.getMaxPool() && (dense || !poolsInRegisters(op, *tile)))
+        op = unfuseMaxPool(op);
       if (dense ? failed(lowerDenseConv(op, *tile))
                 : failed(lowerPatternConv(op, *tile, shiftedCopies,
                                           alignedLoads, directLoads)))

@@ -4,8 +4,10 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -20,9 +22,10 @@ ConvShape ConvShape::of(Conv2DOp op) {
   auto in = op.getInput().getType();
   auto out = op.getResult().getType();
   ArrayRef<int64_t> kernel = op.getLibrary().getKernelShape();
+  auto [ph, pw] = op.getPoolWindow(); // the conv's output, before its pool
   return {in.getDimSize(0),  in.getDimSize(1),  in.getDimSize(2),
-          in.getDimSize(3),  out.getDimSize(1), out.getDimSize(2),
-          out.getDimSize(3), kernel[0],         kernel[1],
+          in.getDimSize(3),  out.getDimSize(1), out.getDimSize(2) * ph,
+          out.getDimSize(3) * pw, kernel[0],    kernel[1],
           op.getPadding(),   op.getStrides(),   op.getDilations()};
 }
 
@@ -533,6 +536,13 @@ FailureOr<TileShape> mlir::pconv::chooseTile(Conv2DOp op,
     int64_t most = std::clamp<int64_t>(model.maxAccumulators / t.vectors, 1,
                                        std::min(model.maxRows, height));
     t.rows = llvm::divideCeil(height, llvm::divideCeil(height, most));
+    // A fused 2 x 2 max-pool is applied to the tile's row pairs in
+    // registers: an even row count where the budget allows one.
+    if (op.getPoolWindow() == std::make_pair<int64_t, int64_t>(2, 2) &&
+        !t.pitch && t.rows % 2 && height % 2 == 0)
+      t.rows = t.rows > 1 ? t.rows - 1
+               : 2 * t.vectors <= model.maxAccumulators ? 2
+                                                         : 1;
   }
   t.rowBlocks = llvm::divideCeil(height, t.rows);
   // Input bytes per channel that one tile reads.
@@ -661,6 +671,36 @@ void mlir::pconv::replaceWithOutputBuffer(OpBuilder &b, Conv2DOp op,
       /*writable=*/true);
   op.getResult().replaceAllUsesWith(result);
   op.erase();
+}
+
+Conv2DOp mlir::pconv::unfuseMaxPool(Conv2DOp op) {
+  auto [ph, pw] = op.getPoolWindow();
+  ConvShape s = ConvShape::of(op);
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  RankedTensorType pooledType = op.getResult().getType();
+  Type f32 = pooledType.getElementType();
+  auto conv = cast<Conv2DOp>(b.clone(*op));
+  conv.removeMaxPoolAttr();
+  conv.getResult().setType(RankedTensorType::get(
+      {s.batch, s.filters, s.outHeight, s.outWidth}, f32));
+  Value lowest = arith::ConstantOp::create(
+      b, loc,
+      b.getFloatAttr(f32, -std::numeric_limits<float>::infinity()));
+  Value init = linalg::FillOp::create(
+                   b, loc, lowest,
+                   tensor::EmptyOp::create(b, loc, pooledType.getShape(), f32)
+                       .getResult())
+                   .getResult(0);
+  Value window =
+      tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{ph, pw}, f32);
+  auto pool = linalg::PoolingNchwMaxOp::create(
+      b, loc, TypeRange{pooledType}, ValueRange{conv.getResult(), window},
+      ValueRange{init}, b.getI64VectorAttr({ph, pw}),
+      b.getI64VectorAttr({1, 1}));
+  op.getResult().replaceAllUsesWith(pool.getResult(0));
+  op.erase();
+  return conv;
 }
 
 Value mlir::pconv::loadIndex(OpBuilder &b, Location loc, Value table,

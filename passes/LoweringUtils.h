@@ -22,7 +22,8 @@ namespace pconv {
 /// Static sizes of a pconv.conv2d, read once by each lowering.
 struct ConvShape {
   int64_t batch, channels, height, width;  // input N, C, H, W
-  int64_t filters, outHeight, outWidth;    // result F, OH, OW
+  int64_t filters, outHeight, outWidth;    // the conv's F, OH, OW (before
+                                           // a fused max_pool)
   int64_t kernelHeight, kernelWidth;       // library kernel kh, kw
   ArrayRef<int64_t> padding, strides, dilations;
 
@@ -204,6 +205,11 @@ Value createI32Table(OpBuilder &b, Location loc, ArrayRef<int32_t> values);
 /// Replaces `op` by the tensor view of its computed output buffer `out`
 /// (`to_tensor restrict writable`, which one-shot bufferization accepts).
 void replaceWithOutputBuffer(OpBuilder &b, Conv2DOp op, Value out);
+
+/// Splits a conv with a fused `max_pool` back into the conv (without it)
+/// and a `linalg.pooling_nchw_max` of its result, for the lowerings that do
+/// not pool in registers; returns the new conv (`op` is erased).
+Conv2DOp unfuseMaxPool(Conv2DOp op);
 
 /// An index constant at the builder's insertion point.
 inline Value cIdx(OpBuilder &b, Location loc, int64_t v) {

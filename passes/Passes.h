@@ -51,6 +51,11 @@ struct ToLLVMPipelineOptions
       *this, "fuse-residual",
       llvm::cl::desc("Fuse residual adds into the producing conv's epilogue"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> fusePool{
+      *this, "fuse-pool",
+      llvm::cl::desc("Fuse non-overlapping max-pools into the producing "
+                     "conv's epilogue"),
+      llvm::cl::init(true)};
   PassOptions::Option<unsigned> vectorWidth{
       *this, "vector-width",
       llvm::cl::desc("f32 lanes of the vectorized pattern lowering (16: "

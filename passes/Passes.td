@@ -159,6 +159,16 @@ def FuseActivationPass : Pass<"pconv-fuse-activation", "func::FuncOp"> {
     `relu(conv(x) + shortcut)` is then one op: the conv's sum is never
     stored and re-read.
 
+    Max-pools (`pool`): a `linalg.pooling_nchw_max` with non-overlapping
+    windows (strides = window, dilations 1, `-inf` init) over the
+    single-use result of a conv without a residual, whose output the
+    windows tile exactly (VGG's 2x2 / 2 pools), becomes the conv's
+    `max_pool` window and the conv returns the pooled tensor. The vector
+    lowering pools a pattern tile's row pairs in registers (2 x 2 windows);
+    where its tile cannot (other windows, dense and pitched tiles, channel
+    blocks) and in the reference lowering the pool is split off again, so
+    the fusion never changes results.
+
     Before:
     ```mlir
     %y = pconv.conv2d %x, %w ... : (...) -> tensor<1x8x6x6xf32>
@@ -177,10 +187,13 @@ def FuseActivationPass : Pass<"pconv-fuse-activation", "func::FuncOp"> {
     Statistic<"numFused", "num-fused", "Activations fused into pconv.conv2d">,
     Statistic<"numClamped", "num-clamped", "Upper bounds (ReLU6) fused as relu_max">,
     Statistic<"numResidual", "num-residual", "Residual adds fused as a residual operand">,
+    Statistic<"numPooled", "num-pooled", "Max-pools fused as max_pool">,
   ];
   let options = [
     Option<"fuseResidual", "residual", "bool", /*default=*/"true",
            "Fuse residual adds (conv + tensor) into the conv's epilogue">,
+    Option<"fusePool", "pool", "bool", /*default=*/"true",
+           "Fuse non-overlapping max-pools of a conv's result into its epilogue">,
   ];
 }
 

@@ -45,7 +45,7 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
   // Apply residual adds and ReLUs of pconv convs in their epilogue (no
   // intermediate tensor).
   pm.addNestedPass<func::FuncOp>(
-      createFuseActivationPass({options.fuseResidual}));
+      createFuseActivationPass({options.fuseResidual, options.fusePool}));
   // Filter kernel reorder, its permutation absorbed by the consumer convs.
   if ((options.importConvs || options.importDense) && options.reorder)
     pm.addNestedPass<func::FuncOp>(createReorderFiltersPass());

@@ -68,6 +68,9 @@ class CompileOptions:
         fuse_residual: add a residual block's shortcut in the epilogue of the
             conv that produces the other summand (``relu(conv(x) + shortcut)`` in
             one op, the conv's sum never stored and re-read).
+        fuse_pool: take a non-overlapping max-pool of a conv's result into the
+            conv (VGG's 2x2 / 2 pools): pattern tiles pool in registers and the
+            full-resolution map is never written; elsewhere it is split off again.
         fold_batchnorm: fold eval-mode BatchNorm into the preceding conv before
             import (weights and bias), so it costs nothing at run time.
         vector_width: f32 lanes of the vectorized pattern lowering; ``None`` takes
@@ -115,6 +118,7 @@ class CompileOptions:
     vectorize_dense_convs: bool = True
     import_depthwise: bool = True
     fuse_residual: bool = True
+    fuse_pool: bool = True
     vector_width: int | None = None
     reorder_filters: bool = True
     shifted_copies: bool = False
@@ -132,7 +136,7 @@ class CompileOptions:
     def __post_init__(self) -> None:
         # The switches reach pconv-opt as pipeline options; a non-bool would
         # only fail there, late and cryptically ('maybe' is invalid value...).
-        for name in ("import_pattern_convs", "vectorize_dense_convs", "import_depthwise", "fuse_residual",
+        for name in ("import_pattern_convs", "vectorize_dense_convs", "import_depthwise", "fuse_residual", "fuse_pool",
                      "reorder_filters", "shifted_copies", "aligned_loads", "direct_loads", "tail_chunks", "filter_lanes",
                      "sparse_linear", "tune", "fold_batchnorm", "keep_workdir"):
             value = getattr(self, name)
@@ -231,7 +235,8 @@ def compile_linalg(imported: ImportedModule, opts: CompileOptions) -> Artifact:
         f"dense={str(opts.vectorize_dense_convs).lower()}",
         f"depthwise={str(opts.import_depthwise).lower()}"]))
     reorder = ",pconv-reorder-filters" if opts.reorder_filters else ""
-    fuse = f"pconv-fuse-activation{{residual={str(opts.fuse_residual).lower()}}}"
+    fuse = (f"pconv-fuse-activation{{residual={str(opts.fuse_residual).lower()} "
+            f"pool={str(opts.fuse_pool).lower()}}}")
     import_pass = f",func.func(pconv-import-linalg{{{import_options}}},{fuse}{reorder})"
     session.run("pconv", [tool("pconv-opt"), str(linalg),
                           f"--pass-pipeline=builtin.module(pconv-attach-weights{{file={weights}}}{import_pass})",
@@ -292,6 +297,8 @@ def _lower_to_library(session: "_Session", pconv_input: Path, opts: CompileOptio
     session.run("llvm", [tool("pconv-opt"), str(pconv_input),
                          f"--pass-pipeline=builtin.module(pconv-to-llvm{{import=false import-dense=false "
                          f"num-threads={opts.threads} "
+                         f"fuse-residual={str(opts.fuse_residual).lower()} "
+                         f"fuse-pool={str(opts.fuse_pool).lower()} "
                          f"vector-width={vector_width_of(opts, target)} target={target.triple}{tile_option} "
                          f"shifted-copies={str(opts.shifted_copies).lower()} "
                          f"aligned-loads={str(opts.aligned_loads).lower()} "
@@ -353,7 +360,8 @@ _PCONV_RE = re.compile(r"pconv\.conv2d .*?#pconv\.patterns<(\d+)x(\d+), taps = (
 
 def _stage_stats(pconv_text: str) -> dict[str, int]:
     """Convs on the pattern path, dense convs on the pconv vector lowering,
-    convs left to upstream linalg loops, and convs with a fused residual add."""
+    convs left to upstream linalg loops, convs with a fused residual add, and
+    convs with a fused max-pool."""
     full = sum(int(kh) * int(kw) == int(taps) for kh, kw, taps in _PCONV_RE.findall(pconv_text))
     total = len(_PCONV_RE.findall(pconv_text))
     return {
@@ -361,4 +369,5 @@ def _stage_stats(pconv_text: str) -> dict[str, int]:
         "dense_pconv_convs": full,
         "dense_convs": len(re.findall(r"\blinalg\.conv_2d_nchw_fchw\b", pconv_text)),
         "residual_convs": len(re.findall(r"pconv\.conv2d [^\n]*? residual\(", pconv_text)),
+        "pooled_convs": len(re.findall(r"pconv\.conv2d [^\n]*? max_pool \[", pconv_text)),
     }

@@ -197,3 +197,46 @@ func.func @f(%x: tensor<1x1x6x6xf32>, %w: tensor<4xf32>, %r: tensor<1x1x6x6xf32>
          : (tensor<1x1x6x6xf32>, tensor<4xf32>, tensor<1x1x6x6xf32>) -> tensor<1x1x4x4xf32>
   return %y : tensor<1x1x4x4xf32>
 }
+
+// -----
+
+// A fused max-pool tiles the conv's output exactly.
+func.func @f(%x: tensor<1x1x7x7xf32>, %w: tensor<4xf32>) -> tensor<1x1x2x2xf32> {
+  // expected-error @+1 {{convolution output 5x5 is not a multiple of the max_pool window 2x2}}
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1] max_pool [2, 2]
+         : (tensor<1x1x7x7xf32>, tensor<4xf32>) -> tensor<1x1x2x2xf32>
+  return %y : tensor<1x1x2x2xf32>
+}
+
+// -----
+
+func.func @f(%x: tensor<1x1x6x6xf32>, %w: tensor<4xf32>) -> tensor<1x1x2x2xf32> {
+  // expected-error @+1 {{max_pool expects two positive window sizes [h, w]}}
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1] max_pool [2, 0]
+         : (tensor<1x1x6x6xf32>, tensor<4xf32>) -> tensor<1x1x2x2xf32>
+  return %y : tensor<1x1x2x2xf32>
+}
+
+// -----
+
+// The result is the pooled map.
+func.func @f(%x: tensor<1x1x6x6xf32>, %w: tensor<4xf32>) -> tensor<1x1x4x4xf32> {
+  // expected-error @+1 {{result shape 'tensor<1x1x4x4xf32>' does not match the expected shape 'tensor<1x1x2x2xf32>'}}
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1] max_pool [2, 2]
+         : (tensor<1x1x6x6xf32>, tensor<4xf32>) -> tensor<1x1x4x4xf32>
+  return %y : tensor<1x1x4x4xf32>
+}
+
+// -----
+
+// A residual is added at the convolution's resolution, before any pool.
+func.func @f(%x: tensor<1x1x6x6xf32>, %w: tensor<4xf32>, %r: tensor<1x1x2x2xf32>) -> tensor<1x1x2x2xf32> {
+  // expected-error @+1 {{max_pool cannot be combined with a residual}}
+  %y = pconv.conv2d %x, %w residual(%r) library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1] max_pool [2, 2]
+         : (tensor<1x1x6x6xf32>, tensor<4xf32>, tensor<1x1x2x2xf32>) -> tensor<1x1x2x2xf32>
+  return %y : tensor<1x1x2x2xf32>
+}

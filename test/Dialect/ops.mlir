@@ -34,6 +34,16 @@ func.func @fused_relu6(%x: tensor<1x1x6x6xf32>, %w: tensor<4xf32>) -> tensor<1x1
   return %y : tensor<1x1x4x4xf32>
 }
 
+// A fused 2x2 max-pool: the result is the pooled map (4x4 conv output).
+// CHECK-LABEL: func.func @fused_max_pool
+// CHECK: dilations [1, 1] relu max_pool [2, 2] : {{.*}} -> tensor<1x1x2x2xf32>
+func.func @fused_max_pool(%x: tensor<1x1x6x6xf32>, %w: tensor<4xf32>) -> tensor<1x1x2x2xf32> {
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1] relu max_pool [2, 2]
+         : (tensor<1x1x6x6xf32>, tensor<4xf32>) -> tensor<1x1x2x2xf32>
+  return %y : tensor<1x1x2x2xf32>
+}
+
 // A residual (the result's type) joins after the bias, before the ReLU;
 // with or without a bias.
 // CHECK-LABEL: func.func @residual

@@ -1,5 +1,6 @@
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-fuse-activation))' | FileCheck %s
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-fuse-activation{residual=false}))' | FileCheck %s --check-prefix=OFF
+// RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-fuse-activation{pool=false}))' | FileCheck %s --check-prefix=NOPOOL
 
 #id = affine_map<(a, b, c, d) -> (a, b, c, d)>
 
@@ -218,3 +219,80 @@ func.func @residual_second_operand(%x: tensor<1x1x6x6xf32>, %w: tensor<4xf32>, %
 // OFF: arith.addf
 // OFF-LABEL: func.func @residual_second_operand
 // OFF-NOT: residual(
+
+// -----
+
+// A 2x2 / 2 max-pool (-inf init) of a single-use conv's result, after its
+// ReLU: the conv takes the window and returns the pooled map; the
+// full-resolution tensor, the pool and its init are gone.
+// CHECK-LABEL: func.func @max_pool
+// CHECK: %[[Y:.*]] = pconv.conv2d {{.*}} relu max_pool [2, 2] : {{.*}} -> tensor<1x2x4x4xf32>
+// CHECK-NOT: linalg.
+// CHECK: return %[[Y]]
+// NOPOOL-LABEL: func.func @max_pool
+// OFF-LABEL: func.func @max_pool
+// NOPOOL: pconv.conv2d {{.*}} relu :
+// NOPOOL: linalg.pooling_nchw_max
+func.func @max_pool(%x: tensor<1x1x10x10xf32>, %w: tensor<8xf32>) -> tensor<1x2x4x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<2x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1]
+         : (tensor<1x1x10x10xf32>, tensor<8xf32>) -> tensor<1x2x8x8xf32>
+  %e = tensor.empty() : tensor<1x2x8x8xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(a, b, c, d) -> (a, b, c, d)>, affine_map<(a, b, c, d) -> (a, b, c, d)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%y : tensor<1x2x8x8xf32>) outs(%e : tensor<1x2x8x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<1x2x8x8xf32>
+  %pe = tensor.empty() : tensor<1x2x4x4xf32>
+  %init = linalg.fill ins(%ninf : f32) outs(%pe : tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %win = tensor.empty() : tensor<2x2xf32>
+  %p = linalg.pooling_nchw_max {dilations = dense<1> : vector<2xi64>, strides = dense<2> : vector<2xi64>}
+         ins(%r, %win : tensor<1x2x8x8xf32>, tensor<2x2xf32>) outs(%init : tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  return %p : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// Not fused: overlapping windows (3x3 / 2), a window that leaves a row and a
+// column out (2x2 / 2 over 7x7), an init that is not -inf (it joins the max),
+// a conv with a residual (added at the conv's resolution).
+// CHECK-LABEL: func.func @max_pool_not_fused
+// CHECK-NOT: max_pool
+// CHECK-COUNT-4: linalg.pooling_nchw_max
+func.func @max_pool_not_fused(%x: tensor<1x1x10x10xf32>, %x9: tensor<1x1x9x9xf32>, %w: tensor<4xf32>, %res: tensor<1x1x8x8xf32>)
+    -> (tensor<1x1x3x3xf32>, tensor<1x1x3x3xf32>, tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>) {
+  %ninf = arith.constant 0xFF800000 : f32
+  %zero = arith.constant 0.0 : f32
+  %a = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1]
+         : (tensor<1x1x10x10xf32>, tensor<4xf32>) -> tensor<1x1x8x8xf32>
+  %e3 = tensor.empty() : tensor<1x1x3x3xf32>
+  %i3 = linalg.fill ins(%ninf : f32) outs(%e3 : tensor<1x1x3x3xf32>) -> tensor<1x1x3x3xf32>
+  %w3 = tensor.empty() : tensor<3x3xf32>
+  %pa = linalg.pooling_nchw_max {dilations = dense<1> : vector<2xi64>, strides = dense<2> : vector<2xi64>}
+          ins(%a, %w3 : tensor<1x1x8x8xf32>, tensor<3x3xf32>) outs(%i3 : tensor<1x1x3x3xf32>) -> tensor<1x1x3x3xf32>
+  %b = pconv.conv2d %x9, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1]
+         : (tensor<1x1x9x9xf32>, tensor<4xf32>) -> tensor<1x1x7x7xf32>
+  %w2 = tensor.empty() : tensor<2x2xf32>
+  %pb = linalg.pooling_nchw_max {dilations = dense<1> : vector<2xi64>, strides = dense<2> : vector<2xi64>}
+          ins(%b, %w2 : tensor<1x1x7x7xf32>, tensor<2x2xf32>) outs(%i3 : tensor<1x1x3x3xf32>) -> tensor<1x1x3x3xf32>
+  %c = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1]
+         : (tensor<1x1x10x10xf32>, tensor<4xf32>) -> tensor<1x1x8x8xf32>
+  %e4 = tensor.empty() : tensor<1x1x4x4xf32>
+  %i0 = linalg.fill ins(%zero : f32) outs(%e4 : tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32>
+  %pc = linalg.pooling_nchw_max {dilations = dense<1> : vector<2xi64>, strides = dense<2> : vector<2xi64>}
+          ins(%c, %w2 : tensor<1x1x8x8xf32>, tensor<2x2xf32>) outs(%i0 : tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32>
+  %d = pconv.conv2d %x, %w residual(%res) library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1]
+         : (tensor<1x1x10x10xf32>, tensor<4xf32>, tensor<1x1x8x8xf32>) -> tensor<1x1x8x8xf32>
+  %i4 = linalg.fill ins(%ninf : f32) outs(%e4 : tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32>
+  %pd = linalg.pooling_nchw_max {dilations = dense<1> : vector<2xi64>, strides = dense<2> : vector<2xi64>}
+          ins(%d, %w2 : tensor<1x1x8x8xf32>, tensor<2x2xf32>) outs(%i4 : tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32>
+  return %pa, %pb, %pc, %pd : tensor<1x1x3x3xf32>, tensor<1x1x3x3xf32>, tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>
+}

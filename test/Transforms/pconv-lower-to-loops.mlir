@@ -55,3 +55,20 @@ func.func @all_pruned(%x: tensor<1x2x5x5xf32>, %w: tensor<0xf32>) -> tensor<1x3x
          : (tensor<1x2x5x5xf32>, tensor<0xf32>) -> tensor<1x3x3x3xf32>
   return %y : tensor<1x3x3x3xf32>
 }
+
+// -----
+
+// The reference lowering computes a fused max-pool as the pooling op it
+// was: the conv's full 4x4 result, then linalg's 2x2 / 2 max (-inf init).
+// CHECK-LABEL: func.func @max_pool
+// CHECK: memref.alloc() {{.*}} : memref<1x1x4x4xf32>
+// CHECK: %[[NINF:.*]] = arith.constant 0xFF800000 : f32
+// CHECK: %[[INIT:.*]] = linalg.fill ins(%[[NINF]] : f32) {{.*}} -> tensor<1x1x2x2xf32>
+// CHECK: %[[P:.*]] = linalg.pooling_nchw_max {dilations = dense<1> : vector<2xi64>, strides = dense<2> : vector<2xi64>} ins(%{{.*}}, %{{.*}} : tensor<1x1x4x4xf32>, tensor<2x2xf32>) outs(%[[INIT]] : tensor<1x1x2x2xf32>)
+// CHECK: return %[[P]]
+func.func @max_pool(%x: tensor<1x1x6x6xf32>, %w: tensor<4xf32>) -> tensor<1x1x2x2xf32> {
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1] relu max_pool [2, 2]
+         : (tensor<1x1x6x6xf32>, tensor<4xf32>) -> tensor<1x1x2x2xf32>
+  return %y : tensor<1x1x2x2xf32>
+}

@@ -34,9 +34,10 @@
 // 16 FMAs (2 rows x 2 vectors x 4 taps), twice by default (with and without
 // row checks), once with direct-loads=false (14 distinct tap vectors from
 // its shifted copies, + 3 loads making them); @short_rows_two_sets 8 loads
-// for 8 FMAs (@short_rows' taps, two sets of accumulators).
-// LOADS: 193
-// FMAS: 438
+// for 8 FMAs (@short_rows' taps, two sets of accumulators); @pooled_tile
+// and @pooled_pitched_split 77 loads and 88 FMAs.
+// LOADS: 270
+// FMAS: 526
 // The padded input has room for one whole tile of 6 rows (+2 halo rows);
 // with shifted-copies it is copied once per column shift (3 copies of 8
 // columns), so every tap load is an aligned vector; by default (NOSHIFT) the
@@ -456,4 +457,36 @@ func.func @dense_1x1_filter_lanes(%x: tensor<1x32x3x3xf32>) -> tensor<1x16x3x3xf
          {pconv.tile = {rows = 5, vectors = 2, filter_lanes = 1}}
          : (tensor<1x32x3x3xf32>, tensor<512xf32>) -> tensor<1x16x3x3xf32>
   return %y : tensor<1x16x3x3xf32>
+}
+
+// -----
+
+// A fused 2x2 max-pool on a pattern tile of whole row pairs (8x8 output,
+// one 8-lane vector per row): rows paired with a max, then the even and odd
+// lanes of the vector (alone: vw / 2 = 4 pooled outputs, masked) maxed and
+// stored into the 4x4 pooled result; no full-resolution buffer, no pool.
+// INNER-LABEL: func.func @pooled_tile
+// INNER-NOT: linalg.pooling_nchw_max
+// INNER: memref.alloc() {{.*}} : memref<1x2x4x4xf32>
+// INNER-NOT: memref<1x2x8x8xf32>
+// INNER: %[[ODD:.*]] = vector.shuffle %{{.*}} [1, 3, 5, 7, 9, 11, 13, 15]
+// INNER: %[[EVEN:.*]] = vector.shuffle %{{.*}} [0, 2, 4, 6, 8, 10, 12, 14]
+// INNER: %[[P:.*]] = arith.maximumf %[[EVEN]], %[[ODD]] : vector<8xf32>
+// INNER: vector.maskedstore %{{.*}}[%c0, %{{.*}}, %c0, %c0], %{{.*}}, %[[P]] : memref<1x2x4x4xf32>
+// INNER-NOT: linalg.pooling_nchw_max
+// INNER-LABEL: func.func @pooled_pitched_split
+// A 4x4 output takes the pitched form (rows of one flat grid): the pool is
+// split off again and computed by linalg on the conv's full result.
+// INNER: linalg.pooling_nchw_max {{.*}} ins({{.*}} : tensor<1x2x4x4xf32>, tensor<2x2xf32>)
+func.func @pooled_tile(%x: tensor<1x2x8x8xf32>, %w: tensor<16xf32>) -> tensor<1x2x4x4xf32> {
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5], [3, 4, 5, 7]]>
+         kernels dense<[[0, 1], [1, 0]]> : tensor<2x2xi8> strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1] relu max_pool [2, 2]
+         : (tensor<1x2x8x8xf32>, tensor<16xf32>) -> tensor<1x2x4x4xf32>
+  return %y : tensor<1x2x4x4xf32>
+}
+func.func @pooled_pitched_split(%x: tensor<1x2x4x4xf32>, %w: tensor<16xf32>) -> tensor<1x2x2x2xf32> {
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5], [3, 4, 5, 7]]>
+         kernels dense<[[0, 1], [1, 0]]> : tensor<2x2xi8> strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1] relu max_pool [2, 2]
+         : (tensor<1x2x4x4xf32>, tensor<16xf32>) -> tensor<1x2x2x2xf32>
+  return %y : tensor<1x2x2x2xf32>
 }

@@ -71,7 +71,8 @@ def test_dense_convs_take_the_vector_lowering():
     ).eval()
     x = torch.randn(1, 3, 17, 17)
     art = pconv.compile(model, (x,))
-    assert art.stats == {"pconv_convs": 0, "dense_pconv_convs": 2, "dense_convs": 0, "residual_convs": 0}
+    assert art.stats == {"pconv_convs": 0, "dense_pconv_convs": 2, "dense_convs": 0, "residual_convs": 0,
+                         "pooled_convs": 0}
     np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
 
 
@@ -343,7 +344,60 @@ def test_residual_add_fused_into_the_conv_epilogue(tiles, vector_width):
     np.testing.assert_allclose(art.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
     off = pconv.compile(model, (x,), vector_width=vector_width, tiles=tiles, fuse_residual=False)
     assert off.stats["residual_convs"] == 0
+    # The lowering run keeps the adds apart too (it once fused them again,
+    # and both compiles lowered to the same code).
+    assert off.stages["llvm"] != art.stages["llvm"]
     np.testing.assert_allclose(off.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
+
+
+def _pooled_cnn():
+    """VGG-like stages whose 2x2 / 2 max-pools follow pattern convs: on a
+    16x16 map with ReLU (tiles of whole row pairs pool in registers; at
+    width 16 one vector of 16 lanes or two of 8 per row), on a 12x20 map
+    with ReLU6 (a masked last vector at 8 and 16 lanes), on a 6x6 map
+    without an activation (the pitched form: the pool is split off again),
+    and a 3x3 / 2 pool that stays a pool; batch 2."""
+    import random
+
+    from pconv.testing import apply_random_patterns, random_library
+
+    torch.manual_seed(43)
+    nn = torch.nn
+    model = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),          # 32 -> 16
+        nn.Conv2d(8, 12, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),         # 16 -> 8
+        nn.Conv2d(12, 12, (3, 3), padding=(3, 7)), nn.ReLU6(),              # 8 -> 12 x 20
+        nn.MaxPool2d(2),                                                    # -> 6 x 10
+        nn.Conv2d(12, 8, 3, padding=1), nn.MaxPool2d(3, 2),                 # 6x10 -> 2x4
+        nn.Conv2d(8, 8, 3, padding=1), nn.MaxPool2d(2),                     # 2x4 -> 1x2
+    ).eval()
+    rng = random.Random(43)
+    library = random_library(rng)
+    for conv in model:
+        if isinstance(conv, nn.Conv2d):
+            apply_random_patterns(conv, library, rng, keep=0.6)
+    return model, (2, 3, 32, 32)
+
+
+@pytest.mark.parametrize("vector_width", [16, 8, 4, 0])
+def test_max_pool_fused_into_the_conv_epilogue(vector_width):
+    model, shape = _pooled_cnn()
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(8))
+    ref = model(x).detach().numpy()
+    art = pconv.compile(model, (x,), vector_width=vector_width)
+    # Four 2x2 / 2 pools fused, the overlapping 3x3 / 2 one left alone.
+    assert art.stats["pooled_convs"] == 4, art.stages["pconv"]
+    assert art.stages["pconv"].count("linalg.pooling_nchw_max") == 1
+    np.testing.assert_allclose(art.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
+    off = pconv.compile(model, (x,), vector_width=vector_width, fuse_pool=False)
+    assert off.stats["pooled_convs"] == 0
+    np.testing.assert_allclose(off.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.aarch64
+@pytest.mark.skipif(not HAS_QEMU, reason="needs qemu-aarch64 and the AArch64 cross compiler")
+def test_max_pool_fused_aarch64():
+    assert _matches_on_aarch64(*_pooled_cnn(), seed=9).stats["pooled_convs"] == 4
 
 
 @pytest.mark.aarch64
