@@ -54,3 +54,21 @@ func.func @dense_1x1_7x7(%x: tensor<1x128x7x7xf32>) -> tensor<1x64x7x7xf32> {
          : (tensor<1x128x7x7xf32>, tensor<8192xf32>) -> tensor<1x64x7x7xf32>
   return %y : tensor<1x64x7x7xf32>
 }
+
+// -----
+
+// A fused 2x2 max-pool takes tiles of whole row pairs: 80 columns are 5
+// vectors, 16 accumulators allow 3 rows (12 rows in 4 blocks), the pooled
+// conv takes 2; the same conv without the pool keeps 3.
+// CHECK-LABEL: func.func @pooled_even_rows
+// CHECK: max_pool [2, 2] {pconv.tile = {channel_block = 1 : i64, filter_groups = 2 : i64, rows = 2 : i64, vectors = 5 : i64}}
+// CHECK: relu {pconv.tile = {channel_block = 1 : i64, filter_groups = 2 : i64, rows = 3 : i64, vectors = 5 : i64}}
+func.func @pooled_even_rows(%x: tensor<1x1x14x82xf32>, %w: tensor<8xf32>) -> (tensor<1x2x6x40xf32>, tensor<1x2x12x80xf32>) {
+  %p = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<2x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1] relu max_pool [2, 2]
+         : (tensor<1x1x14x82xf32>, tensor<8xf32>) -> tensor<1x2x6x40xf32>
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<2x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1] relu
+         : (tensor<1x1x14x82xf32>, tensor<8xf32>) -> tensor<1x2x12x80xf32>
+  return %p, %y : tensor<1x2x6x40xf32>, tensor<1x2x12x80xf32>
+}
