@@ -113,8 +113,15 @@ struct AttachWeightsPass
           continue;
         StringRef key = resource.getRawHandle().getKey();
         auto it = index->find(key);
-        if (it == index->end())
-          continue;
+        if (it == index->end()) {
+          if (resource.getRawHandle().getBlob())
+            continue; // data inline in the module
+          // Caught here, not as "resource does not exist" at translation.
+          op->emitError("dense_resource '")
+              << key << "' has no data: the weights file '" << file
+              << "' has no such entry and the module holds no blob for it";
+          return WalkResult::interrupt();
+        }
         auto type = cast<ShapedType>(resource.getType());
         uint64_t expected = type.getNumElements() *
                             llvm::divideCeil(type.getElementTypeBitWidth(), 8);

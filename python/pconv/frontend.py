@@ -33,16 +33,16 @@ class ImportedModule:
     func_name: str = "forward"
 
 
-def weight_resource(weights: dict[str, np.ndarray], array: np.ndarray, name: str | None = None,
-                    tensor_type: Any = None):
-    """Keep ``array`` in ``weights`` as ``pconv_wN`` (unless ``name``, an existing
-    entry, is given); return the name and the ``dense_resource`` attribute naming it
-    (needs an active torch-mlir context; ``tensor_type`` defaults to f32 of the shape)."""
+def weight_resource(weights: dict[str, np.ndarray], array: np.ndarray, tensor_type: Any = None):
+    """Keep ``array`` in ``weights`` as a new ``pconv_wN``; return the name and the
+    ``dense_resource`` attribute naming it (needs an active torch-mlir context;
+    ``tensor_type`` defaults to f32 of the shape). Call it once per tensor and
+    reuse the attribute: a second attribute with the same name would get a
+    renamed key."""
     from torch_mlir.ir import DenseResourceElementsAttr, RankedTensorType
 
-    if name is None:
-        name = f"pconv_w{len(weights)}"
-        weights[name] = array
+    name = f"pconv_w{len(weights)}"
+    weights[name] = array
     if tensor_type is None:
         tensor_type = RankedTensorType.parse(f"tensor<{'x'.join(str(d) for d in array.shape)}xf32>")
     return name, DenseResourceElementsAttr.get_from_buffer(array, name, tensor_type)
@@ -61,17 +61,23 @@ def _make_hooks():
     class WeightsHooks(FxImporterHooks):
         def __init__(self) -> None:
             self.weights: dict[str, np.ndarray] = {}
-            self._names: dict[int, str] = {}
+            self._attrs: dict[int, Any] = {}
 
         def resolve_literal(self, gni: Any, literal: Any, info: Any):
             if not isinstance(literal, torch.Tensor) or literal.dtype not in dtypes:
                 return None
             if literal.numel() <= 1:
                 return None  # splat constants stay inline (torch-mlir does the same)
+            # A tensor used twice (a module called twice shares its weights)
+            # keeps its one resource: creating the attribute again would put a
+            # second blob under a renamed key ('pconv_w0_1') that the weights
+            # file does not have.
             key = id(literal)
-            array = np.ascontiguousarray(literal.detach().cpu().numpy())
-            self._names[key], attr = weight_resource(self.weights, array, self._names.get(key),
-                                                     create_mlir_tensor_type(literal))
+            attr = self._attrs.get(key)
+            if attr is None:
+                array = np.ascontiguousarray(literal.detach().cpu().numpy())
+                _, attr = weight_resource(self.weights, array, create_mlir_tensor_type(literal))
+                self._attrs[key] = attr
             vtensor_type = gni._cc.tensor_to_vtensor_type(literal)
             op = Operation.create(
                 "torch.vtensor.literal", results=[vtensor_type], attributes={"value": attr}

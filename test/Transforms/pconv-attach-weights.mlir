@@ -3,6 +3,7 @@
 // RUN: not pconv-opt %s -pass-pipeline='builtin.module(pconv-attach-weights{file=%t.missing})' 2>&1 | FileCheck %s --check-prefix=MISSING
 // RUN: %python -c "open('%t.bad', 'wb').write(b'NOTPCONV' + bytes(16))"
 // RUN: not pconv-opt %s -pass-pipeline='builtin.module(pconv-attach-weights{file=%t.bad})' 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: pconv-opt %S/Inputs/unknown-weight.mlir -verify-diagnostics -pass-pipeline='builtin.module(pconv-attach-weights{file=%t.pcw})'
 
 // The text names the resource but carries no data; the pass maps it in from
 // the weights file (0, 1, 2, 3 as little-endian f32).

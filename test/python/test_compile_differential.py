@@ -394,6 +394,32 @@ def test_max_pool_fused_into_the_conv_epilogue(vector_width):
     np.testing.assert_allclose(off.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
 
 
+def test_module_called_twice_shares_its_weights():
+    """One conv applied twice: both uses read the one weight resource (the
+    second use once got a renamed resource the weights file did not hold,
+    and failed at translation with "resource does not exist")."""
+    import random
+
+    from pconv.testing import apply_random_patterns, random_library
+
+    class Twice(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv2d(8, 8, 3, padding=1)
+
+        def forward(self, x):
+            return self.conv(torch.relu(self.conv(x)))
+
+    torch.manual_seed(44)
+    model = Twice().eval()
+    rng = random.Random(44)
+    apply_random_patterns(model.conv, random_library(rng), rng, keep=0.6)
+    x = torch.randn(1, 8, 12, 12, generator=torch.Generator().manual_seed(10))
+    art = pconv.compile(model, (x,))
+    assert art.stats["pconv_convs"] == 2
+    np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
+
+
 @pytest.mark.aarch64
 @pytest.mark.skipif(not HAS_QEMU, reason="needs qemu-aarch64 and the AArch64 cross compiler")
 def test_max_pool_fused_aarch64():
