@@ -118,10 +118,35 @@ struct TapSource {
   }
 };
 
+/// The zero-padded input copy of a stride-1 conv in its row form (neither
+/// pitched nor flat nor direct, no shifted copies): N x C x hp x wp, the
+/// input at (top, left); rows for whole row blocks, whole vectors past the
+/// widest tap.
+struct PaddedGeometry {
+  int64_t hp = 0, wp = 0, top = 0, left = 0;
+};
+static PaddedGeometry rowPaddedGeometry(const ConvShape &s,
+                                        const TileShape &tile) {
+  PaddedGeometry g;
+  ArrayRef<int64_t> pad = s.padding, dil = s.dilations;
+  g.hp = std::max(s.height + pad[0] + pad[2],
+                  (tile.rowBlocks * tile.rows - 1) * s.strides[0] +
+                      (s.kernelHeight - 1) * dil[0] + 1);
+  int64_t tileWidth = tile.chunks * tile.vectors * tile.vectorWidth;
+  g.wp = paddedWidth(s.width, pad[1],
+                     std::max(s.width + pad[1] + pad[3],
+                              tileWidth + (s.kernelWidth - 1) * dil[1]),
+                     tile.vectorWidth);
+  g.top = pad[0];
+  g.left = pad[1];
+  return g;
+}
+
 static TapSource createTapSource(OpBuilder &b, Location loc, Conv2DOp op,
                                  const ConvShape &s, const TileShape &tile,
                                  bool shiftedCopies, bool alignedLoads,
-                                 bool directLoads = false) {
+                                 bool directLoads = false,
+                                 Value prePadded = Value()) {
   Type f32 = b.getF32Type();
   int64_t n = s.batch, h = s.height, w = s.width, vw = tile.vectorWidth;
   int64_t kh = s.kernelHeight, kw = s.kernelWidth;
@@ -195,11 +220,13 @@ static TapSource createTapSource(OpBuilder &b, Location loc, Conv2DOp op,
       return std::make_pair(dx / step, int64_t(0));
     };
   } else if (sw == 1) {
-    int64_t wp = paddedWidth(
-        w, pad[1], std::max(w + pad[1] + pad[3], tileWidth + (kw - 1) * dil[1]),
-        vw);
-    Value flat =
-        createZeroPaddedCopy(b, loc, source, hp, wp, pad[0], pad[1], vw);
+    PaddedGeometry g = rowPaddedGeometry(s, tile);
+    int64_t wp = g.wp;
+    assert(g.hp == hp && "one padded geometry");
+    // The producer may have written its output into this layout already.
+    Value flat = prePadded ? prePadded
+                           : createZeroPaddedCopy(b, loc, source, hp, wp,
+                                                  pad[0], pad[1], vw);
     src.buffer = memref::ExpandShapeOp::create(
         b, loc, MemRefType::get({n, s.channels, hp, 1, wp}, f32), flat,
         ArrayRef<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
@@ -534,11 +561,32 @@ static bool tilesApplyRelu(Conv2DOp op, const TileShape &tile) {
 /// The output buffer and the N x F x H' x W' view the tiles write.
 static std::pair<Value, Value> createOutput(OpBuilder &b, Location loc,
                                             Conv2DOp op, const TileShape &tile,
-                                            int64_t &height, int64_t &width) {
+                                            int64_t &height, int64_t &width,
+                                            const PaddedGeometry *into = nullptr,
+                                            Value *padded = nullptr) {
   auto resultType = op.getResult().getType();
-  Value out = memref::AllocOp::create(
-      b, loc, MemRefType::get(resultType.getShape(), b.getF32Type()),
-      b.getI64IntegerAttr(64));
+  Value out;
+  if (into) {
+    // Written straight into the consumer's zero-padded input: its halo
+    // zeroed here, the tiles write the interior (a strided view).
+    int64_t n = resultType.getDimSize(0), f = resultType.getDimSize(1);
+    int64_t h = resultType.getDimSize(2), w = resultType.getDimSize(3);
+    *padded = createZeroHaloBuffer(b, loc, n, f, h, w, into->hp, into->wp,
+                                   into->top, into->left, tile.vectorWidth);
+    out = memref::SubViewOp::create(
+        b, loc, *padded,
+        ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0),
+                               b.getIndexAttr(into->top),
+                               b.getIndexAttr(into->left)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(n), b.getIndexAttr(f),
+                               b.getIndexAttr(h), b.getIndexAttr(w)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
+                               b.getIndexAttr(1), b.getIndexAttr(1)});
+  } else {
+    out = memref::AllocOp::create(
+        b, loc, MemRefType::get(resultType.getShape(), b.getF32Type()),
+        b.getI64IntegerAttr(64));
+  }
   ConvShape s = ConvShape::of(op); // the tiles' (conv) coordinates
   height = s.outHeight;
   width = s.outWidth;
@@ -571,9 +619,12 @@ struct ConvOutput {
 };
 
 static ConvOutput createConvOutput(OpBuilder &b, Location loc, Conv2DOp op,
-                                   const TileShape &tile) {
+                                   const TileShape &tile,
+                                   const PaddedGeometry *into = nullptr,
+                                   Value *padded = nullptr) {
   ConvOutput o;
-  std::tie(o.out, o.view) = createOutput(b, loc, op, tile, o.height, o.width);
+  std::tie(o.out, o.view) =
+      createOutput(b, loc, op, tile, o.height, o.width, into, padded);
   o.bias = op.getBias() ? toReadOnlyBuffer(b, loc, op.getBias()) : Value();
   o.residual = createResidualView(b, loc, op, tile);
   return o;
@@ -762,7 +813,10 @@ constexpr int64_t kFmaChains = 8;
 
 static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
                                       bool shiftedCopies, bool alignedLoads,
-                                      bool directLoads) {
+                                      bool directLoads,
+                                      Value inPadded = Value(),
+                                      const PaddedGeometry *outInto = nullptr,
+                                      Value *outPadded = nullptr) {
   // The schedule: pconv-group-patterns' (checked), or built for the tile.
   FailureOr<std::optional<PatternSchedule>> stored =
       PatternSchedule::fromOp(op);
@@ -787,9 +841,9 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
 
   TapSource src =
       createTapSource(b, loc, op, s, tile, shiftedCopies, alignedLoads,
-                      directLoads);
+                      directLoads, inPadded);
   bool oneKernel = atMostOneKernelPerFilter(op);
-  ConvOutput io = createConvOutput(b, loc, op, tile);
+  ConvOutput io = createConvOutput(b, loc, op, tile, outInto, outPadded);
   bool anyKept = !schedule.empty();
   bool pooled = bool(op.getMaxPool());
   if (pooled && (!poolsInRegisters(op, tile) || blocks != 1))
@@ -1483,11 +1537,14 @@ struct LowerToVectorsPass
     }
     SmallVector<Conv2DOp> convs;
     getOperation().walk([&](Conv2DOp op) { convs.push_back(op); });
+    TileModel model{vectorWidth, maxAccumulators, maxVectorsPerRow, maxRows,
+                    cacheBytes,  minTasks,        denseCacheBytes,  denseAccumulators,
+                    tailChunks,  filterLanes};
+    // Producers writing into their consumer's zero-padded input: the
+    // consumer's padded buffers, by consumer.
+    llvm::DenseMap<Operation *, Value> prePadded;
     for (Conv2DOp op : convs) {
-      FailureOr<TileShape> tile = chooseTile(
-          op, {vectorWidth, maxAccumulators, maxVectorsPerRow, maxRows,
-               cacheBytes, minTasks, denseCacheBytes, denseAccumulators,
-               tailChunks, filterLanes});
+      FailureOr<TileShape> tile = chooseTile(op, model);
       if (failed(tile))
         return signalPassFailure();
       bool dense = isFilterBlockedConv(op);
@@ -1495,10 +1552,41 @@ struct LowerToVectorsPass
       // computed whole and pooled by the pooling op split off it.
       if (op.getMaxPool() && (dense || !poolsInRegisters(op, *tile)))
         op = unfuseMaxPool(op);
+      std::optional<PaddedGeometry> into;
+      Conv2DOp consumer;
+      if (writePadded && !dense && !tile->flatten) {
+        // The one live user (the import leaves dead pads of conv results).
+        for (Operation *user : op->getUsers()) {
+          if (isOpTriviallyDead(user))
+            continue;
+          auto conv = dyn_cast<Conv2DOp>(user);
+          if (!conv || consumer) {
+            consumer = {};
+            break;
+          }
+          consumer = conv;
+        }
+      }
+      if (consumer && consumer.getInput() == op.getResult() &&
+          !isFilterBlockedConv(consumer) && !shiftedCopies &&
+          !(directLoads && atMostOneKernelPerFilter(consumer))) {
+        FailureOr<TileShape> ct = chooseTile(consumer, model);
+        ConvShape cs = ConvShape::of(consumer);
+        if (succeeded(ct) && !ct->pitch && !ct->flatten &&
+            cs.strides[0] == 1 && cs.strides[1] == 1)
+          into = rowPaddedGeometry(cs, *ct);
+      }
+      Value padded;
       if (dense ? failed(lowerDenseConv(op, *tile))
-                : failed(lowerPatternConv(op, *tile, shiftedCopies,
-                                          alignedLoads, directLoads)))
+                : failed(lowerPatternConv(
+                      op, *tile, shiftedCopies, alignedLoads, directLoads,
+                      prePadded.lookup(op), into ? &*into : nullptr,
+                      &padded)))
         return signalPassFailure();
+      if (padded) {
+        prePadded[consumer] = padded;
+        ++numWritePadded;
+      }
       ++(dense ? numDense : numLowered);
     }
   }

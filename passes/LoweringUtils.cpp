@@ -867,6 +867,68 @@ Value mlir::pconv::createSubsampledCopy(OpBuilder &b, Location loc,
   return flat;
 }
 
+Value mlir::pconv::createZeroHaloBuffer(OpBuilder &b, Location loc, int64_t n,
+                                        int64_t c, int64_t h, int64_t w,
+                                        int64_t paddedHeight,
+                                        int64_t paddedWidthValue, int64_t top,
+                                        int64_t left, int64_t lanes) {
+  Type f32 = b.getF32Type();
+  auto vecType = VectorType::get({lanes}, f32);
+  auto cst = [&](OpBuilder &b, int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  Value padded = memref::AllocOp::create(
+      b, loc, MemRefType::get({n, c, paddedHeight, paddedWidthValue}, f32),
+      b.getI64IntegerAttr(64));
+  Value zero = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(vecType, b.getFloatAttr(f32, 0)));
+  Value c0 = cst(b, 0), c1 = cst(b, 1), step = cst(b, lanes);
+  scf::ParallelOp::create(
+      b, loc, ValueRange{c0, c0}, ValueRange{cst(b, n), cst(b, c)},
+      ValueRange{c1, c1}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+        // Zero vectors at columns from, from + lanes, ... < to (the last
+        // one clipped at the row's end, not at `to`: only the halo is
+        // written, as the interior is written after).
+        auto zeroColumns = [&](OpBuilder &b, Value row, int64_t from,
+                               int64_t to) {
+          for (int64_t col = from; col < to; col += lanes) {
+            int64_t count = std::min(lanes, to - col);
+            Value mask = vector::CreateMaskOp::create(
+                b, loc, VectorType::get({lanes}, b.getI1Type()),
+                ValueRange{cst(b, count)});
+            vector::MaskedStoreOp::create(b, loc, padded,
+                                          ValueRange{ivs[0], ivs[1], row,
+                                                     cst(b, col)},
+                                          mask, zero);
+          }
+        };
+        scf::ForOp::create(
+            b, loc, c0, cst(b, paddedHeight), c1, ValueRange{},
+            [&](OpBuilder &b, Location loc, Value row, ValueRange) {
+              Value inside = arith::AndIOp::create(
+                  b, loc,
+                  arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
+                                        row, cst(b, top)),
+                  arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                        row, cst(b, top + h)));
+              scf::IfOp::create(
+                  b, loc, inside,
+                  [&](OpBuilder &b, Location loc) {
+                    zeroColumns(b, row, 0, left);
+                    zeroColumns(b, row, left + w, paddedWidthValue);
+                    scf::YieldOp::create(b, loc);
+                  },
+                  [&](OpBuilder &b, Location loc) {
+                    zeroColumns(b, row, 0, paddedWidthValue);
+                    scf::YieldOp::create(b, loc);
+                  });
+              scf::YieldOp::create(b, loc);
+            });
+      });
+  (void)step;
+  return padded;
+}
+
 Value mlir::pconv::createZeroPaddedCopy(OpBuilder &b, Location loc,
                                         Value source, int64_t paddedHeight,
                                         int64_t paddedWidthValue, int64_t top,

@@ -67,6 +67,11 @@ struct ToLLVMPipelineOptions
       llvm::cl::desc("Depthwise convs read their input in place with masked "
                      "loads (no padded copy)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> writePadded{
+      *this, "write-padded",
+      llvm::cl::desc("Pattern convs write their output into the next pattern "
+                     "conv's zero-padded input (no copy)"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> sparseLinear{
       *this, "sparse-linear",
       llvm::cl::desc("Linear layers with block-sparse constant weights read "

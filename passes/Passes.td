@@ -408,6 +408,11 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
            "stride 1 or 2 read the input in place with masked loads instead "
            "of a padded copy; row blocks inside the input's rows run a copy "
            "of the task code without row checks">,
+    Option<"writePadded", "write-padded", "bool", /*default=*/"true",
+           "A pattern conv whose result only feeds a stride-1 pattern conv "
+           "that reads a zero-padded copy of its input writes its output "
+           "into that padded buffer directly (its halo zeroed), and the "
+           "consumer skips the copy">,
   ];
   let dependentDialects = ["arith::ArithDialect", "bufferization::BufferizationDialect",
                            "linalg::LinalgDialect", "memref::MemRefDialect",
@@ -415,6 +420,7 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
   let statistics = [
     Statistic<"numLowered", "num-lowered", "pattern pconv.conv2d ops vectorized">,
     Statistic<"numDense", "num-dense", "dense pconv.conv2d ops vectorized (filter-blocked)">,
+    Statistic<"numWritePadded", "num-write-padded", "convs writing into their consumer's padded input">,
   ];
 }
 

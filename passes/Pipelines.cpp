@@ -86,6 +86,7 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
     vectorOptions.alignedLoads =
         options.alignedLoads && options.vectorWidth >= 16;
     vectorOptions.directLoads = options.directLoads;
+    vectorOptions.writePadded = options.writePadded;
     vectorOptions.tailChunks = options.tailChunks;
     vectorOptions.filterLanes = options.filterLanes;
     pm.addNestedPass<func::FuncOp>(createLowerToVectorsPass(vectorOptions));

@@ -85,6 +85,9 @@ class CompileOptions:
         direct_loads: convs whose filters keep at most one kernel (depthwise) read
             their input in place with masked loads (at column stride 2, two loads
             deinterleaved) instead of first copying it into a padded buffer.
+        write_padded: a pattern conv whose result only feeds a stride-1 pattern
+            conv that reads a zero-padded copy of it writes straight into that
+            padded buffer (halo zeroed once), and the consumer copies nothing.
         tail_chunks: dense convs (and convs whose filters share kernels in
             blocks) whose output row is not a multiple of the register tile's
             vectors end it in a narrower tile instead of masked whole vectors
@@ -124,6 +127,7 @@ class CompileOptions:
     shifted_copies: bool = False
     aligned_loads: bool = True
     direct_loads: bool = True
+    write_padded: bool = True
     tail_chunks: bool = True
     filter_lanes: bool = True
     sparse_linear: bool = False
@@ -137,7 +141,7 @@ class CompileOptions:
         # The switches reach pconv-opt as pipeline options; a non-bool would
         # only fail there, late and cryptically ('maybe' is invalid value...).
         for name in ("import_pattern_convs", "vectorize_dense_convs", "import_depthwise", "fuse_residual", "fuse_pool",
-                     "reorder_filters", "shifted_copies", "aligned_loads", "direct_loads", "tail_chunks", "filter_lanes",
+                     "reorder_filters", "shifted_copies", "aligned_loads", "direct_loads", "write_padded", "tail_chunks", "filter_lanes",
                      "sparse_linear", "tune", "fold_batchnorm", "keep_workdir"):
             value = getattr(self, name)
             if not isinstance(value, bool):
@@ -303,6 +307,7 @@ def _lower_to_library(session: "_Session", pconv_input: Path, opts: CompileOptio
                          f"shifted-copies={str(opts.shifted_copies).lower()} "
                          f"aligned-loads={str(opts.aligned_loads).lower()} "
                          f"direct-loads={str(opts.direct_loads).lower()} "
+                         f"write-padded={str(opts.write_padded).lower()} "
                          f"tail-chunks={str(opts.tail_chunks).lower()} "
                          f"filter-lanes={str(opts.filter_lanes).lower()} "
                          f"sparse-linear={str(opts.sparse_linear).lower()}}})",

@@ -6,6 +6,7 @@
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8}))' | FileCheck %s --check-prefix=ALIGNED
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8 tail-chunks=false}))' | FileCheck %s --check-prefix=NOTAIL
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8},canonicalize))' | FileCheck %s --check-prefix=INNER
+// RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8 write-padded=false},canonicalize))' | FileCheck %s --check-prefix=COPY
 
 // 6 output columns in one 8-lane vector (V = 1), R = 6 rows per tile (the
 // model allows 16 accumulators: all 6 rows in one block); the tile's 6
@@ -35,9 +36,9 @@
 // row checks), once with direct-loads=false (14 distinct tap vectors from
 // its shifted copies, + 3 loads making them); @short_rows_two_sets 8 loads
 // for 8 FMAs (@short_rows' taps, two sets of accumulators); @pooled_tile
-// and @pooled_pitched_split 77 loads and 88 FMAs.
-// LOADS: 270
-// FMAS: 526
+// and @pooled_pitched_split 77 loads and 88 FMAs; @write_padded 106 and 128.
+// LOADS: 376
+// FMAS: 654
 // The padded input has room for one whole tile of 6 rows (+2 halo rows);
 // with shifted-copies it is copied once per column shift (3 copies of 8
 // columns), so every tap load is an aligned vector; by default (NOSHIFT) the
@@ -489,4 +490,31 @@ func.func @pooled_pitched_split(%x: tensor<1x2x4x4xf32>, %w: tensor<16xf32>) -> 
          kernels dense<[[0, 1], [1, 0]]> : tensor<2x2xi8> strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1] relu max_pool [2, 2]
          : (tensor<1x2x4x4xf32>, tensor<16xf32>) -> tensor<1x2x2x2xf32>
   return %y : tensor<1x2x2x2xf32>
+}
+
+// -----
+
+// A pattern conv whose result only feeds a stride-1 pattern conv writes into
+// that conv's zero-padded input (8x8 at (1, 1) of 10 x 16 rows), through an
+// interior view; the consumer reads the buffer without a copy of its own.
+// With write-padded=false the producer writes an 8x8 buffer and the
+// consumer copies it into a padded one.
+// INNER-LABEL: func.func @write_padded
+// INNER: memref.alloc() {{.*}} : memref<1x2x10x16xf32>
+// INNER: %[[PAD:.*]] = memref.alloc() {{.*}} : memref<1x2x10x16xf32>
+// INNER: %[[IN:.*]] = memref.subview %[[PAD]][0, 0, 1, 1] [1, 2, 8, 8] [1, 1, 1, 1]
+// INNER: vector.store %{{.*}}, %[[IN]][
+// INNER: memref.expand_shape %[[PAD]]
+// INNER-NOT: memref.alloc() {{.*}} : memref<1x2x10x16xf32>
+// INNER: return
+// COPY-LABEL: func.func @write_padded
+// COPY-COUNT-2: memref.alloc() {{.*}} : memref<1x2x8x8xf32>
+func.func @write_padded(%x: tensor<1x2x8x8xf32>, %w: tensor<16xf32>) -> tensor<1x2x8x8xf32> {
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5], [3, 4, 5, 7]]>
+         kernels dense<[[0, 1], [1, 0]]> : tensor<2x2xi8> strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1] relu
+         : (tensor<1x2x8x8xf32>, tensor<16xf32>) -> tensor<1x2x8x8xf32>
+  %z = pconv.conv2d %y, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5], [3, 4, 5, 7]]>
+         kernels dense<[[0, 1], [1, 0]]> : tensor<2x2xi8> strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]
+         : (tensor<1x2x8x8xf32>, tensor<16xf32>) -> tensor<1x2x8x8xf32>
+  return %z : tensor<1x2x8x8xf32>
 }

@@ -394,6 +394,44 @@ def test_max_pool_fused_into_the_conv_epilogue(vector_width):
     np.testing.assert_allclose(off.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
 
 
+def _chain_cnn():
+    """Stride-1 pattern convs feeding each other: 30x46 maps (a masked last
+    vector), a fused 2x2 pool between two of them, a depthwise producer and
+    ReLU6; batch 2."""
+    import random
+
+    from pconv.testing import apply_random_patterns, random_library
+
+    torch.manual_seed(45)
+    nn = torch.nn
+    model = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(8, 8, 3, padding=1), nn.ReLU6(),
+        nn.Conv2d(8, 8, 3, padding=1, groups=8), nn.ReLU(),
+        nn.Conv2d(8, 12, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(12, 12, 3, padding=2, dilation=2),
+    ).eval()
+    rng = random.Random(45)
+    library = random_library(rng)
+    for conv in model:
+        if isinstance(conv, nn.Conv2d):
+            apply_random_patterns(conv, library, rng, keep=1.0 if conv.groups > 1 else 0.6)
+    return model, (2, 3, 30, 46)
+
+
+@pytest.mark.parametrize("vector_width", [16, 8, 4])
+def test_producer_writes_the_consumers_padded_input(vector_width):
+    model, shape = _chain_cnn()
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(11))
+    ref = model(x).detach().numpy()
+    arts = {on: pconv.compile(model, (x,), vector_width=vector_width, write_padded=on) for on in (True, False)}
+    for art in arts.values():
+        np.testing.assert_allclose(art.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
+    # Producers write into padded buffers: fewer buffers allocated.
+    mallocs = {on: art.stages["llvm"].count("llvm.call @malloc") for on, art in arts.items()}
+    assert mallocs[True] < mallocs[False], mallocs
+
+
 def test_module_called_twice_shares_its_weights():
     """One conv applied twice: both uses read the one weight resource (the
     second use once got a renamed resource the weights file did not hold,
