@@ -873,16 +873,14 @@ Value mlir::pconv::createZeroHaloBuffer(OpBuilder &b, Location loc, int64_t n,
                                         int64_t paddedWidthValue, int64_t top,
                                         int64_t left, int64_t lanes) {
   Type f32 = b.getF32Type();
-  auto vecType = VectorType::get({lanes}, f32);
-  auto cst = [&](OpBuilder &b, int64_t v) -> Value {
-    return arith::ConstantIndexOp::create(b, loc, v);
-  };
   Value padded = memref::AllocOp::create(
       b, loc, MemRefType::get({n, c, paddedHeight, paddedWidthValue}, f32),
       b.getI64IntegerAttr(64));
-  Value zero = arith::ConstantOp::create(
-      b, loc, DenseElementsAttr::get(vecType, b.getFloatAttr(f32, 0)));
-  Value c0 = cst(b, 0), c1 = cst(b, 1), step = cst(b, lanes);
+  Value zero = vector::BroadcastOp::create(
+      b, loc, VectorType::get({lanes}, f32),
+      arith::ConstantOp::create(b, loc, b.getFloatAttr(f32, 0)));
+  auto cst = [&](OpBuilder &b, int64_t v) { return cIdx(b, loc, v); };
+  Value c0 = cst(b, 0), c1 = cst(b, 1);
   scf::ParallelOp::create(
       b, loc, ValueRange{c0, c0}, ValueRange{cst(b, n), cst(b, c)},
       ValueRange{c1, c1}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
@@ -925,7 +923,6 @@ Value mlir::pconv::createZeroHaloBuffer(OpBuilder &b, Location loc, int64_t n,
               scf::YieldOp::create(b, loc);
             });
       });
-  (void)step;
   return padded;
 }
 
