@@ -1548,6 +1548,9 @@ struct LowerToVectorsPass
       if (failed(tile))
         return signalPassFailure();
       bool dense = isFilterBlockedConv(op);
+      // Its producer may have written its padded input (looked up before
+      // the op is replaced below).
+      Value inPadded = prePadded.lookup(op);
       // Only the pattern tiles pool in registers; elsewhere the conv is
       // computed whole and pooled by the pooling op split off it.
       if (op.getMaxPool() && (dense || !poolsInRegisters(op, *tile)))
@@ -1580,7 +1583,7 @@ struct LowerToVectorsPass
       if (dense ? failed(lowerDenseConv(op, *tile))
                 : failed(lowerPatternConv(
                       op, *tile, shiftedCopies, alignedLoads, directLoads,
-                      prePadded.lookup(op), into ? &*into : nullptr,
+                      inPadded, into ? &*into : nullptr,
                       &padded)))
         return signalPassFailure();
       if (padded) {
