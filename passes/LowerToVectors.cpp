@@ -202,9 +202,8 @@ static TapSource createTapSource(OpBuilder &b, Location loc, Conv2DOp op,
   // Zero-padded input, large enough for whole tiles: no bounds checks. Its
   // columns are split into `sw` phases (rank 5: N, C, H, phase, W/sw), so a
   // tap of `vw` consecutive outputs is one contiguous vector at any stride.
-  int64_t hp = std::max(h + pad[0] + pad[2], (tile.rowBlocks * tile.rows - 1) *
-                                                     sh +
-                                                 (kh - 1) * dil[0] + 1);
+  PaddedGeometry rowForm = rowPaddedGeometry(s, tile);
+  int64_t hp = rowForm.hp;
   int64_t tileWidth = tile.chunks * tile.vectors * vw;
   if (sw == 1 && shiftedCopies && kw > 1) {
     // One copy per column shift of the kernel: every tap load is aligned.
@@ -220,9 +219,7 @@ static TapSource createTapSource(OpBuilder &b, Location loc, Conv2DOp op,
       return std::make_pair(dx / step, int64_t(0));
     };
   } else if (sw == 1) {
-    PaddedGeometry g = rowPaddedGeometry(s, tile);
-    int64_t wp = g.wp;
-    assert(g.hp == hp && "one padded geometry");
+    int64_t wp = rowForm.wp;
     // The producer may have written its output into this layout already.
     Value flat = prePadded ? prePadded
                            : createZeroPaddedCopy(b, loc, source, hp, wp,

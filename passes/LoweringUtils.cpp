@@ -879,10 +879,9 @@ Value mlir::pconv::createZeroHaloBuffer(OpBuilder &b, Location loc, int64_t n,
   Value zero = vector::BroadcastOp::create(
       b, loc, VectorType::get({lanes}, f32),
       arith::ConstantOp::create(b, loc, b.getFloatAttr(f32, 0)));
-  auto cst = [&](OpBuilder &b, int64_t v) { return cIdx(b, loc, v); };
-  Value c0 = cst(b, 0), c1 = cst(b, 1);
+  Value c0 = cIdx(b, loc, 0), c1 = cIdx(b, loc, 1);
   scf::ParallelOp::create(
-      b, loc, ValueRange{c0, c0}, ValueRange{cst(b, n), cst(b, c)},
+      b, loc, ValueRange{c0, c0}, ValueRange{cIdx(b, loc, n), cIdx(b, loc, c)},
       ValueRange{c1, c1}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
         // Zero vectors at columns from, from + lanes, ... < to (the last
         // one clipped at the row's end, not at `to`: only the halo is
@@ -893,22 +892,22 @@ Value mlir::pconv::createZeroHaloBuffer(OpBuilder &b, Location loc, int64_t n,
             int64_t count = std::min(lanes, to - col);
             Value mask = vector::CreateMaskOp::create(
                 b, loc, VectorType::get({lanes}, b.getI1Type()),
-                ValueRange{cst(b, count)});
+                ValueRange{cIdx(b, loc, count)});
             vector::MaskedStoreOp::create(b, loc, padded,
                                           ValueRange{ivs[0], ivs[1], row,
-                                                     cst(b, col)},
+                                                     cIdx(b, loc, col)},
                                           mask, zero);
           }
         };
         scf::ForOp::create(
-            b, loc, c0, cst(b, paddedHeight), c1, ValueRange{},
+            b, loc, c0, cIdx(b, loc, paddedHeight), c1, ValueRange{},
             [&](OpBuilder &b, Location loc, Value row, ValueRange) {
               Value inside = arith::AndIOp::create(
                   b, loc,
                   arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
-                                        row, cst(b, top)),
+                                        row, cIdx(b, loc, top)),
                   arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
-                                        row, cst(b, top + h)));
+                                        row, cIdx(b, loc, top + h)));
               scf::IfOp::create(
                   b, loc, inside,
                   [&](OpBuilder &b, Location loc) {
