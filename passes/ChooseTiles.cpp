@@ -68,7 +68,7 @@ struct ChooseTilesPass
     TileModel model{vectorWidth, maxAccumulators, maxVectorsPerRow,
                     maxRows,     cacheBytes,      minTasks,
                     denseCacheBytes, denseAccumulators, tailChunks,
-                    filterLanes};
+                    filterLanes, rowBlockBytes};
     int64_t index = 0;
     WalkResult result = getOperation()->walk([&](Conv2DOp op) {
       auto it = tiles->find(index++);

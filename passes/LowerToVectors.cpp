@@ -1536,7 +1536,7 @@ struct LowerToVectorsPass
     getOperation().walk([&](Conv2DOp op) { convs.push_back(op); });
     TileModel model{vectorWidth, maxAccumulators, maxVectorsPerRow, maxRows,
                     cacheBytes,  minTasks,        denseCacheBytes,  denseAccumulators,
-                    tailChunks,  filterLanes};
+                    tailChunks,  filterLanes,     rowBlockBytes};
     // Producers writing into their consumer's zero-padded input: the
     // consumer's padded buffers, by consumer.
     llvm::DenseMap<Operation *, Value> prePadded;

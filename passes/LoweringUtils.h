@@ -157,6 +157,10 @@ struct TileModel {
   /// Dense 1x1 convs may put filters along the lanes
   /// (TileShape::filterLanes) where the model scores that better.
   bool filterLanes = true;
+  /// Pattern convs (several kernels per filter): fewer rows per tile while
+  /// one row block's padded input rows over all channels exceed this (the
+  /// L2 share a task's filters re-read; 0: no limit).
+  int64_t rowBlockBytes = 1 << 20;
 };
 
 /// The model-based default: vectors of `vectorWidth` lanes (halved while an
@@ -164,7 +168,8 @@ struct TileModel {
 /// `maxVectors`,
 /// as many rows as the accumulator budget allows (more rows = more input
 /// vectors shared by taps of neighbouring rows, and more independent FMA
-/// chains), cut into balanced row blocks, a channel block whose input
+/// chains) while a row block's input rows over all channels fit
+/// `rowBlockBytes`, cut into balanced row blocks, a channel block whose input
 /// rows fit `cacheBytes` (all channels when 0), and enough filter groups for `minTasks` parallel
 /// tasks. Dense convs get a filter block instead of groups: the (R, V,
 /// filter block) with at most `denseAccumulators` accumulators doing the most

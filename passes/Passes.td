@@ -313,6 +313,10 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
       every filter of its group applies that block's kernels to the same
       few input rows (L1 hits); the partial sums of a tile go to the output
       between blocks, and bias / ReLU happen in the first / last block;
+    - L2 blocking of row blocks (`row-block-bytes`, 1 MiB by default): a
+      pattern conv's tile takes fewer rows while one row block's padded
+      input rows over all channels exceed it, so the rows a task's filters
+      re-read kernel after kernel stay in L2;
     - parallel tasks are (image, row block, column chunk, filter group)
       (`scf.parallel`, OpenMP); filters are split into contiguous groups of
       equal kept work (taps), not equal filter counts, with enough groups
@@ -382,6 +386,10 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
     Option<"cacheBytes", "cache-bytes", "unsigned", /*default=*/"0",
            "Bytes of tile input rows a channel block may occupy (L1 share); "
            "0: no channel blocking (measured faster on VGG-16 and ResNet-18 here)">,
+    Option<"rowBlockBytes", "row-block-bytes", "unsigned", /*default=*/"1048576",
+           "Pattern convs: fewer rows per tile while one row block's padded "
+           "input rows over all channels exceed these bytes (the L2 share "
+           "the task's filters re-read); 0: no limit">,
     Option<"minTasks", "min-tasks", "unsigned", /*default=*/"32",
            "Parallel tasks to aim for (filter groups are added until reached)">,
     Option<"denseCacheBytes", "dense-cache-bytes", "unsigned", /*default=*/"24576",
@@ -463,7 +471,8 @@ def ChooseTilesPass : Pass<"pconv-choose-tiles", "ModuleOp"> {
     values; every other field comes from the model of
     `pconv-lower-to-vectors`: V covers the output width in at most
     `max-vectors-per-row` vectors, R = min(max-rows, max-accumulators / V,
-    H) balanced over ceil(H / R) row blocks,
+    H) balanced over ceil(H / R) row blocks (fewer rows while a row
+    block's padded input rows of all channels exceed `row-block-bytes`),
     B channels of tile input fit `cache-bytes` (all channels when 0, the
     default), and G filter groups give at
     least `min-tasks` parallel tasks. A `pconv.tile` already on an op is
@@ -497,6 +506,10 @@ def ChooseTilesPass : Pass<"pconv-choose-tiles", "ModuleOp"> {
     Option<"cacheBytes", "cache-bytes", "unsigned", /*default=*/"0",
            "Bytes of tile input rows a channel block may occupy (L1 share); "
            "0: no channel blocking (measured faster on VGG-16 and ResNet-18 here)">,
+    Option<"rowBlockBytes", "row-block-bytes", "unsigned", /*default=*/"1048576",
+           "Pattern convs: fewer rows per tile while one row block's padded "
+           "input rows over all channels exceed these bytes (the L2 share "
+           "the task's filters re-read); 0: no limit">,
     Option<"minTasks", "min-tasks", "unsigned", /*default=*/"32",
            "Parallel tasks to aim for">,
     Option<"denseCacheBytes", "dense-cache-bytes", "unsigned", /*default=*/"24576",

@@ -5,6 +5,7 @@
 // RUN: not pconv-opt %s -pconv-choose-tiles='tiles="0=2,1"'  2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: pconv-opt %s --pass-pipeline='builtin.module(pconv-to-llvm{vector-width=4})' --mlir-print-ir-after=pconv-choose-tiles -o /dev/null 2>&1 | FileCheck %s --check-prefix=NEON
 // RUN: pconv-opt %s -split-input-file -pconv-choose-tiles='filter-lanes=false' | FileCheck %s --check-prefix=NOLANES
+// RUN: pconv-opt %s -split-input-file -pconv-choose-tiles='row-block-bytes=131072' | FileCheck %s --check-prefix=L2
 
 // Model defaults (16 lanes): 56 output columns -> V = 4 vectors, R = 4 rows
 // (16 accumulators allowed; 14 balanced row blocks); no channel blocking by default
@@ -71,4 +72,24 @@ func.func @pooled_even_rows(%x: tensor<1x1x14x82xf32>, %w: tensor<8xf32>) -> (te
          kernels dense<0> : tensor<2x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1] relu
          : (tensor<1x1x14x82xf32>, tensor<8xf32>) -> tensor<1x2x12x80xf32>
   return %p, %y : tensor<1x2x6x40xf32>, tensor<1x2x12x80xf32>
+}
+
+// -----
+
+// L2 blocking of row blocks: a stride-2 conv on 32 channels of 28 x 28
+// (14 x 14 outputs, one vector per row). 14 rows read 29 input rows of two
+// phase planes of 32 floats (256 B) per channel: 32 x 29 x 256 B = 232 KiB,
+// inside the default budget (1 MiB); with row-block-bytes=131072 the model
+// takes 2 row blocks of 7 rows (15 input rows: 120 KiB).
+// CHECK-LABEL: func.func @row_block_fits_l2
+// CHECK: pconv.tile = {channel_block = 32 : i64, filter_groups = 2 : i64, rows = 14 : i64, vectors = 1 : i64}
+// L2-LABEL: func.func @row_block_fits_l2
+// L2: pconv.tile = {channel_block = 32 : i64, filter_groups = 2 : i64, rows = 7 : i64, vectors = 1 : i64}
+func.func @row_block_fits_l2(%x: tensor<1x32x28x28xf32>, %w: tensor<64xf32>) -> tensor<1x2x14x14xf32> {
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<[[0, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1],
+                        [0, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1]]> : tensor<2x32xi8>
+         strides [2, 2] padding [1, 1, 1, 1] dilations [1, 1]
+         : (tensor<1x32x28x28xf32>, tensor<64xf32>) -> tensor<1x2x14x14xf32>
+  return %y : tensor<1x2x14x14xf32>
 }
