@@ -846,9 +846,30 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
   if (pooled && (!poolsInRegisters(op, tile) || blocks != 1))
     return op.emitOpError("internal: max_pool that the tile cannot pool in "
                           "registers reached the pattern lowering");
-  Value weights =
-      anyKept ? toReadOnlyBuffer(b, loc, op.getWeights()) : Value();
-  ScheduleBuffers tables = createScheduleBuffers(b, loc, schedule);
+  // Constant weights are repacked in schedule order (kernel `entry`'s taps
+  // at entry * taps), so a kernel costs no weight-offset load and the
+  // weights stream in order; others are read through the offset table.
+  Value weights;
+  bool scheduleOrder = false;
+  if (anyKept) {
+    std::string why;
+    FailureOr<std::vector<float>> packed =
+        op.getWeights().hasOneUse() ? readConstantF32(op.getWeights(), why)
+                                    : FailureOr<std::vector<float>>(failure());
+    if (succeeded(packed)) {
+      std::vector<float> ordered;
+      ordered.reserve(schedule.weightOffset.size() * taps);
+      for (int32_t offset : schedule.weightOffset)
+        ordered.insert(ordered.end(), packed->begin() + offset,
+                       packed->begin() + offset + taps);
+      weights = toReadOnlyBuffer(b, loc, createF32Constant(b, loc, ordered));
+      scheduleOrder = true;
+    } else {
+      weights = toReadOnlyBuffer(b, loc, op.getWeights());
+    }
+  }
+  ScheduleBuffers tables =
+      createScheduleBuffers(b, loc, schedule, !scheduleOrder);
 
   Value c0 = cIdx(b, loc, 0), c1 = cIdx(b, loc, 1);
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
@@ -925,7 +946,11 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
           b, loc, bound(pattern), bound(pattern + 1), c1, acc,
           [&](OpBuilder &b, Location loc, Value entry, ValueRange iter) {
             Value ch = loadIndex(b, loc, tables.channel, entry);
-            Value offset = loadIndex(b, loc, tables.weightOffset, entry);
+            Value offset =
+                scheduleOrder
+                    ? arith::MulIOp::create(b, loc, entry, cIdx(b, loc, taps))
+                          .getResult()
+                    : loadIndex(b, loc, tables.weightOffset, entry);
             SmallVector<Value> tapWeights;
             for (int64_t t = 0; t < taps; ++t) {
               Value idx =

@@ -681,10 +681,12 @@ Value mlir::pconv::createI32Table(OpBuilder &b, Location loc,
 }
 
 ScheduleBuffers mlir::pconv::createScheduleBuffers(
-    OpBuilder &b, Location loc, const PatternSchedule &schedule) {
+    OpBuilder &b, Location loc, const PatternSchedule &schedule,
+    bool weightOffsets) {
   return {createI32Table(b, loc, schedule.rowPtr),
           createI32Table(b, loc, schedule.channel),
-          createI32Table(b, loc, schedule.weightOffset),
+          weightOffsets ? createI32Table(b, loc, schedule.weightOffset)
+                        : Value(),
           createI32Table(b, loc, schedule.groupStart)};
 }
 

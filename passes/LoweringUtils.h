@@ -190,8 +190,11 @@ void setTileAttr(Conv2DOp op, const TileShape &tile);
 struct ScheduleBuffers {
   Value rowPtr, channel, weightOffset, groupStart;
 };
+/// `weightOffset` stays null without `weightOffsets` (weights repacked in
+/// schedule order need none).
 ScheduleBuffers createScheduleBuffers(OpBuilder &b, Location loc,
-                                      const PatternSchedule &schedule);
+                                      const PatternSchedule &schedule,
+                                      bool weightOffsets = true);
 
 /// The f32 values of a constant tensor (`dense` or an attached
 /// `dense_resource`), or failure with the reason in `why`.

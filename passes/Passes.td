@@ -283,7 +283,10 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
       output element is written exactly once, after its bias;
     - kernels come from the per-filter, per-pattern schedule (see
       `pconv-lower-to-loops`): one loop per pattern, straight-line taps,
-      each tap weight broadcast once per kernel;
+      each tap weight broadcast once per kernel; constant weights (used by
+      this op alone) are repacked in schedule order, so kernel `e`'s taps
+      start at `e * taps`: no weight-offset table, no offset load per
+      kernel, weights read in order;
     - load-redundancy elimination: inside a kernel, an input vector is
       loaded once and feeds every (row, tap) of the tile that reads it (rows
       r and r+1 share input rows through taps of different heights);
@@ -546,7 +549,9 @@ def GroupPatternsPass : Pass<"pconv-group-patterns", "ModuleOp"> {
 
     Statistics (and, with `remarks`, one remark per op) report the storage
     of the sparse format: packed non-zero weights + i8 pattern ids + i32
-    schedule tables, against dense f32 weights. Dense convs (every kernel
+    schedule tables, against dense f32 weights (`pconv-lower-to-vectors`
+    repacks constant weights in schedule order and emits no
+    `weight_offset` table). Dense convs (every kernel
     kept: see `pconv-lower-to-vectors`) need no schedule and get none.
   }];
   let options = [

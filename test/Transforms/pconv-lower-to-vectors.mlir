@@ -36,9 +36,11 @@
 // row checks), once with direct-loads=false (14 distinct tap vectors from
 // its shifted copies, + 3 loads making them); @short_rows_two_sets 8 loads
 // for 8 FMAs (@short_rows' taps, two sets of accumulators); @pooled_tile
-// and @pooled_pitched_split 77 loads and 88 FMAs; @write_padded 106 and 128.
-// LOADS: 376
-// FMAS: 654
+// and @pooled_pitched_split 77 loads and 88 FMAs; @write_padded 106 and 128;
+// @schedule_order_weights 19 loads for 24 FMAs per pattern (two pattern
+// loops), plus 3 loads making the shifted copies.
+// LOADS: 417
+// FMAS: 702
 // The padded input has room for one whole tile of 6 rows (+2 halo rows);
 // with shifted-copies it is copied once per column shift (3 copies of 8
 // columns), so every tap load is an aligned vector; by default (NOSHIFT) the
@@ -517,4 +519,28 @@ func.func @write_padded(%x: tensor<1x2x8x8xf32>, %w: tensor<16xf32>) -> tensor<1
          kernels dense<[[0, 1], [1, 0]]> : tensor<2x2xi8> strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]
          : (tensor<1x2x8x8xf32>, tensor<16xf32>) -> tensor<1x2x8x8xf32>
   return %z : tensor<1x2x8x8xf32>
+}
+
+// -----
+
+// Constant weights are repacked in schedule order (pattern by pattern within
+// a filter): channel 1 keeps pattern 0 and comes first, so its taps 5..8
+// lead; a kernel's taps start at entry * taps (arith.muli by 4), and the
+// weight-offset table ([4, 0]) is not emitted. Weights that are an argument
+// are read through the table instead (@tile above).
+// ALIGNED-LABEL: func.func @schedule_order_weights
+// ALIGNED-NOT: dense<[4, 0]> : tensor<2xi32>
+// ALIGNED: arith.constant dense<[5.000000e+00, 6.000000e+00, 7.000000e+00, 8.000000e+00, 1.000000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00]> : tensor<8xf32>
+// ALIGNED-NOT: dense<[4, 0]> : tensor<2xi32>
+// ALIGNED: scf.for %[[ENTRY:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// ALIGNED: arith.muli %[[ENTRY]], %{{.*}} : index
+// ALIGNED: vector.fma
+// ALIGNED: return
+func.func @schedule_order_weights(%x: tensor<1x2x6x6xf32>) -> tensor<1x1x6x6xf32> {
+  %w = arith.constant dense<[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]> : tensor<8xf32>
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5], [0, 1, 2, 4]]>
+         kernels dense<[[1, 0]]> : tensor<1x2xi8>
+         strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]
+         : (tensor<1x2x6x6xf32>, tensor<8xf32>) -> tensor<1x1x6x6xf32>
+  return %y : tensor<1x1x6x6xf32>
 }
