@@ -852,10 +852,10 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
   Value weights;
   bool scheduleOrder = false;
   if (anyKept) {
-    std::string why;
-    FailureOr<std::vector<float>> packed =
-        op.getWeights().hasOneUse() ? readConstantF32(op.getWeights(), why)
-                                    : FailureOr<std::vector<float>>(failure());
+    std::string why; // not a constant: read through the table
+    FailureOr<std::vector<float>> packed = failure();
+    if (op.getWeights().hasOneUse())
+      packed = readConstantF32(op.getWeights(), why);
     if (succeeded(packed)) {
       std::vector<float> ordered;
       ordered.reserve(schedule.weightOffset.size() * taps);

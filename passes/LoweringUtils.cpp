@@ -488,15 +488,21 @@ static TileShape chooseDenseTile(const ConvShape &s, const RequestedTile &req,
   return t;
 }
 
-/// Floats per input row of a row-form pattern conv's padded copy: at
-/// stride s, s phase planes of whole vectors wide enough for the input's
-/// padded row and for every tap of the tile's chunks (createTapSource).
+/// Floats per input row of a row-form pattern conv's padded copy, as
+/// createTapSource lays it out (one copy; `shifted-copies` makes kw): at
+/// stride 1 the padded width, at stride s > 1 s phase planes of whole
+/// vectors, each wide enough for its share of the padded row and for every
+/// tap of the tile's chunks.
 static int64_t paddedRowFloats(const ConvShape &s, const TileShape &t) {
   int64_t sw = s.strides[1], vw = t.vectorWidth;
   int64_t tileWidth = t.chunks * t.vectors * vw;
-  int64_t perPhase = std::max<int64_t>(
-      llvm::divideCeil(s.width + s.padding[1] + s.padding[3], sw),
-      tileWidth + (s.kernelWidth - 1) * s.dilations[1] / sw);
+  int64_t padded = s.width + s.padding[1] + s.padding[3];
+  int64_t reach = (s.kernelWidth - 1) * s.dilations[1];
+  if (sw == 1)
+    return paddedWidth(s.width, s.padding[1],
+                       std::max(padded, tileWidth + reach), vw);
+  int64_t perPhase = std::max<int64_t>(llvm::divideCeil(padded, sw),
+                                       tileWidth + reach / sw);
   return sw * int64_t(llvm::alignTo(perPhase, vw));
 }
 
