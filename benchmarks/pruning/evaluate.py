@@ -80,6 +80,12 @@ class Settings:
     # (10 seeds, docs/pruning.md), never on the test split.
     distill_weight: float = 0.5
     distill_temperature: float = 4.0
+    # Distill in ADMM's ADMM phase too (its W-step), not only in its retraining (FitConfig.distill_admm).
+    distill_admm: bool = False
+    # ADMM's Y step picks kernels by their norm after pattern projection (PruneConfig.joint_connectivity).
+    joint_connectivity: bool = False
+    # Z/Y/U/V updates per ADMM epoch (FitConfig.admm_updates_per_epoch).
+    admm_updates_per_epoch: int = 1
     taps: int = 4
     main_patterns: int = 8
     main_keep: float = 1 / 3.6
@@ -129,6 +135,7 @@ def prune_config(settings: Settings, patterns: int, keep: float) -> PruneConfig:
         # the other layers on the validation split); 10x brings it in line.
         rho_scale={"conv1": settings.first_conv_rho_scale},
         filter_block=settings.filter_block,
+        joint_connectivity=settings.joint_connectivity,
         pointwise_keep=settings.pointwise_keep,
     )
 
@@ -169,6 +176,8 @@ def run_methods(
             lr=s.admm_lr,
             retrain_lr=s.retrain_lr,
             progress=False,
+            distill_admm=s.distill_admm and s.distill_weight > 0,
+            admm_updates_per_epoch=s.admm_updates_per_epoch,
             **distill,
         ),
         on_epoch_end=after_epoch,
@@ -450,6 +459,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--distill-weight", type=float, help="override the distillation weight a (0: off)")
     parser.add_argument("--distill-temperature", type=float, help="override the distillation temperature T")
+    parser.add_argument("--distill-admm", action=argparse.BooleanOptionalAction,
+                        help="ADMM: distill in the ADMM phase too, not only in retraining (FitConfig.distill_admm)")
+    parser.add_argument("--joint-connectivity", action=argparse.BooleanOptionalAction,
+                        help="ADMM: the Y step keeps the kernels with the largest norm after pattern projection "
+                             "(PruneConfig.joint_connectivity)")
+    parser.add_argument("--admm-updates", type=int,
+                        help="ADMM: Z/Y/U/V updates per ADMM epoch (FitConfig.admm_updates_per_epoch)")
     parser.add_argument("--filter-block", type=int, default=1,
                         help="group-shared pattern pruning: blocks of this many filters share kernels and "
                              "patterns (ADMM and one-shot; the irregular baseline matches their counts)")
@@ -486,6 +502,14 @@ def main(argv: list[str] | None = None) -> int:
         overrides["distill_temperature"] = args.distill_temperature
     if args.filter_block != 1:
         overrides["filter_block"] = args.filter_block
+    if args.distill_admm is not None:
+        overrides["distill_admm"] = args.distill_admm
+    if args.joint_connectivity is not None:
+        overrides["joint_connectivity"] = args.joint_connectivity
+    if args.admm_updates is not None:
+        if args.admm_updates < 1:
+            parser.error(f"--admm-updates must be a positive integer, got {args.admm_updates}")
+        overrides["admm_updates_per_epoch"] = args.admm_updates
     overrides["model"] = args.model
     overrides["channels"] = tuple(args.channels) if args.channels else None
     overrides["pointwise_keep"] = args.keep_1x1
