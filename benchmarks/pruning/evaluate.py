@@ -1,6 +1,6 @@
 """Pruning evaluation on real data: dense vs ADMM vs two baselines on scikit-learn digits.
 
-Reproduce (about 20 minutes on one thread; ``--quick`` is a 1-minute smoke run that
+Reproduce (about 11 minutes on one thread; ``--quick`` is a 1-minute smoke run that
 writes to a temporary directory)::
 
     .venv/bin/python benchmarks/pruning/evaluate.py
@@ -8,7 +8,9 @@ writes to a temporary directory)::
 For every seed a small CNN (four 3x3 convolutions) is trained densely, then pruned to
 ``K`` patterns of 4 taps plus connectivity pruning (first convolution excluded) by
 
-* **ADMM**: ``ADMMPruner`` + ``fit`` (ADMM epochs, hard pruning, masked retraining);
+* **ADMM**: ``ADMMPruner`` + ``fit`` (ADMM epochs, hard pruning, masked retraining; by
+  default with the settings tuned on the validation split: the ADMM phase distilled too,
+  four Z/Y/U/V updates per epoch, Y picking kernels by their norm after pattern projection);
 * **one-shot**: the same projections applied once to the dense weights, then masked
   fine-tuning for as many epochs as ADMM trains in total;
 * **irregular**: per-layer magnitude pruning to exactly as many weights as the pattern
@@ -80,12 +82,16 @@ class Settings:
     # (10 seeds, docs/pruning.md), never on the test split.
     distill_weight: float = 0.5
     distill_temperature: float = 4.0
-    # Distill in ADMM's ADMM phase too (its W-step), not only in its retraining (FitConfig.distill_admm).
-    distill_admm: bool = False
-    # ADMM's Y step picks kernels by their norm after pattern projection (PruneConfig.joint_connectivity).
-    joint_connectivity: bool = False
-    # Z/Y/U/V updates per ADMM epoch (FitConfig.admm_updates_per_epoch).
-    admm_updates_per_epoch: int = 1
+    # ADMM only (the three together, chosen on the validation split, 40 seeds, docs/pruning.md
+    # "Tuning ADMM"; --no-distill-admm --no-joint-connectivity --admm-updates 1 is the old run):
+    # distill in the ADMM phase too, i.e. its W-step uses the same distilled loss as every
+    # other training stage (FitConfig.distill_admm);
+    distill_admm: bool = True
+    # the Y step keeps the kernels with the largest norm after pattern projection, the rule
+    # hard pruning applies (PruneConfig.joint_connectivity);
+    joint_connectivity: bool = True
+    # four Z/Y/U/V updates per ADMM epoch instead of one (FitConfig.admm_updates_per_epoch).
+    admm_updates_per_epoch: int = 4
     taps: int = 4
     main_patterns: int = 8
     main_keep: float = 1 / 3.6
@@ -338,7 +344,11 @@ def markdown(summary: dict[str, Any], runs: list[dict[str, Any]], dense: dict[in
         + " ="
         f" **{main['compression']:.2f}x fewer conv weights, {main['mac_reduction']:.2f}x fewer conv MACs**.",
         f"ADMM: {s.admm_epochs} ADMM epochs (rho {s.rho_initial:g} x{s.rho_growth:g} every"
-        f" {s.rho_epochs_per_stage} epochs, {s.rho_stages} stages, x{s.first_conv_rho_scale:g} on conv1)"
+        f" {s.rho_epochs_per_stage} epochs, {s.rho_stages} stages, x{s.first_conv_rho_scale:g} on conv1"
+        + (f"; Z/Y/U/V updated {s.admm_updates_per_epoch}x per epoch" if s.admm_updates_per_epoch > 1 else "")
+        + ("; Y keeps the kernels with the largest norm after pattern projection" if s.joint_connectivity else "")
+        + ("; ADMM phase distilled too" if s.distill_admm and s.distill_weight else "")
+        + ")"
         f" + {s.retrain_epochs} masked retraining epochs; baselines fine-tune {s.finetune_epochs} epochs"
         " (same budget)"
         + (
