@@ -1,6 +1,6 @@
 """Pruning evaluation on real data: dense vs ADMM vs two baselines on scikit-learn digits.
 
-Reproduce (about 20 minutes on one thread; ``--quick`` is a 1-minute smoke run that
+Reproduce (about 11 minutes on one thread; ``--quick`` is a 1-minute smoke run that
 writes to a temporary directory)::
 
     .venv/bin/python benchmarks/pruning/evaluate.py
@@ -8,7 +8,9 @@ writes to a temporary directory)::
 For every seed a small CNN (four 3x3 convolutions) is trained densely, then pruned to
 ``K`` patterns of 4 taps plus connectivity pruning (first convolution excluded) by
 
-* **ADMM**: ``ADMMPruner`` + ``fit`` (ADMM epochs, hard pruning, masked retraining);
+* **ADMM**: ``ADMMPruner`` + ``fit`` (ADMM epochs, hard pruning, masked retraining; by
+  default with the settings tuned on the validation split: the ADMM phase distilled too,
+  four Z/Y/U/V updates per epoch, Y picking kernels by their norm after pattern projection);
 * **one-shot**: the same projections applied once to the dense weights, then masked
   fine-tuning for as many epochs as ADMM trains in total;
 * **irregular**: per-layer magnitude pruning to exactly as many weights as the pattern
@@ -80,6 +82,16 @@ class Settings:
     # (10 seeds, docs/pruning.md), never on the test split.
     distill_weight: float = 0.5
     distill_temperature: float = 4.0
+    # ADMM only (the three together, chosen on the validation split, 40 seeds, docs/pruning.md
+    # "Tuning ADMM"; --no-distill-admm --no-joint-connectivity --admm-updates 1 is the old run):
+    # distill in the ADMM phase too, i.e. its W-step uses the same distilled loss as every
+    # other training stage (FitConfig.distill_admm);
+    distill_admm: bool = True
+    # the Y step keeps the kernels with the largest norm after pattern projection, the rule
+    # hard pruning applies (PruneConfig.joint_connectivity);
+    joint_connectivity: bool = True
+    # four Z/Y/U/V updates per ADMM epoch instead of one (FitConfig.admm_updates_per_epoch).
+    admm_updates_per_epoch: int = 4
     taps: int = 4
     main_patterns: int = 8
     main_keep: float = 1 / 3.6
@@ -129,6 +141,7 @@ def prune_config(settings: Settings, patterns: int, keep: float) -> PruneConfig:
         # the other layers on the validation split); 10x brings it in line.
         rho_scale={"conv1": settings.first_conv_rho_scale},
         filter_block=settings.filter_block,
+        joint_connectivity=settings.joint_connectivity,
         pointwise_keep=settings.pointwise_keep,
     )
 
@@ -169,6 +182,8 @@ def run_methods(
             lr=s.admm_lr,
             retrain_lr=s.retrain_lr,
             progress=False,
+            distill_admm=s.distill_admm and s.distill_weight > 0,
+            admm_updates_per_epoch=s.admm_updates_per_epoch,
             **distill,
         ),
         on_epoch_end=after_epoch,
@@ -329,7 +344,11 @@ def markdown(summary: dict[str, Any], runs: list[dict[str, Any]], dense: dict[in
         + " ="
         f" **{main['compression']:.2f}x fewer conv weights, {main['mac_reduction']:.2f}x fewer conv MACs**.",
         f"ADMM: {s.admm_epochs} ADMM epochs (rho {s.rho_initial:g} x{s.rho_growth:g} every"
-        f" {s.rho_epochs_per_stage} epochs, {s.rho_stages} stages, x{s.first_conv_rho_scale:g} on conv1)"
+        f" {s.rho_epochs_per_stage} epochs, {s.rho_stages} stages, x{s.first_conv_rho_scale:g} on conv1"
+        + (f"; Z/Y/U/V updated {s.admm_updates_per_epoch}x per epoch" if s.admm_updates_per_epoch > 1 else "")
+        + ("; Y keeps the kernels with the largest norm after pattern projection" if s.joint_connectivity else "")
+        + ("; ADMM phase distilled too" if s.distill_admm and s.distill_weight else "")
+        + ")"
         f" + {s.retrain_epochs} masked retraining epochs; baselines fine-tune {s.finetune_epochs} epochs"
         " (same budget)"
         + (
@@ -450,6 +469,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--distill-weight", type=float, help="override the distillation weight a (0: off)")
     parser.add_argument("--distill-temperature", type=float, help="override the distillation temperature T")
+    parser.add_argument("--distill-admm", action=argparse.BooleanOptionalAction,
+                        help="ADMM: distill in the ADMM phase too, not only in retraining (FitConfig.distill_admm)")
+    parser.add_argument("--joint-connectivity", action=argparse.BooleanOptionalAction,
+                        help="ADMM: the Y step keeps the kernels with the largest norm after pattern projection "
+                             "(PruneConfig.joint_connectivity)")
+    parser.add_argument("--admm-updates", type=int,
+                        help="ADMM: Z/Y/U/V updates per ADMM epoch (FitConfig.admm_updates_per_epoch)")
     parser.add_argument("--filter-block", type=int, default=1,
                         help="group-shared pattern pruning: blocks of this many filters share kernels and "
                              "patterns (ADMM and one-shot; the irregular baseline matches their counts)")
@@ -486,6 +512,14 @@ def main(argv: list[str] | None = None) -> int:
         overrides["distill_temperature"] = args.distill_temperature
     if args.filter_block != 1:
         overrides["filter_block"] = args.filter_block
+    if args.distill_admm is not None:
+        overrides["distill_admm"] = args.distill_admm
+    if args.joint_connectivity is not None:
+        overrides["joint_connectivity"] = args.joint_connectivity
+    if args.admm_updates is not None:
+        if args.admm_updates < 1:
+            parser.error(f"--admm-updates must be a positive integer, got {args.admm_updates}")
+        overrides["admm_updates_per_epoch"] = args.admm_updates
     overrides["model"] = args.model
     overrides["channels"] = tuple(args.channels) if args.channels else None
     overrides["pointwise_keep"] = args.keep_1x1

@@ -153,9 +153,20 @@ class ADMMPruner:
                 self.z[name] = project_pattern(weight, self.library, plan.filter_block)[0]
                 self.u[name] = torch.zeros_like(weight)
             if plan.keep is not None:
-                self.y[name] = project_connectivity(weight, plan.keep, plan.filter_block)[0]
+                self.y[name] = self._project_connectivity(name, weight)
                 self.v[name] = torch.zeros_like(weight)
         self._broadcast_state()
+
+    def _project_connectivity(self, name: str, weight: torch.Tensor) -> torch.Tensor:
+        """``Y``'s projection: whole kernels, chosen by full norm or (``joint_connectivity``)
+        by the norm kept after pattern projection, as :meth:`hard_prune` chooses."""
+        plan = self.plan[name]
+        assert plan.keep is not None
+        if not (self.config.joint_connectivity and plan.pattern):
+            return project_connectivity(weight, plan.keep, plan.filter_block)[0]
+        patterned = project_pattern(weight, self.library, plan.filter_block)[0]
+        kept = project_connectivity(patterned, plan.keep, plan.filter_block)[1]
+        return weight.detach() * kept[:, :, None, None].to(weight.dtype)
 
     def penalty(self) -> torch.Tensor:
         """``sum over layers of rho/2 ||W - Z + U||^2 + rho/2 ||W - Y + V||^2`` (0 after hard pruning).
@@ -186,18 +197,7 @@ class ADMMPruner:
         """
         if self.phase != "admm":
             raise PruneError("epoch_end() is the ADMM update; the pruner is already hard-pruned")
-        for name in self.z:
-            weight = self._weights[name].detach()
-            self.z[name] = project_pattern(weight + self.u[name], self.library,
-                                           self.plan[name].filter_block)[0]
-            self.u[name].add_(weight - self.z[name])
-        for name in self.y:
-            weight = self._weights[name].detach()
-            keep = self.plan[name].keep
-            assert keep is not None
-            self.y[name] = project_connectivity(weight + self.v[name], keep,
-                                                self.plan[name].filter_block)[0]
-            self.v[name].add_(weight - self.y[name])
+        self._update()
         self.updates += 1
         new_rho = self.config.rho.at(self.updates)
         if new_rho != self.rho and self.config.rescale_duals:
@@ -207,6 +207,32 @@ class ADMMPruner:
         self.rho = new_rho
         self._broadcast_state()
         return {"rho": self.rho, **self.residuals()}
+
+    @torch.no_grad()
+    def update(self) -> None:
+        """The Z/Y/U/V update alone: no rho schedule step, no update count.
+
+        ``Z = proj_pattern(W + U)``, ``U += W - Z``, ``Y = proj_conn(W + V)``, ``V += W - Y``.
+        :meth:`epoch_end` calls it once per epoch; ``fit`` with
+        ``FitConfig(admm_updates_per_epoch=n)`` also calls it ``n - 1`` times inside every
+        ADMM epoch, so ``Z`` and ``Y`` follow the weights more closely while ``rho`` still
+        changes per epoch.
+        """
+        if self.phase != "admm":
+            raise PruneError("update() is the ADMM update; the pruner is already hard-pruned")
+        self._update()
+        self._broadcast_state()
+
+    def _update(self) -> None:
+        for name in self.z:
+            weight = self._weights[name].detach()
+            self.z[name] = project_pattern(weight + self.u[name], self.library,
+                                           self.plan[name].filter_block)[0]
+            self.u[name].add_(weight - self.z[name])
+        for name in self.y:
+            weight = self._weights[name].detach()
+            self.y[name] = self._project_connectivity(name, weight + self.v[name])
+            self.v[name].add_(weight - self.y[name])
 
     @torch.no_grad()
     def residuals(self) -> dict[str, float]:

@@ -108,6 +108,11 @@ class PruneConfig:
         rescale_duals: when ``rho`` changes, rescale the scaled duals ``U``, ``V`` by
             ``rho_old / rho_new`` so the unscaled multipliers are preserved (the
             textbook rule for scaled-form ADMM with varying ``rho``).
+        joint_connectivity: the ADMM connectivity step ``Y = proj_conn(W + V)`` chooses the
+            kernels to keep by the norm they keep *after* pattern projection (the rule
+            :meth:`~pconv.prune.ADMMPruner.hard_prune` uses), not by their full norm; the
+            kept kernels stay whole in ``Y``.  Layers without pattern pruning are
+            unaffected.  ``False`` (default): the plain connectivity projection.
         filter_block: group-shared pattern pruning: blocks of this many consecutive
             filters keep the same kernels with the same patterns (the pattern and
             connectivity projections choose per block, on the block's summed squared
@@ -129,6 +134,7 @@ class PruneConfig:
     rho: RhoSchedule = field(default_factory=RhoSchedule)
     rho_scale: Mapping[str, float] = field(default_factory=dict)
     rescale_duals: bool = True
+    joint_connectivity: bool = False
     filter_block: int = 1
 
     def __post_init__(self) -> None:

@@ -108,9 +108,17 @@ class FitConfig:
             the retraining stage: the loss becomes ``(1 - a) * loss_fn + a * T^2 *
             KL(softmax(teacher / T) || softmax(student / T))`` (:mod:`pconv.prune.distill`).
             0 (default): off, and ``fit`` behaves exactly as without the option.  The ADMM
-            stage is not distilled, so every method that retrains (ADMM, one-shot, the
-            baselines) gets the same retraining objective.
+            stage is not distilled unless ``distill_admm`` is set, so every method that
+            retrains (ADMM, one-shot, the baselines) gets the same retraining objective.
         distill_temperature: the temperature ``T`` of distillation.
+        distill_admm: also distill in the ADMM stage: the W-step minimizes the distilled
+            loss plus the ADMM penalty, so every epoch of the run (not only retraining)
+            uses the same objective as the baselines' fine-tuning.  Needs
+            ``distill_weight > 0``.  Default ``False`` (the ADMM stage uses ``loss_fn``).
+        admm_updates_per_epoch: Z/Y/U/V updates per ADMM epoch: ``n - 1`` evenly spaced
+            inside the epoch (:meth:`~pconv.prune.ADMMPruner.update`, every
+            ``batches // n`` minibatches) plus the one of ``epoch_end``; ``rho`` still steps
+            once per epoch.  1 (default): once per epoch, as in the paper.
         recalibrate_bn: right after hard pruning, re-estimate the batch-norm running
             statistics on ``train_set`` (:func:`recalibrate_batchnorm`).  Hard pruning
             changes every conv output, so the statistics gathered on the unpruned weights
@@ -134,6 +142,8 @@ class FitConfig:
     drop_last: bool = False
     distill_weight: float = 0.0
     distill_temperature: float = 4.0
+    distill_admm: bool = False
+    admm_updates_per_epoch: int = 1
     recalibrate_bn: bool = True
     progress: bool = True
 
@@ -153,6 +163,10 @@ class FitConfig:
             )
         if not self.distill_temperature > 0.0:
             raise PruneError(f"distill_temperature must be > 0, got {self.distill_temperature}")
+        if self.admm_updates_per_epoch < 1:
+            raise PruneError(f"admm_updates_per_epoch must be >= 1, got {self.admm_updates_per_epoch}")
+        if self.distill_admm and self.distill_weight == 0.0:
+            raise PruneError("distill_admm=True needs distill_weight > 0 (the distillation it extends)")
 
 
 @dataclass
@@ -207,11 +221,13 @@ def train_one_epoch(
     penalty: Callable[[], torch.Tensor] | None = None,
     device: torch.device | None = None,
     distillation: Distillation | None = None,
+    on_batch_end: Callable[[int], None] | None = None,
 ) -> dict[str, float]:
     """One pass over ``loader`` of ``(inputs, targets)`` batches.
 
     Returns the mean ``loss`` (``loss_fn``) and ``penalty``, and with ``distillation``
     the mean soft term ``distill`` (the step minimizes ``distillation.loss``).
+    ``on_batch_end(batches_done)`` runs after every optimizer step.
     """
     model.train()
     loss_sum, penalty_sum, distill_sum, batches = 0.0, 0.0, 0.0, 0
@@ -233,6 +249,8 @@ def train_one_epoch(
         optimizer.step()
         loss_sum += float(loss.detach())
         batches += 1
+        if on_batch_end is not None:
+            on_batch_end(batches)
     stats = {"loss": loss_sum / max(batches, 1), "penalty": penalty_sum / max(batches, 1)}
     if distillation is not None:
         stats["distill"] = distill_sum / max(batches, 1)
@@ -359,6 +377,11 @@ def fit(
             distill_temperature=config.distill_temperature,
             teacher=module_fingerprint(distillation.teacher),
         )
+        if config.distill_admm:
+            run["distill_admm"] = True
+    if config.admm_updates_per_epoch != 1:
+        # Only when set: checkpoints of runs with one update per epoch keep their old form.
+        run["admm_updates_per_epoch"] = config.admm_updates_per_epoch
     result = FitResult()
     start = 0
     if ckpt is not None and resume and ckpt.exists():
@@ -424,6 +447,14 @@ def fit(
             sampler = RandomSampler(train_set, generator=generator)  # type: ignore[arg-type]
         loader = DataLoader(train_set, batch_size=config.batch_size, sampler=sampler, drop_last=config.drop_last)
         lr = opt.param_groups[0]["lr"]
+        inner_update = None
+        if stage == "admm" and config.admm_updates_per_epoch > 1:
+            updates, every = config.admm_updates_per_epoch, max(1, len(loader) // config.admm_updates_per_epoch)
+
+            def inner_update(done: int) -> None:
+                if done % every == 0 and done // every < updates and done < len(loader):
+                    pruner.update()  # type: ignore[attr-defined]
+
         stats = train_one_epoch(
             net,
             loader,
@@ -431,7 +462,8 @@ def fit(
             opt,
             penalty=pruner.penalty if stage == "admm" else None,
             device=device,
-            distillation=distillation if stage == "retrain" else None,
+            distillation=distillation if stage == "retrain" or config.distill_admm else None,
+            on_batch_end=inner_update,
         )
         sched.step()
         record: dict[str, Any] = {"epoch": epoch, "stage": stage, "lr": lr, **stats}

@@ -231,3 +231,43 @@ def test_pointwise_keep_prunes_the_1x1_convs() -> None:
     assert all(bool(((b != 0) == (b[0] != 0)).all()) for b in w.reshape(2, 8, 16))
     assert int((net[7].weight != 0).sum()) == 8 * 16 // 4
     assert bool((net[0].weight != 0).all()) and bool((net[6].weight != 0).all())
+
+
+def test_joint_connectivity_picks_kernels_by_their_pattern_norm() -> None:
+    """joint_connectivity: Y keeps whole kernels, chosen by the norm left after pattern
+    projection (hard_prune's rule); off, by the full norm."""
+    model = make_net()
+    with torch.no_grad():
+        # Kernel (0, 0): large but spread over all 9 taps; the others get 4 equal taps of a
+        # smaller size inside one library pattern, so after pattern projection kernel
+        # (0, 0) keeps 4/9 of its squared norm and ranks below them.
+        weight = torch.zeros_like(model.conv2.weight)
+        plain = ADMMPruner(model, config=PruneConfig(rho=FLAT))
+        pattern = torch.from_numpy(plain.library.masks()[0]).to(weight.dtype)
+        weight[:] = 0.5 * pattern
+        weight[0, 0] = 1.0 / 3.0 * 1.2  # squared norm 9 * 0.16 = 1.44 > 4 * 0.25 = 1; kept 0.64 < 1
+        weight[1:, :] *= torch.linspace(1.0, 0.5, 8)[None, :, None, None]
+        model.conv2.weight.copy_(weight)
+    plain = ADMMPruner(model, library=plain.library, config=PruneConfig(rho=FLAT))
+    joint = ADMMPruner(model, library=plain.library, config=PruneConfig(rho=FLAT, joint_connectivity=True))
+    expected = project_connectivity(project_pattern(weight, plain.library)[0], 1 / 3.6)[1]
+    for pruner in (plain, joint):
+        kept = (pruner.y["conv2"].flatten(2) != 0).any(dim=2)
+        assert int(kept.sum()) == round(16 * 8 / 3.6)
+        kept_rows = kept[:, :, None, None]
+        assert torch.equal(pruner.y["conv2"], weight * kept_rows)  # whole kernels
+    assert bool((plain.y["conv2"][0, 0] != 0).all())  # largest full norm
+    assert torch.equal((joint.y["conv2"].flatten(2) != 0).any(dim=2), expected)
+    assert not bool(expected[0, 0])
+    # The same rule in the epoch update, and hard_prune keeps exactly Y's kernels.
+    joint.epoch_end()
+    assert torch.equal((joint.y["conv2"].flatten(2) != 0).any(dim=2), expected)
+    joint.hard_prune()
+    assert torch.equal(joint.assignments["conv2"] >= 0, expected)
+    # Layers without pattern pruning keep the plain rule.
+    net = make_net()
+    _perturb(net, 1)
+    with_pw = [ADMMPruner(net, config=PruneConfig(rho=FLAT, pointwise_keep=0.5, joint_connectivity=j))
+               for j in (False, True)]
+    assert with_pw[1].plan["pw"].pattern is False
+    assert torch.equal(with_pw[0].y["pw"], with_pw[1].y["pw"])

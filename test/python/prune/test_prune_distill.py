@@ -185,3 +185,21 @@ def test_bad_distillation_settings() -> None:
         fit(ADMMPruner(make_net()), make_dataset(), LOSS, config, teacher=_teacher().to("meta"))
     with pytest.raises(PruneError, match="same shape"):
         distillation_loss(torch.zeros(2, 3), torch.zeros(2, 4), 1.0)
+
+
+def test_distill_admm_distills_the_admm_stage_too(tmp_path: Path) -> None:
+    config = FitConfig(**{**DISTILL.__dict__, "distill_admm": True})
+    pruner = ADMMPruner(make_net(), config=PRUNE)
+    history = fit(pruner, make_dataset(), LOSS, config, teacher=_teacher(), checkpoint_dir=tmp_path).history
+    assert ["distill" in r for r in history] == [True, True, True, True]
+    assert all(r["penalty"] > 0 for r in history[:2])  # still the ADMM W-step
+    retrain_only = ADMMPruner(make_net(), config=PRUNE)
+    fit(retrain_only, make_dataset(), LOSS, DISTILL, teacher=_teacher())
+    assert not torch.equal(pruner.model.conv2.weight, retrain_only.model.conv2.weight)
+    # It is part of the run's identity: a checkpoint of one does not resume the other.
+    assert torch.load(tmp_path / CHECKPOINT_NAME, weights_only=True)["run"]["distill_admm"] is True
+    with pytest.raises(CheckpointError, match="distill_admm"):
+        fit(ADMMPruner(make_net(), config=PRUNE), make_dataset(), LOSS, DISTILL, teacher=_teacher(),
+            checkpoint_dir=tmp_path)
+    with pytest.raises(PruneError, match="distill_admm=True needs distill_weight > 0"):
+        FitConfig(distill_admm=True)

@@ -41,8 +41,12 @@ def test_channels_reach_the_model_results_and_header(evaluate: ModuleType, tmp_p
     assert {r["method"] for r in payload["runs"]} == {"admm", "one-shot", "irregular"}
     layers = {r["name"]: r for r in next(r for r in payload["runs"] if r["method"] == "admm")["report"]["layers"]}
     assert [layers[f"conv{i}"]["weights"] for i in range(1, 5)] == [1 * 4 * 9, 4 * 4 * 9, 4 * 8 * 9, 8 * 8 * 9]
+    settings = payload["settings"]
+    assert (settings["distill_admm"], settings["joint_connectivity"], settings["admm_updates_per_epoch"]) == (
+        True, True, 4)
     header = (tmp_path / "results.md").read_text()
     assert "`--model cnn --channels 4 4 8 8`" in header and "(4-4-8-8 channels, batch norm)" in header
+    assert "Z/Y/U/V updated 4x per epoch" in header and "ADMM phase distilled too" in header
     assert (tmp_path / "accuracy_vs_compression.png").exists()
 
 
@@ -62,6 +66,7 @@ def test_default_channels_are_unchanged(evaluate: ModuleType) -> None:
         (["--model", "bottleneck", "--channels", "4", "4", "8", "8"], "--channels only applies to --model cnn"),
         (["--channels", "4", "0", "8", "8"], "--channels must be positive integers"),
         (["--channels", "4", "4", "8"], "expected 4 arguments"),
+        (["--admm-updates", "0"], "--admm-updates must be a positive integer"),
     ],
 )
 def test_bad_channels_are_refused(
@@ -71,3 +76,16 @@ def test_bad_channels_are_refused(
         evaluate.main(["--quick", *argv])
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_admm_tuning_flags_restore_the_old_admm(evaluate: ModuleType, tmp_path: Path) -> None:
+    """--no-distill-admm --no-joint-connectivity --admm-updates 1: the ADMM of the runs before
+    the tuning (the library defaults)."""
+    code = evaluate.main(["--quick", "--main-only", "--channels", "4", "4", "8", "8", "--out", str(tmp_path),
+                          "--no-distill-admm", "--no-joint-connectivity", "--admm-updates", "1"])
+    assert code == 0
+    settings = json.loads((tmp_path / "results.json").read_text())["settings"]
+    assert (settings["distill_admm"], settings["joint_connectivity"], settings["admm_updates_per_epoch"]) == (
+        False, False, 1)
+    header = (tmp_path / "results.md").read_text()
+    assert "updated" not in header and "ADMM phase distilled" not in header

@@ -180,3 +180,29 @@ def test_recalibrate_batchnorm_keeps_weights_mode_and_momentum() -> None:
     for key, value in before.items():
         assert torch.equal(net.state_dict()[key], value), key
     assert recalibrate_batchnorm(make_net(), make_dataset(20)) == 0  # no batch norm: nothing to do
+
+
+def test_admm_updates_per_epoch_adds_evenly_spaced_updates(tmp_path: Path) -> None:
+    """admm_updates_per_epoch = n: n - 1 extra Z/Y/U/V updates inside every ADMM epoch
+    (after every len(loader) // n minibatches), rho still steps once per epoch."""
+    config = FitConfig(**{**CONFIG.__dict__, "admm_updates_per_epoch": 3})
+    pruner = ADMMPruner(make_net(), config=PRUNE)
+    calls: list[int] = []
+    update = pruner.update
+
+    def counting_update() -> None:
+        calls.append(pruner.updates)  # the epoch's update count: no epoch_end in between
+        update()
+
+    pruner.update = counting_update  # type: ignore[method-assign]
+    history = fit(pruner, make_dataset(), LOSS, config, checkpoint_dir=tmp_path).history
+    assert calls == [0, 0, 1, 1, 2, 2]  # 64 samples / 16 = 4 batches: after batches 1 and 2
+    plain = fit(ADMMPruner(make_net(), config=PRUNE), make_dataset(), LOSS, CONFIG).history
+    assert [r.get("rho") for r in history] == [r.get("rho") for r in plain]
+    assert history[0]["pattern_residual"] != plain[0]["pattern_residual"]
+    assert torch.load(tmp_path / CHECKPOINT_NAME, weights_only=True)["run"]["admm_updates_per_epoch"] == 3
+    with pytest.raises(ValueError, match="admm_updates_per_epoch must be >= 1"):
+        FitConfig(admm_updates_per_epoch=0)
+    pruner.hard_prune()
+    with pytest.raises(ValueError, match="already hard-pruned"):
+        pruner.update()
