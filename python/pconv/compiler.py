@@ -12,6 +12,7 @@ reproduced with one command:
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shlex
 import shutil
@@ -21,7 +22,7 @@ import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from .artifact import Artifact, TensorSpec
 from .frontend import ImportedModule, import_torch
@@ -206,6 +207,8 @@ class _Session:
         cmd = " ".join(shlex.quote(mapping.get(a, a)) for a in argv)
         for old, new in mapping.items():
             cmd = cmd.replace(old, new)
+        # Outputs too: the work directory is removed after a failure.
+        cmd = cmd.replace(str(self.workdir), str(repro))
         (repro / "command.sh").write_text("#!/bin/sh\n" + cmd + "\n")
         raise CompileError(stage, proc.stderr or proc.stdout or f"exit code {proc.returncode}",
                            command=cmd, repro_dir=str(repro))
@@ -215,62 +218,76 @@ class _Session:
         return proc.stdout if proc.returncode == 0 else f"// could not print {path.name}:\n{proc.stderr}"
 
 
+@contextlib.contextmanager
+def _work_directory(opts: CompileOptions) -> Iterator[Path]:
+    """A fresh work directory, removed again if the compilation fails (a failing
+    tool leaves its inputs in a ``pconv-repro-*`` directory instead) unless
+    ``keep_workdir``."""
+    workdir = Path(tempfile.mkdtemp(prefix="pconv-"))
+    try:
+        yield workdir
+    except BaseException:
+        if not opts.keep_workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+        raise
+
+
 def compile_linalg(imported: ImportedModule, opts: CompileOptions) -> Artifact:
     """Compile an already imported linalg-on-tensors module."""
     target = get_target(opts.target)
-    workdir = Path(tempfile.mkdtemp(prefix="pconv-"))
-    session = _Session(workdir)
-    stages: "OrderedDict[str, str]" = OrderedDict()
-    inputs, outputs = _func_signature(imported.text, imported.func_name)
+    with _work_directory(opts) as workdir:
+        session = _Session(workdir)
+        stages: "OrderedDict[str, str]" = OrderedDict()
+        inputs, outputs = _func_signature(imported.text, imported.func_name)
 
-    linalg = workdir / "linalg.mlir"
-    linalg.write_text(imported.text)
-    weights = workdir / "weights.pcw"
-    write_weights(weights, imported.weights)
-    stages["linalg"] = imported.text if len(imported.text) < 4_000_000 else "// (large module elided)"
+        linalg = workdir / "linalg.mlir"
+        linalg.write_text(imported.text)
+        weights = workdir / "weights.pcw"
+        write_weights(weights, imported.weights)
+        stages["linalg"] = imported.text if len(imported.text) < 4_000_000 else "// (large module elided)"
 
-    # Stage pconv: attach the weights, import pattern-sparse convolutions,
-    # fuse their ReLUs, reorder their filters.
-    pconv_bc = workdir / "pconv.mlirbc"
-    # Quoted: the attribute text contains spaces and commas.
-    library = f'library="{opts.library.to_mlir()}"' if opts.library else ""
-    import_options = " ".join(filter(None, [
-        library, f"patterns={str(opts.import_pattern_convs).lower()}",
-        f"dense={str(opts.vectorize_dense_convs).lower()}",
-        f"depthwise={str(opts.import_depthwise).lower()}"]))
-    reorder = ",pconv-reorder-filters" if opts.reorder_filters else ""
-    fuse = (f"pconv-fuse-activation{{residual={str(opts.fuse_residual).lower()} "
-            f"pool={str(opts.fuse_pool).lower()}}}")
-    import_pass = f",func.func(pconv-import-linalg{{{import_options}}},{fuse}{reorder})"
-    session.run("pconv", [tool("pconv-opt"), str(linalg),
-                          f"--pass-pipeline=builtin.module(pconv-attach-weights{{file={weights}}}{import_pass})",
-                          "--emit-bytecode", "-o", str(pconv_bc)], inputs=[linalg, weights])
-    stages["pconv"] = session.print_stage(pconv_bc)
+        # Stage pconv: attach the weights, import pattern-sparse convolutions,
+        # fuse their ReLUs, reorder their filters.
+        pconv_bc = workdir / "pconv.mlirbc"
+        # Quoted: the attribute text contains spaces and commas.
+        library = f'library="{opts.library.to_mlir()}"' if opts.library else ""
+        import_options = " ".join(filter(None, [
+            library, f"patterns={str(opts.import_pattern_convs).lower()}",
+            f"dense={str(opts.vectorize_dense_convs).lower()}",
+            f"depthwise={str(opts.import_depthwise).lower()}"]))
+        reorder = ",pconv-reorder-filters" if opts.reorder_filters else ""
+        fuse = (f"pconv-fuse-activation{{residual={str(opts.fuse_residual).lower()} "
+                f"pool={str(opts.fuse_pool).lower()}}}")
+        import_pass = f",func.func(pconv-import-linalg{{{import_options}}},{fuse}{reorder})"
+        session.run("pconv", [tool("pconv-opt"), str(linalg),
+                              f"--pass-pipeline=builtin.module(pconv-attach-weights{{file={weights}}}{import_pass})",
+                              "--emit-bytecode", "-o", str(pconv_bc)], inputs=[linalg, weights])
+        stages["pconv"] = session.print_stage(pconv_bc)
 
-    tiles = opts.tiles
-    if opts.tune and tiles is None and vector_width_of(opts, target) > 0:
-        from .tuning import tune_module
+        tiles = opts.tiles
+        if opts.tune and tiles is None and vector_width_of(opts, target) > 0:
+            from .tuning import tune_module
 
-        tiles = tune_module(pconv_bc, opts)
-    library_path = _lower_to_library(session, pconv_bc, opts, target, stages, tiles)
-    if not opts.keep_workdir:
-        _remove_all_but(workdir, library_path)
-    artifact = Artifact(
-        directory=workdir,
-        target=target.name,
-        triple=target.triple,
-        symbol=f"_mlir_ciface_{imported.func_name}",
-        inputs=inputs,
-        outputs=outputs,
-        stages=stages,
-        stats=_stage_stats(stages["pconv"]),
-    )
-    if tiles:
-        artifact.stats["tuned_convs"] = len(tiles)
-    if not opts.keep_workdir:
-        # The work directory lives as long as the artifact (and what it loaded).
-        weakref.finalize(artifact, shutil.rmtree, workdir, True)
-    return artifact
+            tiles = tune_module(pconv_bc, opts)
+        library_path = _lower_to_library(session, pconv_bc, opts, target, stages, tiles)
+        if not opts.keep_workdir:
+            _remove_all_but(workdir, library_path)
+        artifact = Artifact(
+            directory=workdir,
+            target=target.name,
+            triple=target.triple,
+            symbol=f"_mlir_ciface_{imported.func_name}",
+            inputs=inputs,
+            outputs=outputs,
+            stages=stages,
+            stats=_stage_stats(stages["pconv"]),
+        )
+        if tiles:
+            artifact.stats["tuned_convs"] = len(tiles)
+        if not opts.keep_workdir:
+            # The work directory lives as long as the artifact (and what it loaded).
+            weakref.finalize(artifact, shutil.rmtree, workdir, True)
+        return artifact
 
 
 def _remove_all_but(workdir: Path, keep: Path) -> None:
@@ -332,19 +349,19 @@ def compile_pconv(text: str, opts: CompileOptions | None = None, func_name: str 
     hand or by the auto-tuner) whose weights are inline constants."""
     opts = opts or CompileOptions()
     target = get_target(opts.target)
-    workdir = Path(tempfile.mkdtemp(prefix="pconv-"))
-    session = _Session(workdir)
-    source = workdir / "pconv.mlir"
-    source.write_text(text)
-    inputs, outputs = _func_signature(text, func_name)
-    library_path = _lower_to_library(session, source, opts, target, tiles=tiles)
-    if not opts.keep_workdir:
-        _remove_all_but(workdir, library_path)
-    artifact = Artifact(directory=workdir, target=target.name, triple=target.triple,
-                        symbol=f"_mlir_ciface_{func_name}", inputs=inputs, outputs=outputs)
-    if not opts.keep_workdir:
-        weakref.finalize(artifact, shutil.rmtree, workdir, True)
-    return artifact
+    with _work_directory(opts) as workdir:
+        session = _Session(workdir)
+        source = workdir / "pconv.mlir"
+        source.write_text(text)
+        inputs, outputs = _func_signature(text, func_name)
+        library_path = _lower_to_library(session, source, opts, target, tiles=tiles)
+        if not opts.keep_workdir:
+            _remove_all_but(workdir, library_path)
+        artifact = Artifact(directory=workdir, target=target.name, triple=target.triple,
+                            symbol=f"_mlir_ciface_{func_name}", inputs=inputs, outputs=outputs)
+        if not opts.keep_workdir:
+            weakref.finalize(artifact, shutil.rmtree, workdir, True)
+        return artifact
 
 
 def llc_command(target: Target, bitcode: Path, out: Path, filetype: str = "obj") -> list[str]:

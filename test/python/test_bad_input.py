@@ -2,6 +2,7 @@
 
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -84,10 +85,11 @@ def test_corrupt_artifacts_are_refused(small_artifact, tmp_path):
         pconv.load(tmp_path)
 
 
-def test_failing_stage_writes_repro():
+def test_failing_stage_writes_repro(tmp_path, monkeypatch):
     # An op pconv-opt cannot parse makes the first stage fail.
     from pconv import compiler
 
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     model = torch.nn.Conv2d(1, 1, 3).eval()
     x = torch.randn(1, 1, 5, 5)
     imported = compiler.import_torch(model, (x,))
@@ -98,6 +100,14 @@ def test_failing_stage_writes_repro():
     assert err.stage == "pconv" and err.repro_dir and "pconv-opt" in err.command
     repro = Path(err.repro_dir)
     assert (repro / "linalg.mlir").exists() and (repro / "command.sh").exists()
+    # The failed compilation's work directory (weights included) is gone; only
+    # the repro directory stays.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [repro.name]
+    # With keep_workdir the work directory stays too.
+    with pytest.raises(pconv.CompileError):
+        compiler.compile_linalg(imported, pconv.CompileOptions(keep_workdir=True))
+    names = [p.name for p in tmp_path.iterdir()]
+    assert len(names) == 3 and sum(n.startswith("pconv-repro-pconv-") for n in names) == 2
     # The command reproduces the failure.
     proc = subprocess.run(["sh", str(repro / "command.sh")], capture_output=True, text=True)
     assert proc.returncode != 0 and "conv_2d_nchw_fchw_bogus" in proc.stderr
