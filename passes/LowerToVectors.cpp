@@ -132,11 +132,7 @@ static PaddedGeometry rowPaddedGeometry(const ConvShape &s,
   g.hp = std::max(s.height + pad[0] + pad[2],
                   (tile.rowBlocks * tile.rows - 1) * s.strides[0] +
                       (s.kernelHeight - 1) * dil[0] + 1);
-  int64_t tileWidth = tile.chunks * tile.vectors * tile.vectorWidth;
-  g.wp = paddedWidth(s.width, pad[1],
-                     std::max(s.width + pad[1] + pad[3],
-                              tileWidth + (s.kernelWidth - 1) * dil[1]),
-                     tile.vectorWidth);
+  g.wp = paddedPhaseWidth(s, tile);
   g.top = pad[0];
   g.left = pad[1];
   return g;
@@ -228,10 +224,9 @@ static TapSource createTapSource(OpBuilder &b, Location loc, Conv2DOp op,
         b, loc, MemRefType::get({n, s.channels, hp, 1, wp}, f32), flat,
         ArrayRef<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
   } else {
-    int64_t wq = std::max<int64_t>(llvm::divideCeil(w + pad[1] + pad[3], sw),
-                                   tileWidth + ((kw - 1) * dil[1]) / sw);
     src.buffer = createPhaseSplitCopy(b, loc, source, hp, sw,
-                                      llvm::alignTo(wq, vw), pad[0], pad[1], vw);
+                                      paddedPhaseWidth(s, tile), pad[0], pad[1],
+                                      vw);
   }
   return src;
 }

@@ -488,22 +488,16 @@ static TileShape chooseDenseTile(const ConvShape &s, const RequestedTile &req,
   return t;
 }
 
-/// Floats per input row of a row-form pattern conv's padded copy, as
-/// createTapSource lays it out (one copy; `shifted-copies` makes kw): at
-/// stride 1 the padded width, at stride s > 1 s phase planes of whole
-/// vectors, each wide enough for its share of the padded row and for every
-/// tap of the tile's chunks.
-static int64_t paddedRowFloats(const ConvShape &s, const TileShape &t) {
+int64_t mlir::pconv::paddedPhaseWidth(const ConvShape &s,
+                                      const TileShape &t) {
   int64_t sw = s.strides[1], vw = t.vectorWidth;
   int64_t tileWidth = t.chunks * t.vectors * vw;
-  int64_t padded = s.width + s.padding[1] + s.padding[3];
-  int64_t reach = (s.kernelWidth - 1) * s.dilations[1];
+  int64_t perPhase = std::max<int64_t>(
+      llvm::divideCeil(s.width + s.padding[1] + s.padding[3], sw),
+      tileWidth + (s.kernelWidth - 1) * s.dilations[1] / sw);
   if (sw == 1)
-    return paddedWidth(s.width, s.padding[1],
-                       std::max(padded, tileWidth + reach), vw);
-  int64_t perPhase = std::max<int64_t>(llvm::divideCeil(padded, sw),
-                                       tileWidth + reach / sw);
-  return sw * int64_t(llvm::alignTo(perPhase, vw));
+    return paddedWidth(s.width, s.padding[1], perPhase, vw);
+  return int64_t(llvm::alignTo(perPhase, vw));
 }
 
 FailureOr<TileShape> mlir::pconv::chooseTile(Conv2DOp op,
@@ -563,7 +557,8 @@ FailureOr<TileShape> mlir::pconv::chooseTile(Conv2DOp op,
     // of 0.49. Below the budget more rows win (512 -> 512 at 14x14, 1 MiB:
     // 14 rows 0.96-0.99 ms, 7 rows 0.99-1.01).
     if (model.rowBlockBytes && !t.pitch && !atMostOneKernelPerFilter(op)) {
-      int64_t rowBytes = 4 * paddedRowFloats(s, t);
+      // One copy's row (the non-default shifted copies make kw of them).
+      int64_t rowBytes = 4 * s.strides[1] * paddedPhaseWidth(s, t);
       auto blockBytes = [&](int64_t rows) {
         return s.channels * rowBytes *
                ((rows - 1) * s.strides[0] +

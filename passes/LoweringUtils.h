@@ -240,6 +240,13 @@ Value createColumnMask(OpBuilder &b, Location loc, int64_t lanes, Value x,
 int64_t paddedWidth(int64_t width, int64_t left, int64_t minWidth,
                     int64_t lanes);
 
+/// Columns per phase plane of a row-form pattern conv's zero-padded input
+/// copy (`s.strides[1]` planes; one at stride 1): wide enough for its share
+/// of the padded row and for every tap of the tile's chunks, in whole
+/// vectors (at stride 1 also paddedWidth's room for whole-vector copies).
+/// The lowering allocates it, the tile model counts its bytes.
+int64_t paddedPhaseWidth(const ConvShape &s, const TileShape &t);
+
 /// Allocates an N x C x `paddedHeight` x `paddedWidth` buffer holding `source`
 /// (a memref N x C x H x W) at row `top`, column `left`, zeros elsewhere. The
 /// copy is parallel over (N, C) and vectorized `lanes` wide; `paddedWidth`
