@@ -799,6 +799,28 @@ struct ChannelBlocks {
   }
 };
 
+/// `op`'s constant weights (used by `op` alone) repacked in `schedule`'s
+/// order, kernel `entry`'s taps at entry * taps, as a read-only buffer: a
+/// kernel then costs no weight-offset load and the weights stream in order.
+/// Null for weights that are not such a constant (arguments, shared
+/// tensors: a copy per op would store them twice).
+static Value scheduleOrderWeights(OpBuilder &b, Location loc, Conv2DOp op,
+                                  const PatternSchedule &schedule) {
+  std::string why;
+  if (!op.getWeights().hasOneUse())
+    return Value();
+  FailureOr<std::vector<float>> packed = readConstantF32(op.getWeights(), why);
+  if (failed(packed))
+    return Value();
+  int64_t taps = op.getLibrary().getTaps();
+  std::vector<float> ordered;
+  ordered.reserve(schedule.weightOffset.size() * taps);
+  for (int32_t offset : schedule.weightOffset)
+    ordered.insert(ordered.end(), packed->begin() + offset,
+                   packed->begin() + offset + taps);
+  return toReadOnlyBuffer(b, loc, createF32Constant(b, loc, ordered));
+}
+
 /// Independent FMA chains that keep the FMA units busy: 2 pipes x 4 cycles
 /// of latency on the AVX-512 cores measured here (Zen 5; Skylake-X alike).
 constexpr int64_t kFmaChains = 8;
@@ -841,28 +863,12 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
   if (pooled && (!poolsInRegisters(op, tile) || blocks != 1))
     return op.emitOpError("internal: max_pool that the tile cannot pool in "
                           "registers reached the pattern lowering");
-  // Constant weights are repacked in schedule order (kernel `entry`'s taps
-  // at entry * taps), so a kernel costs no weight-offset load and the
-  // weights stream in order; others are read through the offset table.
-  Value weights;
-  bool scheduleOrder = false;
-  if (anyKept) {
-    std::string why; // not a constant: read through the table
-    FailureOr<std::vector<float>> packed = failure();
-    if (op.getWeights().hasOneUse())
-      packed = readConstantF32(op.getWeights(), why);
-    if (succeeded(packed)) {
-      std::vector<float> ordered;
-      ordered.reserve(schedule.weightOffset.size() * taps);
-      for (int32_t offset : schedule.weightOffset)
-        ordered.insert(ordered.end(), packed->begin() + offset,
-                       packed->begin() + offset + taps);
-      weights = toReadOnlyBuffer(b, loc, createF32Constant(b, loc, ordered));
-      scheduleOrder = true;
-    } else {
-      weights = toReadOnlyBuffer(b, loc, op.getWeights());
-    }
-  }
+  // Constant weights in schedule order where possible, else through the
+  // offset table.
+  Value weights = anyKept ? scheduleOrderWeights(b, loc, op, schedule) : Value();
+  bool scheduleOrder = bool(weights);
+  if (anyKept && !weights)
+    weights = toReadOnlyBuffer(b, loc, op.getWeights());
   ScheduleBuffers tables =
       createScheduleBuffers(b, loc, schedule, !scheduleOrder);
 
