@@ -109,6 +109,12 @@ struct ToLLVMPipelineOptions
       llvm::cl::desc("Tuned tiles by conv index, passed to pconv-choose-tiles "
                      "('index=rows,vectors,channel_block,filter_groups;...')"),
       llvm::cl::init("")};
+  PassOptions::Option<bool> stealTasks{
+      *this, "steal-tasks",
+      llvm::cl::desc("Parallel loops keep their static shares but threads "
+                     "that finish early take the others' remaining tasks "
+                     "(pconv-steal-tasks); off: OpenMP's static schedule"),
+      llvm::cl::init(true)};
   PassOptions::Option<unsigned> numThreads{
       *this, "num-threads",
       llvm::cl::desc("OpenMP threads per parallel region (0: the runtime's "

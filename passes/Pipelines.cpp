@@ -143,6 +143,13 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
   // conversion, every use is explicit and the body is still one block.
   addUpstream(pm, "func.func(optimize-allocation-liveness)");
 
+  // Static shares with stealing instead of OpenMP's static schedule (robust
+  // when a core is shared; see pconv-steal-tasks).
+  if (options.stealTasks) {
+    StealTasksPassOptions stealOptions;
+    stealOptions.numThreads = options.numThreads;
+    pm.addPass(createStealTasksPass(stealOptions));
+  }
   // Outermost scf.parallel loops -> OpenMP parallel worksharing loops.
   addUpstream(pm, "convert-scf-to-openmp{num-threads=" +
                       std::to_string(options.numThreads) + "}");

@@ -101,6 +101,10 @@ class CompileOptions:
             least half of the 16-wide blocks of each row's inputs all zero, see
             :func:`pconv.prune.prune_linear`) store and read only the kept blocks.
             Off by default: pruning linear layers is a separate accuracy trade-off.
+        steal_tasks: parallel loops keep OpenMP's static shares, but a thread
+            that finishes its share takes the remaining tasks of the others'
+            (one atomic add per claim; ``pconv-steal-tasks``), so a core shared
+            with another process delays a loop less. False: the static schedule.
         reorder_filters: filter kernel reorder (pconv-reorder-filters): sort filters
             by length and pattern mix, absorbing the permutation into consumer convs.
         tune: measure candidate tiles of every pattern conv on this machine and keep
@@ -132,6 +136,7 @@ class CompileOptions:
     tail_chunks: bool = True
     filter_lanes: bool = True
     sparse_linear: bool = False
+    steal_tasks: bool = True
     tune: bool = False
     tiles: dict[int, Sequence[int]] | None = None
     fold_batchnorm: bool = True
@@ -143,7 +148,7 @@ class CompileOptions:
         # only fail there, late and cryptically ('maybe' is invalid value...).
         for name in ("import_pattern_convs", "vectorize_dense_convs", "import_depthwise", "fuse_residual", "fuse_pool",
                      "reorder_filters", "shifted_copies", "aligned_loads", "direct_loads", "write_padded", "tail_chunks", "filter_lanes",
-                     "sparse_linear", "tune", "fold_batchnorm", "keep_workdir"):
+                     "sparse_linear", "steal_tasks", "tune", "fold_batchnorm", "keep_workdir"):
             value = getattr(self, name)
             if not isinstance(value, bool):
                 raise TypeError(f"CompileOptions.{name} must be a bool, got {value!r}")
@@ -327,6 +332,7 @@ def _lower_to_library(session: "_Session", pconv_input: Path, opts: CompileOptio
                          f"write-padded={str(opts.write_padded).lower()} "
                          f"tail-chunks={str(opts.tail_chunks).lower()} "
                          f"filter-lanes={str(opts.filter_lanes).lower()} "
+                         f"steal-tasks={str(opts.steal_tasks).lower()} "
                          f"sparse-linear={str(opts.sparse_linear).lower()}}})",
                          "--emit-bytecode", "-o", str(llvm_bc)], inputs=[pconv_input])
     if stages is not None:

@@ -104,6 +104,39 @@ def test_host_runtime_needs_no_torch_and_uses_several_threads(compiled):
     assert after > before
 
 
+def test_stolen_tasks_give_the_same_result_at_any_team_size(tmp_path):
+    """Task stealing (the default) sizes its counters by the team the runtime
+    will give (threads=0: omp_get_max_threads() at run time); with 1, 3 or 5
+    threads on this machine's cores every task still runs exactly once. With
+    steal_tasks=False the loops keep OpenMP's static schedule (no atomics)."""
+    model, shape = random_cnn(5)
+    x = torch.randn(*shape)
+    art = pconv.compile(model, (x,), threads=0)
+    assert "llvm.atomicrmw add" in art.stages["llvm"] and "@omp_get_max_threads" in art.stages["llvm"]
+    static = pconv.compile(model, (x,), threads=3, steal_tasks=False)
+    assert "atomicrmw" not in static.stages["llvm"]
+    fixed = pconv.compile(model, (x,), threads=3)
+    assert "omp_get_max_threads" not in fixed.stages["llvm"]
+    ref = model(x).detach().numpy()
+    np.save(tmp_path / "x.npy", x.numpy())
+    np.save(tmp_path / "ref.npy", ref)
+    for name, a in (("any", art), ("static", static), ("fixed", fixed)):
+        a.save(tmp_path / name)
+    script = textwrap.dedent(f"""
+        import numpy as np, pconv
+        x, ref = np.load({str(tmp_path / 'x.npy')!r}), np.load({str(tmp_path / 'ref.npy')!r})
+        for name in ("any", "static", "fixed"):
+            fn = pconv.load({str(tmp_path)!r} + "/" + name)
+            for _ in range(3):
+                np.testing.assert_allclose(fn(x), ref, rtol=1e-4, atol=1e-4)
+        print("ok")
+    """)
+    for threads in ("1", "3", "5"):
+        env = dict(os.environ, OMP_NUM_THREADS=threads)
+        run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+        assert run.returncode == 0 and run.stdout.strip() == "ok", (threads, run.stderr[-2000:])
+
+
 def test_openmp_threads_are_not_pinned_to_one_cpu_after_torch(compiled):
     """With OMP_PROC_BIND set, PyTorch's libgomp binds the importing thread to
     one CPU; libomp would take that for the machine and bind every model
