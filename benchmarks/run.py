@@ -21,6 +21,7 @@ time cap is a row with the reason; nothing silently disappears.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -188,6 +189,24 @@ def take_peak(result: dict, when: str, budget: float) -> None:
     log(f"peak now {m.get('peak_gflops')} GFLOP/s; reference (best of the run) {peak.get('peak_gflops')}")
 
 
+@contextlib.contextmanager
+def busy_neighbour(on: bool):
+    """With ``on``: a CPU-bound process at normal priority on the last CPU this
+    process may use, for the duration of the block (``--contention``: a core
+    shared with another program, as on a busy machine)."""
+    if not on:
+        yield
+        return
+    cpu = max(os.sched_getaffinity(0))
+    code = f"import os\nos.sched_setaffinity(0, {{{cpu}}})\nwhile True:\n    pass\n"
+    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    try:
+        yield
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def bench_networks(args, networks: list[str], engines: list[str], threads: list[int], result: dict) -> dict[str, Any]:
     from benchmarks import prepare
 
@@ -234,7 +253,8 @@ def bench_networks(args, networks: list[str], engines: list[str], threads: list[
                 log(f"{net}: {key} with {t} thread(s) (cap left {cap_left:.0f} s)")
                 out = Path(args.work) / "runs" / f"{net}.{key}.t{t}.json"
                 budget = min(args.budget, max(cap_left / 4, 0.05))
-                rows, reason, wall = run_worker(spec, [case_dir], t, budget, args.warmup, cap_left, out)
+                with busy_neighbour(args.contention and t > 1):
+                    rows, reason, wall = run_worker(spec, [case_dir], t, budget, args.warmup, cap_left, out)
                 cap_left -= wall
                 if rows:
                     row = rows[0]
@@ -315,6 +335,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="also connectivity-prune every 1x1 conv (not depthwise) to this keep rate "
                          "(default: 1x1 convs stay dense, as in the paper's benchmark); "
                          "use its own --work folder")
+    ap.add_argument("--contention", action="store_true",
+                    help="run the multi-thread rows with a CPU-bound process on the last CPU "
+                         "(a shared core; compare pconv with pconv-static)")
     ap.add_argument("--no-mca", action="store_true")
     ap.add_argument("--no-peak", action="store_true", help="skip the peak measurement (smoke test)")
     ap.add_argument("--tvm-trials", type=int, default=0,

@@ -49,6 +49,8 @@ ENGINES: dict[str, EngineSpec] = {s.key: s for s in [
                pconv=True, install="make setup"),
     EngineSpec("pconv", "pconv_engine", "PConv pattern path", variant="pattern", needs=("pconv",), dense=False,
                pconv=True, install="make setup"),
+    EngineSpec("pconv-static", "pconv_engine", "PConv pattern path, OpenMP static schedule", variant="static",
+               needs=("pconv",), dense=False, pconv=True, install="make setup"),
 ]}
 
 

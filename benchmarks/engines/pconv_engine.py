@@ -40,7 +40,9 @@ def build(case, threads: int, variant: str | None) -> Built:
     import pconv
 
     pattern = variant != "dense"
-    scratch = case.scratch("pconv" if pattern else "pconv-dense")
+    # "static": the pattern path without task stealing (steal_tasks=False).
+    steal = variant != "static"
+    scratch = case.scratch({"dense": "pconv-dense", "static": "pconv-static"}.get(variant or "", "pconv"))
     art_dir = scratch / "artifact"
     cache = Cached(scratch)
     info = cache.get()
@@ -51,7 +53,8 @@ def build(case, threads: int, variant: str | None) -> Built:
         model = torch.load(case.torch_model, weights_only=False).eval()
         x = torch.from_numpy(case.input())
         t0 = time.perf_counter()
-        art = pconv.compile(model, (x,), target="host", threads=0, import_pattern_convs=pattern)
+        art = pconv.compile(model, (x,), target="host", threads=0, import_pattern_convs=pattern,
+                            steal_tasks=steal)
         compile_s = time.perf_counter() - t0
         if art_dir.exists():
             shutil.rmtree(art_dir)
@@ -69,4 +72,5 @@ def build(case, threads: int, variant: str | None) -> Built:
                        "artifact_bytes": dir_bytes(art_dir / "model.so"), "pconv_stats": meta.get("stats"),
                        "toolchain_id": tid,
                        "notes": ("pattern path" if pattern else "dense path (import_pattern_convs=False)")
+                       + ("" if steal else ", static OpenMP schedule (steal_tasks=False)")
                        + "; OMP_NUM_THREADS decides threads"})

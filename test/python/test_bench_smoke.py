@@ -150,3 +150,28 @@ def test_prune_network_keep_1x1_group_shared() -> None:
         ref = model(x).numpy()
     art = pconv.compile(model, (x,))
     np.testing.assert_allclose(art.load()(x.numpy()), ref, rtol=1e-4, atol=1e-4)
+
+
+def test_busy_neighbour_runs_only_inside_its_block() -> None:
+    """--contention's CPU hog starts on the last allowed CPU and is gone after the block."""
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.run import busy_neighbour
+
+    with busy_neighbour(False):
+        pass
+    before = set(os.listdir("/proc"))
+    with busy_neighbour(True):
+        started = [p for p in set(os.listdir("/proc")) - before if p.isdigit()]
+        cpus = set()
+        for pid in started:
+            try:
+                cpus |= os.sched_getaffinity(int(pid))
+            except OSError:
+                pass
+        assert max(os.sched_getaffinity(0)) in cpus
+    for pid in started:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+        except OSError:
+            continue  # gone
+        assert state == "Z", f"hog {pid} still running"
