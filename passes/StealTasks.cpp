@@ -73,8 +73,11 @@ struct StealTasksPass
       });
       if (loops.empty())
         continue;
-      if (numThreads == 0 && !maxThreadsFn)
+      if (numThreads == 0 && !maxThreadsFn) {
         maxThreadsFn = declareMaxThreads(module);
+        if (!maxThreadsFn)
+          return signalPassFailure();
+      }
       Value counters, workers;
       std::tie(counters, workers) = createCounters(func, maxThreadsFn);
       for (scf::ParallelOp loop : loops)
@@ -88,8 +91,18 @@ private:
   /// for every func.func, and a call would then go to a wrapper libomp does
   /// not have.
   LLVM::LLVMFuncOp declareMaxThreads(ModuleOp module) {
-    if (auto fn = module.lookupSymbol<LLVM::LLVMFuncOp>("omp_get_max_threads"))
+    if (Operation *sym = module.lookupSymbol("omp_get_max_threads")) {
+      auto fn = dyn_cast<LLVM::LLVMFuncOp>(sym);
+      if (!fn || fn.getFunctionType() !=
+                     LLVM::LLVMFunctionType::get(
+                         IntegerType::get(module.getContext(), 32), {})) {
+        sym->emitError("'omp_get_max_threads' is taken by another symbol; "
+                       "pconv-steal-tasks needs it as the OpenMP runtime's "
+                       "i32 () function (or pass num-threads=N)");
+        return nullptr;
+      }
       return fn;
+    }
     OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
     return LLVM::LLVMFuncOp::create(
         b, module.getLoc(), "omp_get_max_threads",
