@@ -157,9 +157,10 @@ struct TileModel {
   /// Dense 1x1 convs may put filters along the lanes
   /// (TileShape::filterLanes) where the model scores that better.
   bool filterLanes = true;
-  /// Pattern convs (several kernels per filter): fewer rows per tile while
-  /// one row block's padded input rows over all channels exceed this (the
-  /// L2 share a task's filters re-read; 0: no limit).
+  /// The L2 share a task re-reads (0: no limit). Pattern convs (several
+  /// kernels per filter): fewer rows per tile while one row block's padded
+  /// input rows over all channels exceed it. Filter-lane 1x1 convs: more
+  /// filter groups while a group's weights exceed half of it.
   int64_t rowBlockBytes = 1 << 20;
 };
 

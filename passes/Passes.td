@@ -390,9 +390,10 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
            "Bytes of tile input rows a channel block may occupy (L1 share); "
            "0: no channel blocking (measured faster on VGG-16 and ResNet-18 here)">,
     Option<"rowBlockBytes", "row-block-bytes", "unsigned", /*default=*/"1048576",
-           "Pattern convs: fewer rows per tile while one row block's padded "
-           "input rows over all channels exceed these bytes (the L2 share "
-           "the task's filters re-read); 0: no limit">,
+           "The L2 share a task re-reads. Pattern convs: fewer rows per "
+           "tile while one row block's padded input rows over all channels "
+           "exceed it; filter-lane 1x1 convs: more filter groups while a "
+           "group's weights exceed half of it; 0: no limit">,
     Option<"minTasks", "min-tasks", "unsigned", /*default=*/"32",
            "Parallel tasks to aim for (filter groups are added until reached)">,
     Option<"denseCacheBytes", "dense-cache-bytes", "unsigned", /*default=*/"24576",
@@ -478,7 +479,8 @@ def ChooseTilesPass : Pass<"pconv-choose-tiles", "ModuleOp"> {
     block's padded input rows of all channels exceed `row-block-bytes`),
     B channels of tile input fit `cache-bytes` (all channels when 0, the
     default), and G filter groups give at
-    least `min-tasks` parallel tasks. A `pconv.tile` already on an op is
+    least `min-tasks` parallel tasks (filter-lane 1x1 convs: also enough
+    groups that a group's weights fit half of `row-block-bytes`). A `pconv.tile` already on an op is
     kept (missing fields are filled in). Dense convs and convs whose
     filters share their kernels in blocks (see `pconv-lower-to-vectors`)
     also get `filter_block` (for the latter it divides the block), and their
@@ -510,9 +512,10 @@ def ChooseTilesPass : Pass<"pconv-choose-tiles", "ModuleOp"> {
            "Bytes of tile input rows a channel block may occupy (L1 share); "
            "0: no channel blocking (measured faster on VGG-16 and ResNet-18 here)">,
     Option<"rowBlockBytes", "row-block-bytes", "unsigned", /*default=*/"1048576",
-           "Pattern convs: fewer rows per tile while one row block's padded "
-           "input rows over all channels exceed these bytes (the L2 share "
-           "the task's filters re-read); 0: no limit">,
+           "The L2 share a task re-reads. Pattern convs: fewer rows per "
+           "tile while one row block's padded input rows over all channels "
+           "exceed it; filter-lane 1x1 convs: more filter groups while a "
+           "group's weights exceed half of it; 0: no limit">,
     Option<"minTasks", "min-tasks", "unsigned", /*default=*/"32",
            "Parallel tasks to aim for">,
     Option<"denseCacheBytes", "dense-cache-bytes", "unsigned", /*default=*/"24576",

@@ -6,6 +6,7 @@
 // RUN: pconv-opt %s --pass-pipeline='builtin.module(pconv-to-llvm{vector-width=4})' --mlir-print-ir-after=pconv-choose-tiles -o /dev/null 2>&1 | FileCheck %s --check-prefix=NEON
 // RUN: pconv-opt %s -split-input-file -pconv-choose-tiles='filter-lanes=false' | FileCheck %s --check-prefix=NOLANES
 // RUN: pconv-opt %s -split-input-file -pconv-choose-tiles='row-block-bytes=131072' | FileCheck %s --check-prefix=L2
+// RUN: pconv-opt %s -split-input-file -pconv-choose-tiles='row-block-bytes=65536' | FileCheck %s --check-prefix=WEIGHTS
 
 // Model defaults (16 lanes): 56 output columns -> V = 4 vectors, R = 4 rows
 // (16 accumulators allowed; 14 balanced row blocks); no channel blocking by default
@@ -54,6 +55,24 @@ func.func @dense_1x1_7x7(%x: tensor<1x128x7x7xf32>) -> tensor<1x64x7x7xf32> {
          kernels dense<0> : tensor<64x128xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1]
          : (tensor<1x128x7x7xf32>, tensor<8192xf32>) -> tensor<1x64x7x7xf32>
   return %y : tensor<1x64x7x7xf32>
+}
+
+// -----
+
+// Filter-lane runs of pixels each read all of their group's weights: enough
+// groups that a group's weights take at most half of `row-block-bytes`. 128 x
+// 512 weights are 256 KiB: 4 groups for 32 tasks by default (64 KiB each),
+// 8 within 64 KiB (half of 65536 bytes would be 32 KiB per group).
+// CHECK-LABEL: func.func @dense_1x1_7x7_groups
+// CHECK: filter_groups = 4 : i64, filter_lanes = 1 : i64, rows = 6 : i64, vectors = 4 : i64
+// WEIGHTS-LABEL: func.func @dense_1x1_7x7_groups
+// WEIGHTS: filter_groups = 8 : i64, filter_lanes = 1 : i64, rows = 6 : i64, vectors = 4 : i64
+func.func @dense_1x1_7x7_groups(%x: tensor<1x128x7x7xf32>) -> tensor<1x512x7x7xf32> {
+  %w = arith.constant dense<0.5> : tensor<65536xf32>
+  %y = pconv.conv2d %x, %w library #pconv.patterns<1x1, taps = 1, [[0]]>
+         kernels dense<0> : tensor<512x128xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1]
+         : (tensor<1x128x7x7xf32>, tensor<65536xf32>) -> tensor<1x512x7x7xf32>
+  return %y : tensor<1x512x7x7xf32>
 }
 
 // -----
