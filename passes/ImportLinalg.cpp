@@ -142,17 +142,20 @@ assignPatterns(ArrayRef<float> weights, int64_t numFilters,
 }
 
 /// The degenerate assignment of a dense filter: one pattern keeping every
-/// tap; only all-zero kernels are pruned.
+/// tap; with `skipZeroKernels` all-zero kernels are pruned, else every
+/// kernel is kept (computed dense, zeros included).
 static PatternAssignment fullPatternAssignment(ArrayRef<float> weights,
                                                int64_t numKernels,
-                                               int64_t area) {
+                                               int64_t area,
+                                               bool skipZeroKernels) {
   PatternAssignment result;
   result.taps = area;
   for (int64_t p = 0; p < area; ++p)
     result.positions.push_back(p);
   result.ids.assign(numKernels, -1);
   for (int64_t k = 0; k < numKernels; ++k)
-    if (llvm::any_of(weights.slice(k * area, area),
+    if (!skipZeroKernels ||
+        llvm::any_of(weights.slice(k * area, area),
                      [](float v) { return v != 0.0f; }))
       result.ids[k] = 0;
   return result;
@@ -290,8 +293,12 @@ struct ImportLinalgPass
                                   kh * kw, libraryAttr, maxPatterns, why);
     bool denseImport = false;
     if (failed(assignment) && dense && kh * kw <= 64) {
+      // With pattern import off (the dense path asked for, e.g. to compare
+      // against dense engines) no sparsity is exploited: pruned kernels are
+      // computed too. Otherwise all-zero kernels are skipped.
       assignment = fullPatternAssignment(
-          *weights, numFilters * kernelsPerFilter, kh * kw);
+          *weights, numFilters * kernelsPerFilter, kh * kw,
+          /*skipZeroKernels=*/patterns);
       denseImport = true;
     }
     if (failed(assignment))

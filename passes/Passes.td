@@ -51,7 +51,9 @@ def ImportLinalgPass : Pass<"pconv-import-linalg", "func::FuncOp"> {
     reason is emitted as a remark with `remarks=true` and under
     `-debug-only=pconv-import-linalg`. With `dense=true` such convolutions are
     imported too, with a single full-kernel pattern, so the vectorized pconv
-    lowering computes them (all-zero kernels are still skipped).
+    lowering computes them (all-zero kernels are still skipped, except with
+    `patterns=false`: then nothing sparse is exploited and every kernel is
+    computed, as a dense engine would).
 
     A depthwise conv (C channels, one kernel per channel) becomes the
     `pconv.conv2d` whose filter f keeps one kernel, on input channel f (a
@@ -83,7 +85,7 @@ def ImportLinalgPass : Pass<"pconv-import-linalg", "func::FuncOp"> {
            "Import pattern-sparse convolutions">,
     Option<"dense", "dense", "bool", /*default=*/"false",
            "Also import convolutions that are not pattern-sparse, as one full "
-           "kernel pattern (zero kernels still skipped), so they take the "
+           "kernel pattern (zero kernels skipped unless patterns=false), so they take the "
            "vectorized pconv lowering instead of upstream loops">,
     Option<"depthwise", "depthwise", "bool", /*default=*/"true",
            "Import depthwise convolutions too (as diagonal pconv.conv2d)">,

@@ -2,6 +2,7 @@
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-import-linalg{library="#pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5], [3, 4, 5, 7], [0, 1, 2, 4]]>"}))' | FileCheck %s --check-prefix=LIB
 
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-import-linalg{dense=true}))' | FileCheck %s --check-prefix=DENSE
+// RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-import-linalg{dense=true patterns=false}))' | FileCheck %s --check-prefix=ALLDENSE
 
 // A pattern-sparse conv with torch-mlir's pad and bias broadcast: the library
 // is inferred (most frequent pattern first), pad and bias are absorbed, the
@@ -50,6 +51,30 @@ func.func @subset_and_stride(%x: tensor<1x2x7x7xf32>) -> tensor<1x1x3x3xf32> {
   %y = linalg.conv_2d_nchw_fchw {dilations = dense<1> : vector<2xi64>, strides = dense<2> : vector<2xi64>}
          ins(%x, %w : tensor<1x2x7x7xf32>, tensor<1x2x3x3xf32>) outs(%init : tensor<1x1x3x3xf32>) -> tensor<1x1x3x3xf32>
   return %y : tensor<1x1x3x3xf32>
+}
+
+// -----
+
+// A dense filter with one all-zero kernel (filter 0, channel 1): with
+// dense=true that kernel is skipped (-1 in the table, 27 packed weights);
+// with pattern import off as well (the dense path asked for) every kernel is
+// computed (36 weights), as a dense engine would.
+// DENSE-LABEL: func.func @dense_filter_zero_kernel
+// DENSE: pconv.conv2d {{.*}} taps = 9, {{.*}} kernels dense<{{\[}}[0, -1], [0, 0]]> : tensor<2x2xi8>
+// DENSE-SAME: tensor<27xf32>
+// ALLDENSE-LABEL: func.func @dense_filter_zero_kernel
+// ALLDENSE: pconv.conv2d {{.*}} taps = 9, {{.*}} kernels dense<0> : tensor<2x2xi8>
+// ALLDENSE-SAME: tensor<36xf32>
+func.func @dense_filter_zero_kernel(%x: tensor<1x2x5x5xf32>) -> tensor<1x2x3x3xf32> {
+  %zero = arith.constant 0.0 : f32
+  %w = arith.constant dense<[[[[1.0, 1.0, 1.0], [1.0, 1.0, 1.0], [1.0, 1.0, 1.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]],
+                             [[[1.0, 1.0, 1.0], [1.0, 1.0, 1.0], [1.0, 1.0, 1.0]], [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]]]> : tensor<2x2x3x3xf32>
+  %empty = tensor.empty() : tensor<1x2x3x3xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%empty : tensor<1x2x3x3xf32>) -> tensor<1x2x3x3xf32>
+  // expected-remark @+1 {{convolution left on the dense path: some kernel keeps all 9 taps (dense)}}
+  %y = linalg.conv_2d_nchw_fchw {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>}
+         ins(%x, %w : tensor<1x2x5x5xf32>, tensor<2x2x3x3xf32>) outs(%init : tensor<1x2x3x3xf32>) -> tensor<1x2x3x3xf32>
+  return %y : tensor<1x2x3x3xf32>
 }
 
 // -----
