@@ -59,7 +59,9 @@ class CompileOptions:
             (``OMP_NUM_THREADS`` at run time).
         library: pattern library to impose on every pattern conv; ``None`` infers
             one per layer from its weights.
-        import_pattern_convs: set False to compile everything on the dense path.
+        import_pattern_convs: set False to compile everything on the dense path:
+            no sparsity is exploited, pruned kernels are computed too (as a dense
+            engine would; for comparisons).
         vectorize_dense_convs: compute convolutions that are not pattern-sparse
             with the vectorized pconv lowering too (as one full kernel pattern);
             False leaves them to upstream linalg loops.
