@@ -143,8 +143,8 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
   // conversion, every use is explicit and the body is still one block.
   addUpstream(pm, "func.func(optimize-allocation-liveness)");
 
-  // Static shares with stealing instead of OpenMP's static schedule (robust
-  // when a core is shared; see pconv-steal-tasks).
+  // OpenMP's static shares, but a thread that finishes its share takes the
+  // others' remaining tasks (see pconv-steal-tasks).
   if (options.stealTasks) {
     StealTasksPassOptions stealOptions;
     stealOptions.numThreads = options.numThreads;

@@ -8,7 +8,9 @@
 // pruned MobileNet-V2 at 2 threads even with two chunks per loop). This pass
 // keeps the static shares and their order but claims tasks from them with
 // one atomic add on a per-worker counter, so a thread that finishes its
-// share takes the remaining tasks of the others' (front first).
+// share takes the remaining tasks of the others' (front first). It cannot
+// help a region whose closing barrier waits for a descheduled thread
+// (docs/rationale.md has the measurements, quiet and shared).
 //
 //===----------------------------------------------------------------------===//
 

@@ -105,8 +105,9 @@ class CompileOptions:
             Off by default: pruning linear layers is a separate accuracy trade-off.
         steal_tasks: parallel loops keep OpenMP's static shares, but a thread
             that finishes its share takes the remaining tasks of the others'
-            (one atomic add per claim; ``pconv-steal-tasks``), so a core shared
-            with another process delays a loop less. False: the static schedule.
+            (one atomic add per claim; ``pconv-steal-tasks``). Neutral on a quiet
+            machine; it helps a loop whose thread is delayed mid-share, not one
+            whose thread misses the closing barrier. False: the static schedule.
         reorder_filters: filter kernel reorder (pconv-reorder-filters): sort filters
             by length and pattern mix, absorbing the permutation into consumer convs.
         tune: measure candidate tiles of every pattern conv on this machine and keep
