@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/LoweringUtils.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -27,6 +28,7 @@ namespace pconv {
 } // namespace mlir
 
 using namespace mlir;
+using mlir::pconv::cIdx;
 
 namespace {
 
@@ -120,15 +122,14 @@ private:
     OpBuilder b = OpBuilder::atBlockBegin(&func.getBody().front());
     Value workers;
     if (numThreads > 0) {
-      workers = arith::ConstantIndexOp::create(b, loc, numThreads);
+      workers = cIdx(b, loc, numThreads);
     } else {
       Value n = LLVM::CallOp::create(b, loc, maxThreadsFn, ValueRange{}).getResult();
       workers = arith::IndexCastOp::create(b, loc, b.getIndexType(), n);
-      workers = arith::MaxSIOp::create(
-          b, loc, workers, arith::ConstantIndexOp::create(b, loc, 1));
+      workers = arith::MaxSIOp::create(b, loc, workers, cIdx(b, loc, 1));
     }
-    Value slots = arith::MulIOp::create(
-        b, loc, workers, arith::ConstantIndexOp::create(b, loc, kCounterStride));
+    Value slots =
+        arith::MulIOp::create(b, loc, workers, cIdx(b, loc, kCounterStride));
     auto type = MemRefType::get({ShapedType::kDynamic}, b.getI64Type());
     Value counters = memref::AllocaOp::create(b, loc, type, ValueRange{slots},
                                               b.getI64IntegerAttr(64));
@@ -146,7 +147,7 @@ private:
   void rewrite(scf::ParallelOp loop, Value counters, Value workers) {
     OpBuilder b(loop);
     Location loc = loop.getLoc();
-    auto idx = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
+    auto idx = [&](int64_t v) { return cIdx(b, loc, v); };
     Value zero = idx(0), one = idx(1), stride = idx(kCounterStride);
 
     // Tasks: the iteration space, linearized (last dimension fastest).
