@@ -17,6 +17,7 @@
 
 #include <functional>
 #include <limits>
+#include <set>
 
 namespace mlir {
 namespace pconv {
@@ -520,6 +521,37 @@ private:
   }
 };
 
+/// Software prefetch (into L1, for reading) of the tile input that channel
+/// `channel` will supply: every cache line of the `inRows` rows from
+/// `inRow0` that the tap vectors of a tile of `vectors` vectors at `col0`
+/// touch, for column shifts dx of 0 .. kw - 1 (times the dilation), in
+/// every copy (column phase) they read. Row-form padded copies only (not the
+/// direct, flat or pitched forms).
+static void prefetchTileInput(OpBuilder &b, Location loc, const TapSource &src,
+                              Value batch, Value channel, Value inRow0,
+                              Value col0, int64_t inRows, int64_t vectors,
+                              int64_t vw, int64_t kw, int64_t dilation) {
+  assert(!src.direct && !src.masked && !src.rowPitch &&
+         "prefetches only from row-form padded copies");
+  constexpr int64_t kLineFloats = 16; // 64-byte lines
+  std::set<std::pair<int64_t, int64_t>> lines; // (copy, first column)
+  for (int64_t dx = 0; dx < kw; ++dx) {
+    auto [copy, shift] = src.tapColumn(dx * dilation);
+    for (int64_t v = 0; v < vectors; ++v)
+      for (int64_t col : {v * vw + shift, v * vw + shift + vw - 1})
+        lines.insert({copy, llvm::alignDown(col, kLineFloats)});
+  }
+  for (int64_t y = 0; y < inRows; ++y) {
+    Value row = arith::AddIOp::create(b, loc, inRow0, cIdx(b, loc, y));
+    for (auto [copy, col] : lines)
+      memref::PrefetchOp::create(
+          b, loc, src.buffer,
+          ValueRange{batch, channel, row, cIdx(b, loc, copy),
+                     arith::AddIOp::create(b, loc, col0, cIdx(b, loc, col))},
+          /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
+  }
+}
+
 /// N x F x H x W `buffer` viewed as N x F x 1 x (H * W) (no copy).
 static Value flatView(OpBuilder &b, Location loc, Value buffer) {
   auto type = cast<MemRefType>(buffer.getType());
@@ -827,7 +859,7 @@ constexpr int64_t kFmaChains = 8;
 
 static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
                                       bool shiftedCopies, bool alignedLoads,
-                                      bool directLoads,
+                                      bool directLoads, int64_t prefetchDistance,
                                       Value inPadded = Value(),
                                       const PaddedGeometry *outInto = nullptr,
                                       Value *outPadded = nullptr) {
@@ -876,6 +908,10 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
   Value zeroVec = vector::BroadcastOp::create(b, loc, vecType, zero);
 
+  int64_t rowSpan = (R - 1) * sh + (s.kernelHeight - 1) * dil[0] + 1;
+  bool prefetchTaps = prefetchDistance > 0 && anyKept && sh == 1 &&
+                      s.strides[1] == 1 && !src.direct && !src.masked &&
+                      !src.rowPitch;
   // Parallel tasks: (image, row block, column chunk, filter group), filter
   // groups balanced by kept work. Inside a task, channel blocks outside and
   // the group's filters inside: the block's input rows stay in L1 while
@@ -947,6 +983,24 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
           b, loc, bound(pattern), bound(pattern + 1), c1, acc,
           [&](OpBuilder &b, Location loc, Value entry, ValueRange iter) {
             Value ch = loadIndex(b, loc, tables.channel, entry);
+            // A filter's kernels visit channels in no order the hardware
+            // prefetcher follows, and its tile input over all channels
+            // stays in L2, not L1: prefetch the rows of the kernel
+            // `prefetchDistance` entries ahead (the next filter's first
+            // ones near the end). VGG-16's stride-1 layers alone: 1.04-1.09x
+            // at 4 ahead, 16 ahead slower. Stride 2 reads about twice the
+            // rows per FMA and ran 1.18-1.28x slower with it (ResNet-18);
+            // the pitched 7x7 maps gained 1%, so neither prefetches.
+            if (prefetchTaps) {
+              Value ahead = arith::MinUIOp::create(
+                  b, loc,
+                  arith::AddIOp::create(b, loc, entry,
+                                        cIdx(b, loc, prefetchDistance)),
+                  cIdx(b, loc, int64_t(schedule.channel.size()) - 1));
+              prefetchTileInput(b, loc, src, batch,
+                                loadIndex(b, loc, tables.channel, ahead),
+                                inRow0, col0, rowSpan, V, vw, kw, dil[1]);
+            }
             Value offset =
                 scheduleOrder
                     ? arith::MulIOp::create(b, loc, entry, cIdx(b, loc, taps))
@@ -1006,7 +1060,6 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
   // checks, whose masks fold away inside the rows (MobileNet-V2's depthwise
   // convs at 112x112 and 56x56: 1.10-1.21x pattern-pruned, 1.13-1.42x
   // dense). The copy is made only where both kinds of row block exist.
-  int64_t rowSpan = (R - 1) * sh + (s.kernelHeight - 1) * dil[0] + 1;
   int64_t inside = 0; // row blocks inside the input's rows (direct form)
   for (int64_t blk = 0; src.direct && blk < tile.rowBlocks; ++blk)
     inside += src.rowsInside(blk * R * sh, rowSpan);
@@ -1299,7 +1352,8 @@ static LogicalResult lowerFilterLaneConv(Conv2DOp op, const TileShape &tile,
 /// A conv with shared-kernel filter blocks (sharedKernelBlock) takes the same
 /// tile with one loop per pattern over the block's kept kernels, weights
 /// repacked to [kernel][taps][filterBlock] in the blocks' kernel order.
-static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile) {
+static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile,
+                                    int64_t prefetchDistance) {
   std::string why;
   FailureOr<std::vector<float>> packed = readConstantF32(op.getWeights(), why);
   if (failed(packed))
@@ -1375,7 +1429,7 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile) {
   // with them ResNet-50's 256 -> 256 3x3 at 14x14 ran 3.06 ms against 1.94.
   TapSource src = createTapSource(b, loc, op, s, tile, false, false);
   ConvOutput io = createConvOutput(b, loc, op, tile);
-  Value c0 = cIdx(b, loc, 0), c1 = cIdx(b, loc, 1);
+  Value c1 = cIdx(b, loc, 1);
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
   Value zeroVec = vector::BroadcastOp::create(b, loc, vecType, zero);
 
@@ -1457,25 +1511,6 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile) {
           }
           return next;
         };
-        // Prefetch of kernel k + 2's tile input (shared-kernel blocks).
-        auto prefetchTileInput = [&](OpBuilder &b, Location loc, Value k) {
-          Value next = arith::MinUIOp::create(
-              b, loc, arith::AddIOp::create(b, loc, k, cIdx(b, loc, 2)),
-              cIdx(b, loc, int64_t(kernelChannel.size()) - 1));
-          Value ch = loadIndex(b, loc, channelTable, next);
-          int64_t inRows = (R - 1) * sh + (s.kernelHeight - 1) * dil[0] + 1;
-          for (int64_t y = 0; y < inRows; ++y)
-            for (int64_t v = 0; v <= V; ++v)
-              memref::PrefetchOp::create(
-                  b, loc, src.buffer,
-                  ValueRange{batch, ch,
-                             arith::AddIOp::create(b, loc, inRow0,
-                                                   cIdx(b, loc, y)),
-                             c0,
-                             arith::AddIOp::create(b, loc, col0,
-                                                   cIdx(b, loc, v * vw))},
-                  /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
-        };
         if (shared) {
           // One loop per pattern over the block's kernels of that pattern;
           // kernel k's weights start at k * taps * FB.
@@ -1500,12 +1535,24 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile) {
                   Value ch = loadIndex(b, loc, channelTable, k);
                   // The block's kernels read channels in no order the
                   // hardware prefetcher follows: prefetch the tile input
-                  // of the kernel two ahead (its rows x V + 1 lines of the
-                  // padded copy). Stride 1: 64->64 at 56x56 0.798 vs 0.848
-                  // ms, 128->128 at 28x28 0.694 vs 0.738, 256->256 at
-                  // 14x14 0.726 vs 0.768; neutral at stride 2.
-                  if (!src.direct && !src.masked && !src.rowPitch)
-                    prefetchTileInput(b, loc, k);
+                  // of the kernel `prefetchDistance` ahead (its rows x
+                  // V + 1 lines of the padded copy). Two ahead, stride 1:
+                  // 64->64 at 56x56 0.798 vs 0.848 ms, 128->128 at 28x28
+                  // 0.694 vs 0.738, 256->256 at 14x14 0.726 vs 0.768;
+                  // neutral at stride 2.
+                  if (prefetchDistance > 0 && !src.direct && !src.masked &&
+                      !src.rowPitch) {
+                    Value ahead = arith::MinUIOp::create(
+                        b, loc,
+                        arith::AddIOp::create(b, loc, k,
+                                              cIdx(b, loc, prefetchDistance)),
+                        cIdx(b, loc, int64_t(kernelChannel.size()) - 1));
+                    prefetchTileInput(
+                        b, loc, src, batch,
+                        loadIndex(b, loc, channelTable, ahead), inRow0, col0,
+                        (R - 1) * sh + (s.kernelHeight - 1) * dil[0] + 1, V,
+                        vw, s.kernelWidth, dil[1]);
+                  }
                   Value base = arith::MulIOp::create(
                       b, loc, k, cIdx(b, loc, taps * FB));
                   scf::YieldOp::create(
@@ -1603,9 +1650,10 @@ struct LowerToVectorsPass
           into = rowPaddedGeometry(cs, *ct);
       }
       Value padded;
-      if (dense ? failed(lowerDenseConv(op, *tile))
+      if (dense ? failed(lowerDenseConv(op, *tile, prefetchDistance))
                 : failed(lowerPatternConv(
                       op, *tile, shiftedCopies, alignedLoads, directLoads,
+                      prefetchDistance,
                       inPadded, into ? &*into : nullptr,
                       &padded)))
         return signalPassFailure();

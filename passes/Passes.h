@@ -72,6 +72,12 @@ struct ToLLVMPipelineOptions
       llvm::cl::desc("Pattern convs write their output into the next pattern "
                      "conv's zero-padded input (no copy)"),
       llvm::cl::init(true)};
+  PassOptions::Option<unsigned> prefetchDistance{
+      *this, "prefetch-distance",
+      llvm::cl::desc("Pattern convs prefetch the tile input of the kernel "
+                     "this many schedule entries ahead (stride-1 per-kernel "
+                     "patterns, shared-kernel blocks); 0: none"),
+      llvm::cl::init(4)};
   PassOptions::Option<bool> sparseLinear{
       *this, "sparse-linear",
       llvm::cl::desc("Linear layers with block-sparse constant weights read "

@@ -318,6 +318,11 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
       every filter of its group applies that block's kernels to the same
       few input rows (L1 hits); the partial sums of a tile go to the output
       between blocks, and bias / ReLU happen in the first / last block;
+    - software prefetch (`prefetch-distance`, 4 by default): a filter's
+      kernels visit input channels in no order the hardware prefetcher
+      follows, so each kernel prefetches into L1 the tile input rows of the
+      kernel that many schedule entries ahead (per-kernel patterns at stride
+      1 on a row-form padded copy; shared-kernel blocks at any stride);
     - L2 blocking of row blocks (`row-block-bytes`, 1 MiB by default): a
       pattern conv's tile takes fewer rows while one row block's padded
       input rows over all channels exceed it, so the rows a task's filters
@@ -422,6 +427,12 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
            "stride 1 or 2 read the input in place with masked loads instead "
            "of a padded copy; row blocks inside the input's rows run a copy "
            "of the task code without row checks">,
+    Option<"prefetchDistance", "prefetch-distance", "unsigned",
+           /*default=*/"4",
+           "Pattern convs reading a row-form padded copy (per-kernel "
+           "patterns at stride 1; shared-kernel blocks at any stride): each "
+           "kernel prefetches the tile input rows of the kernel this many "
+           "entries ahead in its schedule into L1; 0: no prefetches">,
     Option<"writePadded", "write-padded", "bool", /*default=*/"true",
            "A pattern conv whose result only feeds a stride-1 pattern conv "
            "that reads a zero-padded copy of its input writes its output "

@@ -87,6 +87,7 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
         options.alignedLoads && options.vectorWidth >= 16;
     vectorOptions.directLoads = options.directLoads;
     vectorOptions.writePadded = options.writePadded;
+    vectorOptions.prefetchDistance = options.prefetchDistance;
     vectorOptions.tailChunks = options.tailChunks;
     vectorOptions.filterLanes = options.filterLanes;
     pm.addNestedPass<func::FuncOp>(createLowerToVectorsPass(vectorOptions));

@@ -2,6 +2,7 @@
 
 import json
 import os
+import random
 import subprocess
 import sys
 import textwrap
@@ -12,7 +13,7 @@ import torch
 
 import pconv
 from pconv.patterns import PatternLibrary
-from pconv.testing import random_cnn
+from pconv.testing import apply_random_patterns, random_cnn, random_library
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +103,25 @@ def test_host_runtime_needs_no_torch_and_uses_several_threads(compiled):
     before, after = map(int, out.stdout.split())
     # libomp starts its worker thread at the first parallel region.
     assert after > before
+
+
+def test_prefetch_distance_changes_no_result():
+    """Stride-1 pattern convs prefetch the tile input of the kernel
+    `prefetch_distance` entries ahead (default 4); any distance, including one
+    past the end of a filter's kernels (clamped), and 0 (no prefetches) give
+    the same result."""
+    model = torch.nn.Sequential(torch.nn.Conv2d(8, 16, 3, padding=1), torch.nn.ReLU(),
+                                torch.nn.Conv2d(16, 16, 3, padding=1)).eval()
+    rng = random.Random(0)
+    library = random_library(rng, k=4)
+    for conv in (model[0], model[2]):
+        apply_random_patterns(conv, library, rng, keep=0.5)
+    x = torch.randn(1, 8, 20, 20)
+    ref = model(x).detach().numpy()
+    for distance in (4, 0, 1, 1000):
+        art = pconv.compile(model, (x,), prefetch_distance=distance)
+        assert ("llvm.intr.prefetch" in art.stages["llvm"]) == (distance > 0), distance
+        np.testing.assert_allclose(art.load()(x.numpy()), ref, rtol=1e-4, atol=1e-4)
 
 
 def test_stolen_tasks_give_the_same_result_at_any_team_size(tmp_path):

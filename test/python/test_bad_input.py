@@ -113,6 +113,12 @@ def test_failing_stage_writes_repro(tmp_path, monkeypatch):
     assert proc.returncode != 0 and "conv_2d_nchw_fchw_bogus" in proc.stderr
 
 
+@pytest.mark.parametrize("value", [-1, 2.5, "4", True])
+def test_prefetch_distance_must_be_a_non_negative_int(value):
+    with pytest.raises(ValueError, match="CompileOptions.prefetch_distance must be an int >= 0"):
+        pconv.CompileOptions(prefetch_distance=value)
+
+
 @pytest.mark.parametrize("name", ["tail_chunks", "aligned_loads", "import_pattern_convs"])
 def test_compile_switches_must_be_bools(name):
     # Caught up front, not as a pipeline-option parse error inside pconv-opt.
