@@ -1353,13 +1353,18 @@ static LogicalResult lowerFilterLaneConv(Conv2DOp op, const TileShape &tile,
 /// tile with one loop per pattern over the block's kept kernels, weights
 /// repacked to [kernel][taps][filterBlock] in the blocks' kernel order.
 static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile,
-                                    int64_t prefetchDistance) {
+                                    int64_t prefetchDistance,
+                                    Value inPadded = Value(),
+                                    const PaddedGeometry *outInto = nullptr,
+                                    Value *outPadded = nullptr) {
   std::string why;
   FailureOr<std::vector<float>> packed = readConstantF32(op.getWeights(), why);
   if (failed(packed))
     return op.emitOpError() << "cannot read its weights: " << why;
-  if (tile.filterLanes)
+  if (tile.filterLanes) {
+    assert(!inPadded && !outInto && "flat 1x1 convs read and write no padding");
     return lowerFilterLaneConv(op, tile, *packed);
+  }
 
   OpBuilder b(op);
   Location loc = op.getLoc();
@@ -1427,8 +1432,9 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile,
   // Unaligned loads: a dense tile is FMA-bound (each input vector feeds
   // filterBlock filters), and lane shuffles take FMA issue slots (port 5):
   // with them ResNet-50's 256 -> 256 3x3 at 14x14 ran 3.06 ms against 1.94.
-  TapSource src = createTapSource(b, loc, op, s, tile, false, false);
-  ConvOutput io = createConvOutput(b, loc, op, tile);
+  TapSource src = createTapSource(b, loc, op, s, tile, false, false,
+                                  /*directLoads=*/false, inPadded);
+  ConvOutput io = createConvOutput(b, loc, op, tile, outInto, outPadded);
   Value c1 = cIdx(b, loc, 1);
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
   Value zeroVec = vector::BroadcastOp::create(b, loc, vecType, zero);
@@ -1627,7 +1633,7 @@ struct LowerToVectorsPass
         op = unfuseMaxPool(op);
       std::optional<PaddedGeometry> into;
       Conv2DOp consumer;
-      if (writePadded && !dense && !tile->flatten) {
+      if (writePadded && !tile->flatten) {
         // The one live user (the import leaves dead pads of conv results).
         for (Operation *user : op->getUsers()) {
           if (isOpTriviallyDead(user))
@@ -1640,8 +1646,10 @@ struct LowerToVectorsPass
           consumer = conv;
         }
       }
+      // Dense and shared-kernel consumers read the same row form (they
+      // never take shifted copies); depthwise ones read in place.
       if (consumer && consumer.getInput() == op.getResult() &&
-          !isFilterBlockedConv(consumer) && !shiftedCopies &&
+          (isFilterBlockedConv(consumer) || !shiftedCopies) &&
           !(directLoads && atMostOneKernelPerFilter(consumer))) {
         FailureOr<TileShape> ct = chooseTile(consumer, model);
         ConvShape cs = ConvShape::of(consumer);
@@ -1650,7 +1658,8 @@ struct LowerToVectorsPass
           into = rowPaddedGeometry(cs, *ct);
       }
       Value padded;
-      if (dense ? failed(lowerDenseConv(op, *tile, prefetchDistance))
+      if (dense ? failed(lowerDenseConv(op, *tile, prefetchDistance, inPadded,
+                                        into ? &*into : nullptr, &padded))
                 : failed(lowerPatternConv(
                       op, *tile, shiftedCopies, alignedLoads, directLoads,
                       prefetchDistance,

@@ -69,8 +69,8 @@ struct ToLLVMPipelineOptions
       llvm::cl::init(true)};
   PassOptions::Option<bool> writePadded{
       *this, "write-padded",
-      llvm::cl::desc("Pattern convs write their output into the next pattern "
-                     "conv's zero-padded input (no copy)"),
+      llvm::cl::desc("Convs write their output into the next conv's "
+                     "zero-padded input (no copy)"),
       llvm::cl::init(true)};
   PassOptions::Option<unsigned> prefetchDistance{
       *this, "prefetch-distance",

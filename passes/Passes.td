@@ -312,6 +312,8 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
       stride s its columns are split into s phases (column x at phase x % s,
       position x / s), so the taps of consecutive outputs stay contiguous
       vectors at any stride; partial output vectors use masked stores;
+      unless its producer (a conv, pattern or dense, with no other user)
+      wrote its output straight into that buffer (`write-padded`);
     - cache blocking (off by default; `cache-bytes` or `pconv.tile`): input
       channels are cut into blocks whose tile input rows fit `cache-bytes`; a
       task runs block by block, and inside a block
@@ -434,10 +436,10 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
            "kernel prefetches the tile input rows of the kernel this many "
            "entries ahead in its schedule into L1; 0: no prefetches">,
     Option<"writePadded", "write-padded", "bool", /*default=*/"true",
-           "A pattern conv whose result only feeds a stride-1 pattern conv "
-           "that reads a zero-padded copy of its input writes its output "
-           "into that padded buffer directly (its halo zeroed), and the "
-           "consumer skips the copy">,
+           "A conv (pattern or dense) whose result only feeds a stride-1 "
+           "conv that reads a row-form zero-padded copy of its input writes "
+           "its output into that padded buffer directly (its halo zeroed), "
+           "and the consumer skips the copy">,
   ];
   let dependentDialects = ["arith::ArithDialect", "bufferization::BufferizationDialect",
                            "linalg::LinalgDialect", "memref::MemRefDialect",

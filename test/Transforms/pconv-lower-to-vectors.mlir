@@ -40,9 +40,10 @@
 // for 8 FMAs (@short_rows' taps, two sets of accumulators); @pooled_tile
 // and @pooled_pitched_split 77 loads and 88 FMAs; @write_padded 106 and 128;
 // @schedule_order_weights 19 loads for 24 FMAs per pattern (two pattern
-// loops), plus 3 loads making the shifted copies.
-// LOADS: 417
-// FMAS: 702
+// loops), plus 3 loads making the shifted copies; @write_padded_dense 189
+// loads and 528 FMAs.
+// LOADS: 606
+// FMAS: 1230
 // The padded input has room for one whole tile of 6 rows (+2 halo rows);
 // with shifted-copies it is copied once per column shift (3 copies of 8
 // columns), so every tap load is an aligned vector; by default (NOSHIFT) the
@@ -567,4 +568,43 @@ func.func @schedule_order_weights(%x: tensor<1x2x6x6xf32>) -> tensor<1x1x6x6xf32
          strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]
          : (tensor<1x2x6x6xf32>, tensor<8xf32>) -> tensor<1x1x6x6xf32>
   return %y : tensor<1x1x6x6xf32>
+}
+
+// -----
+
+// Dense convs write into their consumer's zero-padded input too, whether
+// the consumer is dense (it reads the same row form) or a pattern conv: the
+// first conv copies the function's input into a padded buffer, the other
+// two read the buffers their producers wrote (8x24 at (1, 1) of 10 x 32);
+// the only unpadded buffer is the last conv's result.
+// With write-padded=false each conv writes an 8x24 buffer and its consumer
+// copies it into a padded one.
+// INNER-LABEL: func.func @write_padded_dense
+// INNER: memref.alloc() {{.*}} : memref<1x2x10x32xf32>
+// INNER: %[[PAD1:.*]] = memref.alloc() {{.*}} : memref<1x2x10x32xf32>
+// INNER: %[[IN1:.*]] = memref.subview %[[PAD1]][0, 0, 1, 1] [1, 2, 8, 24] [1, 1, 1, 1]
+// INNER: vector.store %{{.*}}, %[[IN1]][
+// INNER: memref.expand_shape %[[PAD1]]
+// INNER: %[[PAD2:.*]] = memref.alloc() {{.*}} : memref<1x2x10x32xf32>
+// INNER: %[[IN2:.*]] = memref.subview %[[PAD2]][0, 0, 1, 1] [1, 2, 8, 24] [1, 1, 1, 1]
+// INNER: vector.store %{{.*}}, %[[IN2]][
+// INNER: memref.expand_shape %[[PAD2]]
+// INNER-NOT: memref.alloc() {{.*}} : memref<1x2x10x32xf32>
+// INNER: memref.alloc() {{.*}} : memref<1x2x8x24xf32>
+// INNER-NOT: memref.alloc()
+// INNER: return
+// COPY-LABEL: func.func @write_padded_dense
+// COPY-COUNT-3: memref.alloc() {{.*}} : memref<1x2x8x24xf32>
+func.func @write_padded_dense(%x: tensor<1x2x8x24xf32>, %w: tensor<16xf32>) -> tensor<1x2x8x24xf32> {
+  %wd = arith.constant dense<0.5> : tensor<36xf32>
+  %y = pconv.conv2d %x, %wd library #pconv.patterns<3x3, taps = 9, [[0, 1, 2, 3, 4, 5, 6, 7, 8]]>
+         kernels dense<0> : tensor<2x2xi8> strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1] relu
+         : (tensor<1x2x8x24xf32>, tensor<36xf32>) -> tensor<1x2x8x24xf32>
+  %z = pconv.conv2d %y, %wd library #pconv.patterns<3x3, taps = 9, [[0, 1, 2, 3, 4, 5, 6, 7, 8]]>
+         kernels dense<0> : tensor<2x2xi8> strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1] relu
+         : (tensor<1x2x8x24xf32>, tensor<36xf32>) -> tensor<1x2x8x24xf32>
+  %v = pconv.conv2d %z, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5], [3, 4, 5, 7]]>
+         kernels dense<[[0, 1], [1, 0]]> : tensor<2x2xi8> strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]
+         : (tensor<1x2x8x24xf32>, tensor<16xf32>) -> tensor<1x2x8x24xf32>
+  return %v : tensor<1x2x8x24xf32>
 }

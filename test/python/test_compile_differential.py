@@ -432,6 +432,24 @@ def test_producer_writes_the_consumers_padded_input(vector_width):
     assert mallocs[True] < mallocs[False], mallocs
 
 
+@pytest.mark.parametrize("import_pattern_convs", [True, False])
+def test_dense_producer_writes_the_consumers_padded_input(import_pattern_convs):
+    """Dense convs write into their consumer's padded input as pattern convs
+    do: an unpruned conv feeding a pattern conv, and (all-dense build) every
+    dense conv feeding a dense one (32 columns: dense tiles take the row
+    form, not the pitched flat map, at that width)."""
+    model, _ = _chain_cnn()
+    torch.nn.init.normal_(model[0].weight)  # the first conv dense again
+    x = torch.randn(2, 3, 30, 32, generator=torch.Generator().manual_seed(12))
+    ref = model(x).detach().numpy()
+    arts = {on: pconv.compile(model, (x,), write_padded=on, import_pattern_convs=import_pattern_convs)
+            for on in (True, False)}
+    for art in arts.values():
+        np.testing.assert_allclose(art.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
+    mallocs = {on: art.stages["llvm"].count("llvm.call @malloc") for on, art in arts.items()}
+    assert mallocs[True] < mallocs[False], mallocs
+
+
 def test_module_called_twice_shares_its_weights():
     """One conv applied twice: both uses read the one weight resource (the
     second use once got a renamed resource the weights file did not hold,
