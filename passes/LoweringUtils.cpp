@@ -415,9 +415,16 @@ static TileShape chooseDenseTile(const ConvShape &s, const RequestedTile &req,
         // Shared-kernel blocks keep the pattern convs' budget: their
         // kernels come from L2 in no useful order, and 24-accumulator tiles
         // ran slower (64->64 at 56x56, K = 8, 1/3.6, blocks of 8: 3 x 2 x 4
-        // 0.645 ms, 1 x 4 x 4 0.383 ms).
-        int64_t budget =
-            sharedBlock ? model.maxAccumulators : model.denseAccumulators;
+        // 0.645 ms, 1 x 4 x 4 0.383 ms). So do dense tiles in the row form
+        // (neither flat nor pitched): their taps' input vectors, loaded once
+        // per channel, stay live across taps beside the accumulators. The
+        // first convs of the benchmark networks (3 channels at 224x224)
+        // ran 0.73-0.88x the time with 16, 64->64 at 224x224 and 64->128 at
+        // 112x112 0.87-0.89x, 128->128 stride 2 at 56x56 0.83x; strided ones
+        // on 28x28 and 14x14 maps 1.01-1.04x.
+        bool rowForm = !t.flatten && !t.pitch;
+        int64_t budget = sharedBlock || rowForm ? model.maxAccumulators
+                                                : model.denseAccumulators;
         if (!fixed && fb * r * v > budget)
           continue;
         int64_t chunks = llvm::divideCeil(perRow, v);

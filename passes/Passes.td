@@ -348,7 +348,8 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
     without padding reads its input in place as one flat row of H x W
     pixels per channel (no padded copy; partial vectors masked). The model
     picks the (R, V, filter_block) with the most FMAs per load within
-    `dense-accumulators`; tasks are (image, row block, column chunk, filter
+    `dense-accumulators` (flat and pitched tiles) or `max-accumulators` (the
+    row form, whose taps' input vectors stay live across taps); tasks are (image, row block, column chunk, filter
     block). A row that is not a multiple of the tile's V vectors ends in a
     narrower tail chunk (`tail-chunks`; 14 x 14 = 196 pixels at V = 5: 5 + 5
     + 3 vectors, not 3 x 5), its code built separately under
@@ -384,13 +385,14 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
     Option<"vectorWidth", "vector-width", "unsigned", /*default=*/"16",
            "f32 lanes per vector (16: AVX-512, 8: AVX2, 4: NEON)">,
     Option<"maxAccumulators", "max-accumulators", "unsigned", /*default=*/"16",
-           "Pattern convs: upper bound on the R x V accumulator vectors of a "
+           "Pattern convs, and dense convs in the row form (neither flat "
+           "nor pitched): upper bound on the accumulator vectors of a "
            "register tile (16 of 32 registers: the taps' inputs and weights "
            "need the rest)">,
     Option<"denseAccumulators", "dense-accumulators", "unsigned",
            /*default=*/"24",
-           "Dense convs: upper bound on the filter_block x R x V accumulator "
-           "vectors of a register tile">,
+           "Flat (1x1) and pitched dense convs: upper bound on the "
+           "filter_block x R x V accumulator vectors of a register tile">,
     Option<"maxVectorsPerRow", "max-vectors-per-row", "unsigned",
            /*default=*/"8", "Upper bound on V, the vectors of a tile row">,
     Option<"maxRows", "max-rows", "unsigned", /*default=*/"16",
@@ -512,13 +514,14 @@ def ChooseTilesPass : Pass<"pconv-choose-tiles", "ModuleOp"> {
     Option<"vectorWidth", "vector-width", "unsigned", /*default=*/"16",
            "f32 lanes per vector">,
     Option<"maxAccumulators", "max-accumulators", "unsigned", /*default=*/"16",
-           "Pattern convs: upper bound on the R x V accumulator vectors of a "
+           "Pattern convs, and dense convs in the row form (neither flat "
+           "nor pitched): upper bound on the accumulator vectors of a "
            "register tile (16 of 32 registers: the taps' inputs and weights "
            "need the rest)">,
     Option<"denseAccumulators", "dense-accumulators", "unsigned",
            /*default=*/"24",
-           "Dense convs: upper bound on the filter_block x R x V accumulator "
-           "vectors of a register tile">,
+           "Flat (1x1) and pitched dense convs: upper bound on the "
+           "filter_block x R x V accumulator vectors of a register tile">,
     Option<"maxVectorsPerRow", "max-vectors-per-row", "unsigned",
            /*default=*/"8", "Upper bound on V, the vectors of a tile row">,
     Option<"maxRows", "max-rows", "unsigned", /*default=*/"16",

@@ -7,6 +7,7 @@
 // RUN: pconv-opt %s -split-input-file -pconv-choose-tiles='filter-lanes=false' | FileCheck %s --check-prefix=NOLANES
 // RUN: pconv-opt %s -split-input-file -pconv-choose-tiles='row-block-bytes=131072' | FileCheck %s --check-prefix=L2
 // RUN: pconv-opt %s -split-input-file -pconv-choose-tiles='row-block-bytes=65536' | FileCheck %s --check-prefix=WEIGHTS
+// RUN: pconv-opt %s -split-input-file -pconv-choose-tiles='max-accumulators=24' | FileCheck %s --check-prefix=ROW24
 
 // Model defaults (16 lanes): 56 output columns -> V = 4 vectors, R = 4 rows
 // (16 accumulators allowed; 14 balanced row blocks); no channel blocking by default
@@ -111,4 +112,23 @@ func.func @row_block_fits_l2(%x: tensor<1x32x28x28xf32>, %w: tensor<64xf32>) -> 
          strides [2, 2] padding [1, 1, 1, 1] dilations [1, 1]
          : (tensor<1x32x28x28xf32>, tensor<64xf32>) -> tensor<1x2x14x14xf32>
   return %y : tensor<1x2x14x14xf32>
+}
+
+// -----
+
+// A dense 3x3 conv in the row form (64 columns fill 4 whole vectors: no
+// pitched flat map) takes the pattern convs' budget of `max-accumulators`
+// (16), not `dense-accumulators` (24): its taps' input vectors, loaded once
+// per channel, stay live across the taps beside the accumulators. 4 filters
+// x 4 rows x 1 vector; with max-accumulators=24, 4 x 6 x 1.
+// CHECK-LABEL: func.func @dense_3x3_row_form
+// CHECK: pconv.tile = {channel_block = 4 : i64, filter_block = 4 : i64, filter_groups = 2 : i64, rows = 4 : i64, vectors = 1 : i64}
+// ROW24-LABEL: func.func @dense_3x3_row_form
+// ROW24: pconv.tile = {channel_block = 4 : i64, filter_block = 4 : i64, filter_groups = 3 : i64, rows = 6 : i64, vectors = 1 : i64}
+func.func @dense_3x3_row_form(%x: tensor<1x4x16x64xf32>) -> tensor<1x16x16x64xf32> {
+  %w = arith.constant dense<0.5> : tensor<576xf32>
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 9, [[0, 1, 2, 3, 4, 5, 6, 7, 8]]>
+         kernels dense<0> : tensor<16x4xi8> strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]
+         : (tensor<1x4x16x64xf32>, tensor<576xf32>) -> tensor<1x16x16x64xf32>
+  return %y : tensor<1x16x16x64xf32>
 }

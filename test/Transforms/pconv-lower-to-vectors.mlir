@@ -40,10 +40,11 @@
 // for 8 FMAs (@short_rows' taps, two sets of accumulators); @pooled_tile
 // and @pooled_pitched_split 77 loads and 88 FMAs; @write_padded 106 and 128;
 // @schedule_order_weights 19 loads for 24 FMAs per pattern (two pattern
-// loops), plus 3 loads making the shifted copies; @write_padded_dense 189
-// loads and 528 FMAs.
-// LOADS: 606
-// FMAS: 1230
+// loops), plus 3 loads making the shifted copies; @write_padded_dense 141
+// loads and 384 FMAs (dense tiles of 16 accumulators: 2 filters x 8 rows x
+// 1 vector).
+// LOADS: 558
+// FMAS: 1086
 // The padded input has room for one whole tile of 6 rows (+2 halo rows);
 // with shifted-copies it is copied once per column shift (3 copies of 8
 // columns), so every tap load is an aligned vector; by default (NOSHIFT) the
