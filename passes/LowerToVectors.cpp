@@ -552,6 +552,16 @@ static void prefetchTileInput(OpBuilder &b, Location loc, const TapSource &src,
   }
 }
 
+/// The input channel of the kernel `distance` entries after `entry` in a
+/// channel table of `size` entries (the last entry's past the end).
+static Value channelAhead(OpBuilder &b, Location loc, Value table, int64_t size,
+                          Value entry, int64_t distance) {
+  Value ahead = arith::MinUIOp::create(
+      b, loc, arith::AddIOp::create(b, loc, entry, cIdx(b, loc, distance)),
+      cIdx(b, loc, size - 1));
+  return loadIndex(b, loc, table, ahead);
+}
+
 /// N x F x H x W `buffer` viewed as N x F x 1 x (H * W) (no copy).
 static Value flatView(OpBuilder &b, Location loc, Value buffer) {
   auto type = cast<MemRefType>(buffer.getType());
@@ -991,16 +1001,13 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
             // at 4 ahead, 16 ahead slower. Stride 2 reads about twice the
             // rows per FMA and ran 1.18-1.28x slower with it (ResNet-18);
             // the pitched 7x7 maps gained 1%, so neither prefetches.
-            if (prefetchTaps) {
-              Value ahead = arith::MinUIOp::create(
-                  b, loc,
-                  arith::AddIOp::create(b, loc, entry,
-                                        cIdx(b, loc, prefetchDistance)),
-                  cIdx(b, loc, int64_t(schedule.channel.size()) - 1));
-              prefetchTileInput(b, loc, src, batch,
-                                loadIndex(b, loc, tables.channel, ahead),
-                                inRow0, col0, rowSpan, V, vw, kw, dil[1]);
-            }
+            if (prefetchTaps)
+              prefetchTileInput(
+                  b, loc, src, batch,
+                  channelAhead(b, loc, tables.channel,
+                               int64_t(schedule.channel.size()), entry,
+                               prefetchDistance),
+                  inRow0, col0, rowSpan, V, vw, kw, dil[1]);
             Value offset =
                 scheduleOrder
                     ? arith::MulIOp::create(b, loc, entry, cIdx(b, loc, taps))
@@ -1545,20 +1552,18 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile,
                   // V + 1 lines of the padded copy). Two ahead, stride 1:
                   // 64->64 at 56x56 0.798 vs 0.848 ms, 128->128 at 28x28
                   // 0.694 vs 0.738, 256->256 at 14x14 0.726 vs 0.768;
-                  // neutral at stride 2.
+                  // neutral at stride 2. Four ahead ran like two
+                  // (ResNet-18's layers, blocks of 8: 0.99-1.01x).
                   if (prefetchDistance > 0 && !src.direct && !src.masked &&
-                      !src.rowPitch) {
-                    Value ahead = arith::MinUIOp::create(
-                        b, loc,
-                        arith::AddIOp::create(b, loc, k,
-                                              cIdx(b, loc, prefetchDistance)),
-                        cIdx(b, loc, int64_t(kernelChannel.size()) - 1));
+                      !src.rowPitch)
                     prefetchTileInput(
                         b, loc, src, batch,
-                        loadIndex(b, loc, channelTable, ahead), inRow0, col0,
+                        channelAhead(b, loc, channelTable,
+                                     int64_t(kernelChannel.size()), k,
+                                     prefetchDistance),
+                        inRow0, col0,
                         (R - 1) * sh + (s.kernelHeight - 1) * dil[0] + 1, V,
                         vw, s.kernelWidth, dil[1]);
-                  }
                   Value base = arith::MulIOp::create(
                       b, loc, k, cIdx(b, loc, taps * FB));
                   scf::YieldOp::create(
