@@ -59,6 +59,10 @@ struct TapSource {
   /// gets one vector of slack.
   bool alignedShifts = false;
 
+  /// The row form: a zero-padded copy read row by row (neither the direct,
+  /// the flat nor the pitched form).
+  bool rowForm() const { return !direct && !masked && !rowPitch; }
+
   /// Direct form: the vector of taps at column shift dx for tile vector v of
   /// a tile starting at output column col0, from padded-input row inRow.
   /// Without `checkRows` the caller guarantees that inRow is inside the
@@ -531,8 +535,7 @@ static void prefetchTileInput(OpBuilder &b, Location loc, const TapSource &src,
                               Value batch, Value channel, Value inRow0,
                               Value col0, int64_t inRows, int64_t vectors,
                               int64_t vw, int64_t kw, int64_t dilation) {
-  assert(!src.direct && !src.masked && !src.rowPitch &&
-         "prefetches only from row-form padded copies");
+  assert(src.rowForm() && "prefetches only from row-form padded copies");
   constexpr int64_t kLineFloats = 16; // 64-byte lines
   std::set<std::pair<int64_t, int64_t>> lines; // (copy, first column)
   for (int64_t dx = 0; dx < kw; ++dx) {
@@ -920,8 +923,7 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
 
   int64_t rowSpan = (R - 1) * sh + (s.kernelHeight - 1) * dil[0] + 1;
   bool prefetchTaps = prefetchDistance > 0 && anyKept && sh == 1 &&
-                      s.strides[1] == 1 && !src.direct && !src.masked &&
-                      !src.rowPitch;
+                      s.strides[1] == 1 && src.rowForm();
   // Parallel tasks: (image, row block, column chunk, filter group), filter
   // groups balanced by kept work. Inside a task, channel blocks outside and
   // the group's filters inside: the block's input rows stay in L1 while
@@ -1554,8 +1556,7 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile,
                   // 0.694 vs 0.738, 256->256 at 14x14 0.726 vs 0.768;
                   // neutral at stride 2. Four ahead ran like two
                   // (ResNet-18's layers, blocks of 8: 0.99-1.01x).
-                  if (prefetchDistance > 0 && !src.direct && !src.masked &&
-                      !src.rowPitch)
+                  if (prefetchDistance > 0 && src.rowForm())
                     prefetchTileInput(
                         b, loc, src, batch,
                         channelAhead(b, loc, channelTable,

@@ -112,9 +112,9 @@ class CompileOptions:
         prefetch_distance: a pattern conv's kernel prefetches (into L1) the tile
             input rows of the kernel this many entries ahead in its schedule:
             a filter's kernels visit channels in no order the hardware
-            prefetcher follows. Per-kernel patterns at stride 1 (1.04-1.09x on
-            VGG-16's layers, 1.04x on the whole network at 1 thread; stride 2
-            ran slower with it) and shared-kernel blocks; 0 turns it off.
+            prefetcher follows. Per-kernel patterns at stride 1 (VGG-16's layers
+            0.91-0.97x the time, the whole network 0.97x; stride 2 ran slower
+            with it) and shared-kernel blocks; 0 turns it off.
         reorder_filters: filter kernel reorder (pconv-reorder-filters): sort filters
             by length and pattern mix, absorbing the permutation into consumer convs.
         tune: measure candidate tiles of every pattern conv on this machine and keep
