@@ -761,10 +761,10 @@ static void finishOutput(OpBuilder &b, Location loc, Conv2DOp op,
                       vector::MaskedLoadOp::create(b, loc, vecType, residual,
                                                    at, mask, zeroVec));
                   if (op.getRelu())
-                    v = arith::MaximumFOp::create(b, loc, v, zeroVec);
+                    v = activationMax(b, loc, v, zeroVec);
                   if (std::optional<APFloat> max = op.getReluMax())
-                    v = arith::MinimumFOp::create(
-                        b, loc, v, splat(b, loc, max->convertToFloat()));
+                    v = activationMin(b, loc, v,
+                                      splat(b, loc, max->convertToFloat()));
                 }
                 vector::MaskedStoreOp::create(b, loc, out, at, mask, v);
               });
@@ -837,9 +837,9 @@ struct ChannelBlocks {
   /// ReLU (clamped, with a ceiling) on the accumulators, in registers.
   void relu(OpBuilder &b, Location loc, SmallVectorImpl<Value> &acc) const {
     for (Value &a : acc) {
-      a = arith::MaximumFOp::create(b, loc, a, floor);
+      a = activationMax(b, loc, a, floor);
       if (ceiling)
-        a = arith::MinimumFOp::create(b, loc, a, ceiling);
+        a = activationMin(b, loc, a, ceiling);
     }
   }
 };
@@ -1211,11 +1211,10 @@ static LogicalResult lowerFilterLaneConv(Conv2DOp op, const TileShape &tile,
   auto activate = [&](OpBuilder &b, Location loc, Value x) -> Value {
     auto vt = cast<VectorType>(x.getType());
     if (op.getRelu())
-      x = arith::MaximumFOp::create(b, loc, x,
-                                    vector::BroadcastOp::create(b, loc, vt, zero));
+      x = activationMax(b, loc, x, vector::BroadcastOp::create(b, loc, vt, zero));
     if (maxScalar)
-      x = arith::MinimumFOp::create(
-          b, loc, x, vector::BroadcastOp::create(b, loc, vt, maxScalar));
+      x = activationMin(b, loc, x,
+                        vector::BroadcastOp::create(b, loc, vt, maxScalar));
     return x;
   };
 

@@ -759,6 +759,20 @@ Value mlir::pconv::loadIndex(OpBuilder &b, Location loc, Value table,
   return arith::IndexCastOp::create(b, loc, b.getIndexType(), value);
 }
 
+Value mlir::pconv::activationMax(OpBuilder &b, Location loc, Value x,
+                                 Value bound) {
+  Value below =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, x, bound);
+  return arith::SelectOp::create(b, loc, below, bound, x);
+}
+
+Value mlir::pconv::activationMin(OpBuilder &b, Location loc, Value x,
+                                 Value bound) {
+  Value above =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, x, bound);
+  return arith::SelectOp::create(b, loc, above, bound, x);
+}
+
 int64_t mlir::pconv::paddedWidth(int64_t width, int64_t left,
                                  int64_t minWidth, int64_t lanes) {
   return llvm::alignTo(std::max(minWidth, left + int64_t(llvm::alignTo(

@@ -228,6 +228,15 @@ inline Value cIdx(OpBuilder &b, Location loc, int64_t v) {
 /// Loads an i32 table entry as an index.
 Value loadIndex(OpBuilder &b, Location loc, Value table, Value index);
 
+/// The activation bounds of a conv's epilogue: max(x, bound) and
+/// min(x, bound) for a bound that is never NaN (0, a ReLU6 ceiling, +-inf),
+/// as select(x < bound, bound, x) and select(x > bound, bound, x). Both
+/// keep a NaN x, as PyTorch's relu and hardtanh do, and are one max / min
+/// instruction (x86 vmaxps / vminps, whose second operand wins on NaN);
+/// arith.maximumf / minimumf also order -0 below +0 and cost three to six.
+Value activationMax(OpBuilder &b, Location loc, Value x, Value bound);
+Value activationMin(OpBuilder &b, Location loc, Value x, Value bound);
+
 /// The mask of the `lanes` lanes l of a vector read from column `x` of a
 /// row `width` columns wide with 0 <= x + l < width (`x` may be negative or
 /// past the end: those lanes are off); all off where `inside` (an i1, if

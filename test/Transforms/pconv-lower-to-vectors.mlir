@@ -143,7 +143,9 @@ func.func @strided(%x: tensor<1x1x8x12xf32>, %w: tensor<4xf32>) -> tensor<1x1x3x
 // A fused ReLU is applied to the accumulators before the single store.
 // CHECK-LABEL: func.func @relu_epilogue
 // CHECK: scf.yield
-// CHECK: arith.maximumf %{{.*}}, %{{.*}} : vector<8xf32>
+// CHECK: %[[BELOW:.*]] = arith.cmpf olt, %[[ACC:.*]], %[[ZERO:.*]] : vector<8xf32>
+// CHECK: arith.select %[[BELOW]], %[[ZERO]], %[[ACC]] : vector<8xi1>, vector<8xf32>
+// CHECK-NOT: arith.maximumf
 // CHECK: vector.maskedstore
 func.func @relu_epilogue(%x: tensor<1x1x6x7xf32>, %w: tensor<4xf32>) -> tensor<1x1x4x5xf32> {
   %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
@@ -214,7 +216,7 @@ func.func @short_rows_two_sets(%x: tensor<1x2x5x5xf32>, %w: tensor<8xf32>) -> te
 // CHECK: } else {
 // CHECK: vector.maskedload
 // CHECK: vector.fma
-// CHECK: arith.maximumf
+// CHECK: arith.cmpf olt
 // CHECK: vector.maskedstore
 func.func @blocked(%x: tensor<1x2x6x6xf32>, %w: tensor<8xf32>, %b: tensor<1xf32>) -> tensor<1x1x6x6xf32> {
   %y = pconv.conv2d %x, %w bias(%b) library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
@@ -247,7 +249,7 @@ func.func @blocked(%x: tensor<1x2x6x6xf32>, %w: tensor<8xf32>, %b: tensor<1xf32>
 // CHECK: vector.maskedload
 // CHECK-NOT: vector.load
 // CHECK: scf.yield
-// CHECK: arith.maximumf
+// CHECK: arith.cmpf olt
 // CHECK: vector.maskedstore
 func.func @dense_1x1(%x: tensor<1x8x5x7xf32>, %b: tensor<16xf32>) -> tensor<1x16x5x7xf32> {
   %w = arith.constant dense<0.5> : tensor<128xf32>
@@ -467,7 +469,7 @@ func.func @shared_blocks(%x: tensor<1x3x6x6xf32>) -> tensor<1x4x6x6xf32> {
 // CHECK: vector.broadcast {{.*}} : f32 to vector<8xf32>
 // CHECK-COUNT-2: vector.fma
 // CHECK: scf.yield
-// CHECK: arith.maximumf
+// CHECK: arith.cmpf olt
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 8, 1, 9, 2, 10, 3, 11]
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 8, 9, 2, 3, 10, 11]
 // CHECK-NOT: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 8, 9, 10, 11]

@@ -889,3 +889,47 @@ def test_tuner_offers_filter_lane_tiles(tmp_path, monkeypatch):
     chosen = __import__("json").loads(tuning.cache_path().read_text()).values()
     assert all(len(t) == 6 and t[5] == 1 for t in chosen)
     np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
+
+
+def _special_bias_conv(kind: str):
+    """One conv + activation whose filter 0 has a NaN bias and whose filter 1
+    has no weights and a negative bias; the other filters keep one 4-tap
+    pattern per kernel (3x3 kinds)."""
+    torch.manual_seed(41)
+    if kind == "depthwise":
+        conv, act, shape = torch.nn.Conv2d(16, 16, 3, padding=1, groups=16), torch.nn.ReLU6(), (1, 16, 9, 11)
+    elif kind == "pointwise":
+        conv, act, shape = torch.nn.Conv2d(8, 32, 1), torch.nn.ReLU6(), (1, 8, 7, 7)
+    else:
+        conv, act, shape = torch.nn.Conv2d(8, 16, 3, padding=1), torch.nn.ReLU(), (1, 8, 12, 13)
+    with torch.no_grad():
+        if conv.kernel_size == (3, 3):
+            patterns = [[1, 3, 4, 5], [1, 4, 5, 7], [0, 1, 3, 4], [4, 5, 7, 8]]
+            mask = torch.zeros_like(conv.weight)
+            for f in range(mask.shape[0]):
+                for c in range(mask.shape[1]):
+                    for p in patterns[(f + c) % 4]:
+                        mask[f, c, p // 3, p % 3] = 1
+            conv.weight *= mask
+        conv.weight[1] = 0
+        conv.bias[0] = float("nan")
+        conv.bias[1] = -0.5
+    return torch.nn.Sequential(conv, act).eval(), shape
+
+
+@pytest.mark.parametrize("kind,patterns", [("pattern", True), ("dense3x3", False), ("depthwise", True),
+                                           ("depthwise", False), ("pointwise", False)])
+def test_activations_keep_nan_like_pytorch(kind, patterns):
+    """The fused ReLU / ReLU6 epilogues are select(x < 0, 0, x) and
+    select(x > 6, 6, x) (one max / min instruction each), not
+    arith.maximumf / minimumf: a NaN accumulator must stay NaN, as in
+    PyTorch, and a filter without kernels gives relu(bias)."""
+    model, shape = _special_bias_conv(kind)
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(42))
+    art = pconv.compile(model, (x,), import_pattern_convs=patterns)
+    assert (art.stats["pconv_convs"] > 0) == patterns
+    y = art.load()(x.numpy())
+    ref = model(x).detach().numpy()
+    assert np.isnan(ref[:, 0]).all() and np.isnan(y[:, 0]).all()
+    assert (ref[:, 1] == 0).all() and (y[:, 1] == 0).all()
+    np.testing.assert_allclose(y, ref, rtol=RTOL, atol=ATOL)
