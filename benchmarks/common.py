@@ -79,14 +79,42 @@ def time_runs(fn: Callable[[], Any], budget_s: float, warmup_s: float, min_runs:
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-    ms = sorted(t * 1e3 for t in times)
+    return {**timing_summary([t * 1e3 for t in times]), "warmup_runs": warm}
+
+
+def timing_summary(samples_ms: list[float]) -> dict[str, Any]:
+    """Median, spread and the samples themselves (in run order) of timed runs."""
+    ms = sorted(samples_ms)
     q = lambda p: ms[min(len(ms) - 1, int(round(p * (len(ms) - 1))))]  # noqa: E731
     return {
-        "runs": n, "warmup_runs": warm,
+        "runs": len(ms),
         "median_ms": statistics.median(ms), "min_ms": ms[0], "max_ms": ms[-1],
         "p10_ms": q(0.10), "p90_ms": q(0.90),
         "stdev_ms": statistics.stdev(ms) if len(ms) > 1 else 0.0,
+        "samples_ms": [round(t, 4) for t in samples_ms],
     }
+
+
+def merge_rounds(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """One row from the rows of the same (engine, network, threads) measured in
+    several rounds: the first round's row (compile time, first run, check),
+    timing over the samples of every round pooled, peak memory the largest
+    of any round. Rows without samples (older workers) keep the first's timing."""
+    merged = dict(rows[0])
+    if len(rows) == 1:
+        return merged
+    samples = [t for r in rows for t in r.get("timing", {}).get("samples_ms", [])]
+    if samples:
+        merged["timing"] = {**timing_summary(samples),
+                            "warmup_runs": sum(r["timing"].get("warmup_runs", 0) for r in rows),
+                            "rounds": len(rows),
+                            "round_medians_ms": [r["timing"]["median_ms"] for r in rows]}
+    for key in ("peak_rss_run_kib", "peak_rss_incl_build_kib"):
+        values = [r[key] for r in rows if isinstance(r.get(key), (int, float))]
+        if values:
+            merged[key] = max(values)
+    merged["wall_s"] = sum(r.get("wall_s", 0.0) for r in rows)
+    return merged
 
 
 def rss_kib() -> int:

@@ -235,7 +235,11 @@ def header(result: dict) -> list[str]:
                "on the last CPU (`--contention`)" if m['args'].get('contention') else ""),
             f"- Timing: warm-up {m['args']['warmup']} s (at least 1 run), then N runs with N = time budget "
             f"{m['args']['budget']} s / one run (at least 1); per-engine cap {m['args']['cap']:.0f} s per network. "
-            "Median and p10–p90 reported.",
+            + (f"The budget is split over {m['args']['rounds']} rounds of all engines in turn (a fresh worker "
+               "process per round, warm-up each time), and each row pools its rounds' samples: a slow spell of "
+               "this shared machine then lands on every engine, not on one engine's window. "
+               if (m['args'].get('rounds') or 1) > 1 else "")
+            + "Median and p10–p90 reported.",
             "- Pruning: pconv.prune, K=8 library patterns of 4 taps on every 3x3 conv; connectivity keeps 1/3.6 of "
             "the 3x3 kernels (not the first conv, not depthwise); random weights (batch norms folded)."
             + (f" Group-shared: blocks of {m['args'].get('filter_block')} consecutive filters keep the same kernels "

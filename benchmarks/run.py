@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import RESULTS, ROOT, WORK, thread_env, write_json
+from benchmarks.common import RESULTS, ROOT, WORK, merge_rounds, thread_env, write_json
 from benchmarks.engines import ENGINES
 
 FULL_NETWORKS = ["resnet18", "vgg16", "resnet50", "mobilenet_v2"]
@@ -221,6 +221,11 @@ def bench_networks(args, networks: list[str], engines: list[str], threads: list[
         meta = json.loads((case_dir / "case.json").read_text())
         meta["prepare_s"] = time.perf_counter() - t0
         result["networks"][net] = meta
+        # Rounds: every (engine, thread count) runs once per round with a
+        # share of the budget, engines interleaved, so a slow spell of this
+        # shared machine lands on several engines instead of one engine's
+        # whole window; each row pools the samples of its rounds.
+        avail: dict[str, tuple[bool, str]] = {}
         for key in engines:
             spec = ENGINES[key]
             if key not in avail_cache:
@@ -235,36 +240,58 @@ def bench_networks(args, networks: list[str], engines: list[str], threads: list[
                                   "enable with --tvm-trials N (N trials in total, stated in the row)")
             if ok and key in ("litert", "tflite-runtime") and meta.get("tflite_error"):
                 ok, why = False, meta["tflite_error"]
-            cap_left = args.cap
-            skip_reason = None
+            avail[key] = (ok, why)
+        cap_left = {key: args.cap for key in engines}
+        skip_reason: dict[str, str | None] = {key: None for key in engines}
+        done: dict[tuple[str, int], list[dict]] = {}  # finished rounds' rows
+        final: dict[tuple[str, int], dict] = {}  # rows that failed or were not run
+        for rnd in range(args.rounds):
+            for key in engines:
+                spec = ENGINES[key]
+                ok, why = avail[key]
+                for t in threads:
+                    base = {"engine": key, "label": spec.label, "fp32": spec.fp32, "case": net, "network": net,
+                            "threads": t}
+                    if (key, t) in final:
+                        continue
+                    if not ok:
+                        final[(key, t)] = {**base, "status": "not-run", "reason": why}
+                        continue
+                    if skip_reason[key]:
+                        final[(key, t)] = {**base, "status": "skipped", "reason": skip_reason[key]}
+                        continue
+                    if cap_left[key] < 5:
+                        if not done.get((key, t)):
+                            final[(key, t)] = {**base, "status": "skipped",
+                                               "reason": f"per-engine cap of {args.cap:.0f} s for {net} used up"}
+                        continue
+                    round_note = f", round {rnd + 1}/{args.rounds}" if args.rounds > 1 else ""
+                    log(f"{net}: {key} with {t} thread(s){round_note} (cap left {cap_left[key]:.0f} s)")
+                    out = Path(args.work) / "runs" / f"{net}.{key}.t{t}.json"
+                    budget = min(args.budget / args.rounds, max(cap_left[key] / 4, 0.05))
+                    with busy_neighbour(args.contention and t > 1):
+                        rows, reason, wall = run_worker(spec, [case_dir], t, budget, args.warmup, cap_left[key], out)
+                    cap_left[key] -= wall
+                    if rows and rows[0].get("status") == "ok":
+                        row = rows[0]
+                        row.pop("traceback", None)
+                        done.setdefault((key, t), []).append({**base, **row, "wall_s": wall})
+                    elif rows:  # wrong output or a failed run: the row says so, no more rounds
+                        row = rows[0]
+                        row.pop("traceback", None)
+                        final[(key, t)] = {**base, **row, "wall_s": wall}
+                    else:
+                        final[(key, t)] = {**base, "status": "timeout" if reason and "cap" in reason else "error",
+                                           "reason": reason or "worker wrote no result", "wall_s": wall}
+                        skip_reason[key] = f"not run: the {t}-thread run of this engine failed ({reason})"
+                    write_json(Path(args.work) / "partial.json", result)
+        for key in engines:
             for t in threads:
-                base = {"engine": key, "label": spec.label, "fp32": spec.fp32, "case": net, "network": net,
-                        "threads": t}
-                if not ok:
-                    result["rows"].append({**base, "status": "not-run", "reason": why})
-                    continue
-                if skip_reason:
-                    result["rows"].append({**base, "status": "skipped", "reason": skip_reason})
-                    continue
-                if cap_left < 5:
-                    result["rows"].append({**base, "status": "skipped",
-                                           "reason": f"per-engine cap of {args.cap:.0f} s for {net} used up"})
-                    continue
-                log(f"{net}: {key} with {t} thread(s) (cap left {cap_left:.0f} s)")
-                out = Path(args.work) / "runs" / f"{net}.{key}.t{t}.json"
-                budget = min(args.budget, max(cap_left / 4, 0.05))
-                with busy_neighbour(args.contention and t > 1):
-                    rows, reason, wall = run_worker(spec, [case_dir], t, budget, args.warmup, cap_left, out)
-                cap_left -= wall
-                if rows:
-                    row = rows[0]
-                    row.pop("traceback", None)
-                    result["rows"].append({**base, **row, "wall_s": wall})
-                else:
-                    result["rows"].append({**base, "status": "timeout" if reason and "cap" in reason else "error",
-                                           "reason": reason or "worker wrote no result", "wall_s": wall})
-                    skip_reason = f"not run: the {t}-thread run of this engine failed ({reason})"
-                write_json(Path(args.work) / "partial.json", result)
+                if (key, t) in final:
+                    result["rows"].append(final[(key, t)])
+                elif done.get((key, t)):
+                    result["rows"].append(merge_rounds(done[(key, t)]))
+        write_json(Path(args.work) / "partial.json", result)
     return models
 
 
@@ -315,6 +342,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--engines", help="comma list of engine keys (default: all)")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--budget", type=float, help="seconds of timed runs per (engine, network, threads)")
+    ap.add_argument("--rounds", type=int,
+                    help="split each budget over this many rounds of all engines, interleaved, and pool "
+                         "the samples (default 3, 1 with --quick): a slow spell of the machine then "
+                         "hits every engine instead of one")
     ap.add_argument("--warmup", type=float, help="seconds of warm-up (at least one run)")
     ap.add_argument("--cap", type=float, help="time cap per engine and network, all thread counts together (s)")
     ap.add_argument("--layers", help="networks whose 3x3 layers are measured one by one (default vgg16,resnet18)")
@@ -350,6 +381,9 @@ def main(argv: list[str] | None = None) -> int:
     quick = a.quick
     a.budget = a.budget if a.budget is not None else (0.5 if quick else 2.0)
     a.warmup = a.warmup if a.warmup is not None else (0.2 if quick else 0.5)
+    a.rounds = a.rounds if a.rounds is not None else (1 if quick else 3)
+    if a.rounds < 1:
+        ap.error(f"--rounds must be a positive integer, got {a.rounds}")
     a.cap = a.cap if a.cap is not None else (60.0 if quick else 300.0)
     a.layer_budget = a.layer_budget if a.layer_budget is not None else (0.3 if quick else 1.0)
     a.layer_cap = a.layer_cap if a.layer_cap is not None else (90.0 if quick else 900.0)

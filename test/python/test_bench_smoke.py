@@ -20,7 +20,8 @@ def test_bench_smoke(tmp_path: Path) -> None:
     out = tmp_path / "results"
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks.run", "--networks", "tiny", "--engines", "pytorch,pconv",
-         "--threads", "1", "--budget", "0.05", "--warmup", "0.01", "--cap", "50", "--no-layers", "--no-mca",
+         "--threads", "1", "--budget", "0.05", "--warmup", "0.01", "--cap", "50", "--rounds", "2",
+         "--no-layers", "--no-mca",
          "--no-peak", "--work", str(tmp_path / "work"), "--out", str(out), "--name", "smoke"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=55)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
@@ -31,10 +32,39 @@ def test_bench_smoke(tmp_path: Path) -> None:
         assert row["status"] == "ok", (engine, row.get("reason"))
         assert row["check"]["pass"] is True
         assert row["check"]["max_abs_err"] is not None and row["check"]["max_rel_err"] is not None
-        assert row["timing"]["runs"] >= 1
+        # Two rounds, interleaved, their samples pooled.
+        assert row["timing"]["rounds"] == 2 and len(row["timing"]["round_medians_ms"]) == 2
+        assert row["timing"]["runs"] == len(row["timing"]["samples_ms"]) >= 2
     assert rows["pconv"]["pconv_stats"]["pconv_convs"] >= 1  # the pattern path was taken
     assert (out / "smoke.md").exists() and (out / "SUMMARY-smoke.md").exists()
     assert (out / "smoke-latency-tiny.png").exists()
+
+
+def test_merge_rounds_pools_samples_and_keeps_the_worst_memory() -> None:
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.common import merge_rounds, timing_summary
+
+    first = {"status": "ok", "compile_s": 2.0, "peak_rss_run_kib": 100, "wall_s": 1.0,
+             "timing": {**timing_summary([5.0, 1.0, 3.0]), "warmup_runs": 1}}
+    second = {"status": "ok", "compile_s": 0.1, "peak_rss_run_kib": 120, "wall_s": 2.0,
+              "timing": {**timing_summary([2.0, 4.0]), "warmup_runs": 2}}
+    row = merge_rounds([first, second])
+    t = row["timing"]
+    assert t["runs"] == 5 and t["median_ms"] == 3.0 and t["min_ms"] == 1.0 and t["max_ms"] == 5.0
+    assert t["samples_ms"] == [5.0, 1.0, 3.0, 2.0, 4.0] and t["round_medians_ms"] == [3.0, 3.0]
+    assert t["rounds"] == 2 and t["warmup_runs"] == 3
+    assert row["compile_s"] == 2.0 and row["peak_rss_run_kib"] == 120 and row["wall_s"] == 3.0
+    assert merge_rounds([first]) == first
+
+
+def test_rounds_must_be_positive(tmp_path: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--rounds", "0", "--no-peak", "--no-layers", "--no-mca",
+         "--networks", "tiny", "--engines", "pytorch", "--work", str(tmp_path / "work"),
+         "--out", str(tmp_path / "out")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=55)
+    assert proc.returncode == 2 and "--rounds must be a positive integer" in proc.stderr, proc.stderr[-2000:]
 
 
 def test_layer_keep_out_of_range_is_rejected(tmp_path: Path) -> None:
