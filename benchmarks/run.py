@@ -313,26 +313,51 @@ def bench_layers(args, layer_nets: list[str], models: dict, engines: list[str], 
         dirs = prepare.prepare_layers(net, model, Path(args.work), only=names)
         for d in dirs:
             result["layer_cases"][d.name] = json.loads((d / "case.json").read_text())
+        # Rounds as in bench_networks: each engine's worker once per round,
+        # engines in turn, samples pooled per layer.
+        avail = {key: engine_available(ENGINES[key]) for key in engines}
+        cap_left = {key: args.layer_cap for key in engines}
+        done: dict[tuple[str, str], list[dict]] = {}
+        final: dict[tuple[str, str], dict] = {}
+        reasons: dict[str, str | None] = {}
+        for rnd in range(args.rounds):
+            for key in engines:
+                spec = ENGINES[key]
+                if not avail[key][0] or cap_left[key] < 5:
+                    continue
+                todo = [d for d in dirs if (key, d.name) not in final]
+                if not todo:
+                    continue
+                round_note = f", round {rnd + 1}/{args.rounds}" if args.rounds > 1 else ""
+                log(f"{net} layers: {key} ({len(todo)} layers, 1 thread{round_note})")
+                out = Path(args.work) / "runs" / f"layers.{net}.{key}.json"
+                rows, reason, wall = run_worker(spec, todo, 1, args.layer_budget / args.rounds, args.warmup / 2,
+                                                cap_left[key], out)
+                cap_left[key] -= wall
+                reasons[key] = reason
+                for r in rows:
+                    r.pop("traceback", None)
+                    row = {**r, "network": net, "label": spec.label}
+                    if r.get("status") == "ok":
+                        done.setdefault((key, r["case"]), []).append(row)
+                    else:
+                        final[(key, r["case"])] = row
+            write_json(Path(args.work) / "partial.json", result)
         for key in engines:
-            spec = ENGINES[key]
-            ok, why = engine_available(spec)
+            ok, why = avail[key]
             if not ok:
                 result["layer_rows"].append({"engine": key, "network": net, "status": "not-run", "reason": why})
                 continue
-            log(f"{net} layers: {key} ({len(dirs)} layers, 1 thread)")
-            out = Path(args.work) / "runs" / f"layers.{net}.{key}.json"
-            rows, reason, wall = run_worker(spec, dirs, 1, args.layer_budget, args.warmup / 2, args.layer_cap, out)
-            done = set()
-            for r in rows:
-                r.pop("traceback", None)
-                result["layer_rows"].append({**r, "network": net, "label": spec.label})
-                done.add(r["case"])
             for d in dirs:
-                if d.name not in done:
+                if (key, d.name) in final:
+                    result["layer_rows"].append(final[(key, d.name)])
+                elif done.get((key, d.name)):
+                    result["layer_rows"].append(merge_rounds(done[(key, d.name)]))
+                else:
                     result["layer_rows"].append({"engine": key, "case": d.name, "network": net, "threads": 1,
                                                  "status": "skipped",
-                                                 "reason": reason or "not reached"})
-            write_json(Path(args.work) / "partial.json", result)
+                                                 "reason": reasons.get(key) or "not reached"})
+        write_json(Path(args.work) / "partial.json", result)
 
 
 def main(argv: list[str] | None = None) -> int:
