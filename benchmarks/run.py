@@ -186,7 +186,8 @@ def take_peak(result: dict, when: str, budget: float) -> None:
         for k in ("n", "numpy_gflops", "torch_gflops", "fma_probe_gflops", "numpy_blas", "peak_gflops", "peak_source"):
             peak[k] = best.get(k)
         peak["peak_when"] = best["when"]
-    log(f"peak now {m.get('peak_gflops')} GFLOP/s; reference (best of the run) {peak.get('peak_gflops')}")
+    log(f"peak now {m.get('peak_gflops')} GFLOP/s; reference (best of the run) {peak.get('peak_gflops')}; "
+        f"memory read {m.get('dram_read_gbs', float('nan')):.1f} GB/s on one core")
 
 
 @contextlib.contextmanager

@@ -205,3 +205,10 @@ def test_busy_neighbour_runs_only_inside_its_block() -> None:
         except OSError:
             continue  # gone
         assert state == "Z", f"hog {pid} still running"
+
+
+def test_memory_bandwidth_probe_reports_a_rate() -> None:
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.peak import dram_read_gbs
+
+    assert dram_read_gbs(mib=16, repeats=1) > 0
