@@ -51,17 +51,12 @@ def fma_probe_gflops(budget: float) -> float:
         return best
 
 
-def dram_read_gbs(mib: int = 400, repeats: int = 3) -> float:
+def dram_read_gbs(mib: int = 400, budget: float = 0.0) -> float:
     """Best GB/s of one core reading ``mib`` MiB once (numpy's vectorized max over
-    float32, as fast as a plain AVX-512 read loop here within about 5%)."""
+    float32, as fast as a plain AVX-512 read loop here within about 5%); the
+    first read faults the pages in, then at least three are timed."""
     a = np.ones(mib * (1 << 20) // 4, np.float32)
-    a.max()  # fault the pages in
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        a.max()
-        best = min(best, time.perf_counter() - t0)
-    return a.nbytes / best / 1e9
+    return a.nbytes / _best(a.max, budget) / 1e9
 
 
 def measure(n: int = 2048, budget: float = 2.0) -> dict:

@@ -217,6 +217,8 @@ def header(result: dict) -> list[str]:
     m = result["meta"]
     mach = m["machine"]
     peak = result.get("peak") or {}
+    bandwidth = ", ".join(f"{x['dram_read_gbs']:.1f} GB/s ({x.get('when')})"
+                          for x in peak.get("measurements", []) if x.get("dram_read_gbs"))
     return [f"# PConv benchmarks ({m['mode']})", "",
             f"- Date: {m['date_utc']}; run took {m.get('elapsed_s', 0):.0f} s",
             f"- Machine: {mach.get('cpu', '?')}, {mach.get('cores')} cores, {mach.get('mem_gib')} GiB, "
@@ -229,11 +231,8 @@ def header(result: dict) -> list[str]:
             f"{_fmt(peak.get('fma_probe_gflops'), '.1f')}; best of {len(peak.get('measurements', []))} measurements "
             f"in this run: " + ", ".join(f"{_fmt(x.get('peak_gflops'), '.0f')} ({x.get('when')})"
                                         for x in peak.get('measurements', [])) + ")",
-            *(["- Memory read bandwidth of one core at each of those measurements (400 MiB read once, best of "
-               "3): " + ", ".join(f"{x['dram_read_gbs']:.1f} GB/s ({x.get('when')})"
-                                  for x in peak.get('measurements', []) if x.get('dram_read_gbs'))
-               + "; memory-bound layers (VGG-16's classifier) move with it."]
-              if any(x.get('dram_read_gbs') for x in peak.get('measurements', [])) else []),
+            *([f"- Memory read bandwidth of one core at each of those measurements (400 MiB read once, best "
+               f"of 3): {bandwidth}; memory-bound layers (VGG-16's classifier) move with it."] if bandwidth else []),
             f"- Threads: {m['threads']}, pinned (`OMP_PROC_BIND=spread OMP_PLACES=cores`) and each engine's own "
             "thread setting; every engine runs in its own process"
             + ("; **contention**: during every multi-thread row a CPU-bound process at normal priority runs "
