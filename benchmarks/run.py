@@ -208,6 +208,14 @@ def busy_neighbour(on: bool):
         proc.wait()
 
 
+def pooled_row(final: dict, done: dict, key: tuple) -> dict | None:
+    """A row's result after the rounds: its failure if a round failed (or it
+    was not run), else its rounds pooled (merge_rounds), else None."""
+    if key in final:
+        return final[key]
+    return merge_rounds(done[key]) if done.get(key) else None
+
+
 def bench_networks(args, networks: list[str], engines: list[str], threads: list[int], result: dict) -> dict[str, Any]:
     from benchmarks import prepare
 
@@ -288,10 +296,8 @@ def bench_networks(args, networks: list[str], engines: list[str], threads: list[
                     write_json(Path(args.work) / "partial.json", result)
         for key in engines:
             for t in threads:
-                if (key, t) in final:
-                    result["rows"].append(final[(key, t)])
-                elif done.get((key, t)):
-                    result["rows"].append(merge_rounds(done[(key, t)]))
+                if (row := pooled_row(final, done, (key, t))) is not None:
+                    result["rows"].append(row)
         write_json(Path(args.work) / "partial.json", result)
     return models
 
@@ -350,14 +356,10 @@ def bench_layers(args, layer_nets: list[str], models: dict, engines: list[str], 
                 result["layer_rows"].append({"engine": key, "network": net, "status": "not-run", "reason": why})
                 continue
             for d in dirs:
-                if (key, d.name) in final:
-                    result["layer_rows"].append(final[(key, d.name)])
-                elif done.get((key, d.name)):
-                    result["layer_rows"].append(merge_rounds(done[(key, d.name)]))
-                else:
-                    result["layer_rows"].append({"engine": key, "case": d.name, "network": net, "threads": 1,
-                                                 "status": "skipped",
-                                                 "reason": reasons.get(key) or "not reached"})
+                row = pooled_row(final, done, (key, d.name))
+                result["layer_rows"].append(row if row is not None else {
+                    "engine": key, "case": d.name, "network": net, "threads": 1, "status": "skipped",
+                    "reason": reasons.get(key) or "not reached"})
         write_json(Path(args.work) / "partial.json", result)
 
 
