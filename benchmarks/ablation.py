@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.ablation                      # resnet18, vgg16 (conv body)
     .venv/bin/python -m benchmarks.ablation --networks resnet18 --budget 3
+    .venv/bin/python -m benchmarks.ablation --networks resnet50,mobilenet_v2 --name ablation-rn50-mnv2
 
 Each row adds one optimization to the previous row, on the same pruned network
 (K=8 patterns of 4 taps, connectivity 1/3.6, random weights: this is a speed
@@ -30,7 +31,7 @@ Timing: all variants of a network are compiled first, then run round-robin (one
 run of each per round, within a time budget per variant) so that they share the
 machine's load; CPU time of the process (``time.process_time``), best and median.
 On this shared 2-core machine wall time mostly measures the neighbours. Writes
-results/ablation.{json,md}.
+results/<name>.{json,md} (``--name``, default ``ablation``).
 """
 
 from __future__ import annotations
@@ -85,10 +86,10 @@ def _time_interleaved(fns: list, x: np.ndarray, budget: float) -> list[list[floa
     return times
 
 
-def run(networks: list[str], budget: float, out: Path) -> list[dict]:
+def run(networks: list[str], budget: float, out: Path, name: str = "ablation") -> list[dict]:
     rows = []
-    for name in networks:
-        model, x, label = _network(name)
+    for network in networks:
+        model, x, label = _network(network)
         with torch.no_grad():
             ref = model(x).numpy()
         convs = None
@@ -116,7 +117,7 @@ def run(networks: list[str], budget: float, out: Path) -> list[dict]:
             print(f"{label:30s} {step} {title:45s} best {row['best_ms']:9.2f} ms  median {row['median_ms']:9.2f} ms  "
                   f"err {err:.1e}  compile {compile_s:.0f} s", flush=True)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "ablation.json").write_text(json.dumps(rows, indent=1))
+    (out / f"{name}.json").write_text(json.dumps(rows, indent=1))
     lines = ["# Ablation: PConv pattern-conv optimizations (1 thread, CPU time)", "",
              f"Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by "
              "`.venv/bin/python -m benchmarks.ablation`; see the module docstring for the steps.", "",
@@ -128,7 +129,7 @@ def run(networks: list[str], budget: float, out: Path) -> list[dict]:
         lines.append(f"| {r['network']} | {r['step']} | {r['variant']} | {r['best_ms']:.2f} | {r['median_ms']:.2f} | {r['runs']} "
                      f"| {first['median_ms'] / r['median_ms']:.2f}x | {prev['median_ms'] / r['median_ms']:.2f}x "
                      f"| {'yes' if r['ok'] else 'NO'} |")
-    (out / "ablation.md").write_text("\n".join(lines) + "\n")
+    (out / f"{name}.md").write_text("\n".join(lines) + "\n")
     return rows
 
 
@@ -137,8 +138,11 @@ def main() -> None:
     parser.add_argument("--networks", default="resnet18,vgg16")
     parser.add_argument("--budget", type=float, default=4.0, help="seconds of timed runs per row")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--name", default="ablation", help="results/<name>.{json,md}")
     args = parser.parse_args()
-    run([n for n in args.networks.split(",") if n], args.budget, args.out)
+    if not args.name or "/" in args.name:
+        parser.error(f"--name must be a plain file name, got {args.name!r}")
+    run([n for n in args.networks.split(",") if n], args.budget, args.out, args.name)
 
 
 if __name__ == "__main__":
