@@ -1,0 +1,66 @@
+"""benchmarks/regions.py: per-parallel-region wall time through a preloaded libomp shim.
+
+Runs a small compiled model (two convs big enough to be parallel loops) at 1 and 2
+threads in child processes and checks the accounting: every region is named from the
+artifact's symbol table, called once per run, and the regions' time is a part of the
+run. No timing thresholds (those are measurements, not results)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn as nn
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+import pconv  # noqa: E402
+from benchmarks import regions  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 32, 3, padding=1)).eval()
+    path = tmp_path_factory.mktemp("regions") / "model.pconv"
+    pconv.compile(model, [torch.randn(1, 16, 32, 32)]).save(path)
+    return path
+
+
+def test_regions_are_named_and_timed(artifact: Path) -> None:
+    result = regions.profile(artifact, [1, 2], runs=20)
+    rows = result["rows"]
+    assert rows, "no parallel region was timed"
+    for row in rows:
+        assert row["region"].startswith("forward..omp_par"), row
+        assert row["calls_per_run"] == pytest.approx(1.0)
+        assert set(row["us_per_run"]) == {1, 2} and min(row["us_per_run"].values()) > 0
+    for t in (1, 2):
+        total = result["totals"][t]
+        # Regions run inside the timed calls: their mean sum is part of the mean call.
+        assert 0 < total["regions_us"] <= total["mean_run_us"]
+    table = regions.format_table(result)
+    assert "| forward..omp_par" in table and "outside regions" in table
+    json.dumps(result)
+
+
+def test_cli_rejects_bad_input(artifact: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        regions.main([str(tmp_path)])
+    assert e.value.code == 2 and "not a saved artifact" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        regions.main([str(artifact), "--threads", "1,x"])
+    assert e.value.code == 2 and "comma-separated integers" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        regions.main([str(artifact), "--threads", "0"])
+    assert e.value.code == 2
+    meta = json.loads((artifact / "meta.json").read_text())
+    other = tmp_path / "arm.pconv"
+    other.mkdir()
+    (other / "meta.json").write_text(json.dumps(dict(meta, target="aarch64-linux-gnu")))
+    assert regions.main([str(other)]) == 1
+    assert "a host artifact is needed" in capsys.readouterr().err
