@@ -110,6 +110,18 @@ struct ToLLVMPipelineOptions
       llvm::cl::desc("Filter kernel reorder (pconv-reorder-filters) after "
                      "the import"),
       llvm::cl::init(true)};
+  PassOptions::Option<int64_t> bandRows{
+      *this, "band-rows",
+      llvm::cl::desc("Two consecutive stride-1 3x3 convs with a large map "
+                     "between them run in bands of this many output rows "
+                     "(pconv-fuse-row-bands); 0: off. Not applied with "
+                     "explicit tiles, which name the unfused convs"),
+      llvm::cl::init(16)};
+  PassOptions::Option<int64_t> bandMinBytes{
+      *this, "band-min-bytes",
+      llvm::cl::desc("Smallest map between the two convs that band-rows "
+                     "fuses (bytes)"),
+      llvm::cl::init(8 << 20)};
   PassOptions::Option<std::string> tiles{
       *this, "tiles",
       llvm::cl::desc("Tuned tiles by conv index, passed to pconv-choose-tiles "

@@ -483,6 +483,39 @@ def ReorderFiltersPass : Pass<"pconv-reorder-filters", "func::FuncOp"> {
   ];
 }
 
+def FuseRowBandsPass : Pass<"pconv-fuse-row-bands", "func::FuncOp"> {
+  let summary = "Compute two consecutive 3x3 convs band by band of output rows";
+  let description = [{
+    A stride-1 3x3 `pconv.conv2d` (padding 1 on every side, no residual,
+    no max-pool) whose result of at least `min-bytes` has one user, a second
+    such conv (which may pool), is rewritten into bands of `band-rows`
+    output rows: per band, the first conv computes the band's rows plus one
+    halo row above and below from a slice of its input, the second conv
+    (activation and pool included) consumes them, and the band's result is
+    inserted into the full result. The first and last bands take the convs'
+    top and bottom zero padding; the middle bands are an `scf.for` over
+    interior rows (padding `[0, 1, 0, 1]`). The intermediate map then lives
+    one band at a time (in L2) instead of being written to memory in full
+    and read back. Each band conv gets its own copy of the constant weights,
+    so each is repacked in its own schedule order (the two convs' kept
+    weights are stored three times). The height must be a multiple of
+    `band-rows` with at least three bands, and `band-rows` a multiple of the
+    pool window. Runs before `pconv-choose-tiles`: tiles are chosen for the
+    band convs' shapes.
+  }];
+  let options = [
+    Option<"bandRows", "band-rows", "int64_t", /*default=*/"16",
+           "Output rows per band (of the second conv, before its pool); 0: off">,
+    Option<"minBytes", "min-bytes", "int64_t", /*default=*/"8388608",
+           "Smallest intermediate map (bytes) worth fusing">,
+  ];
+  let dependentDialects = ["arith::ArithDialect", "scf::SCFDialect",
+                           "tensor::TensorDialect"];
+  let statistics = [
+    Statistic<"numFused", "num-fused", "Conv pairs computed in row bands">,
+  ];
+}
+
 def ChooseTilesPass : Pass<"pconv-choose-tiles", "ModuleOp"> {
   let summary = "Pick the register tile, cache blocking and parallel split of every pattern conv";
   let description = [{

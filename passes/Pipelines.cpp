@@ -57,6 +57,15 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
   // Before it: each conv's tile (tuned or from the model) and its grouped,
   // work-balanced schedule, both recorded on the op.
   if (options.vectorWidth > 0) {
+    // Large maps between two 3x3 convs live one band of rows at a time.
+    // Explicit tiles (the tuner's, a user's) index the convs as imported, so
+    // they keep them unfused.
+    if (options.bandRows > 0 && options.tiles.empty()) {
+      FuseRowBandsPassOptions bandOptions;
+      bandOptions.bandRows = options.bandRows;
+      bandOptions.minBytes = options.bandMinBytes;
+      pm.addNestedPass<func::FuncOp>(createFuseRowBandsPass(bandOptions));
+    }
     ChooseTilesPassOptions tileOptions;
     tileOptions.tiles = options.tiles;
     tileOptions.vectorWidth = options.vectorWidth;
@@ -158,7 +167,9 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
   // To the LLVM dialect. memref lowering runs before scf-to-cf because the
   // omp regions wrap their bodies in memref.alloca_scope, whose region must
   // still be a single block when it is lowered.
-  addUpstream(pm, "lower-affine,expand-strided-metadata,"
+  // expand-strided-metadata first: subviews with dynamic offsets (row bands)
+  // become affine.apply, which lower-affine then lowers.
+  addUpstream(pm, "expand-strided-metadata,lower-affine,"
                   "convert-vector-to-llvm,finalize-memref-to-llvm,"
                   "convert-scf-to-cf,"
                   "func.func(llvm-request-c-wrappers),convert-to-llvm,"

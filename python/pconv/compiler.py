@@ -115,6 +115,15 @@ class CompileOptions:
             prefetcher follows. Per-kernel patterns at stride 1 (VGG-16's layers
             0.91-0.97x the time, the whole network 0.97x; stride 2 ran slower
             with it) and shared-kernel blocks; 0 turns it off.
+        band_rows: two stride-1 3x3 convs with a map of at least ``band_min_bytes``
+            between them (VGG-16's first two, 12.8 MB at 224x224) run band by band
+            of this many output rows (``pconv-fuse-row-bands``), so the map never
+            exists in full and a band's rows stay in L2; the first conv recomputes
+            two halo rows per band, and both convs' kept weights are stored three
+            times (first, middle and last band). 0 turns it off. Not applied with
+            ``tiles`` or ``tune``, whose tiles name the convs as imported.
+        band_min_bytes: the smallest intermediate map ``band_rows`` fuses
+            (default 8 MiB).
         reorder_filters: filter kernel reorder (pconv-reorder-filters): sort filters
             by length and pattern mix, absorbing the permutation into consumer convs.
         tune: measure candidate tiles of every pattern conv on this machine and keep
@@ -148,6 +157,8 @@ class CompileOptions:
     sparse_linear: bool = False
     steal_tasks: bool = True
     prefetch_distance: int = 4
+    band_rows: int = 16
+    band_min_bytes: int = 8 << 20
     tune: bool = False
     tiles: dict[int, Sequence[int]] | None = None
     fold_batchnorm: bool = True
@@ -166,6 +177,11 @@ class CompileOptions:
         if (isinstance(self.prefetch_distance, bool) or not isinstance(self.prefetch_distance, int)
                 or self.prefetch_distance < 0):
             raise ValueError(f"CompileOptions.prefetch_distance must be an int >= 0, got {self.prefetch_distance!r}")
+        if (isinstance(self.band_rows, bool) or not isinstance(self.band_rows, int) or self.band_rows < 0
+                or self.band_rows == 1):
+            raise ValueError(f"CompileOptions.band_rows must be 0 (off) or an int >= 2, got {self.band_rows!r}")
+        if isinstance(self.band_min_bytes, bool) or not isinstance(self.band_min_bytes, int) or self.band_min_bytes < 0:
+            raise ValueError(f"CompileOptions.band_min_bytes must be an int >= 0, got {self.band_min_bytes!r}")
 
 
 def compile(model: Any, example_inputs: Sequence[Any], target: str | None = None,
@@ -348,6 +364,7 @@ def _lower_to_library(session: "_Session", pconv_input: Path, opts: CompileOptio
                          f"filter-lanes={str(opts.filter_lanes).lower()} "
                          f"steal-tasks={str(opts.steal_tasks).lower()} "
                          f"prefetch-distance={opts.prefetch_distance} "
+                         f"band-rows={opts.band_rows} band-min-bytes={opts.band_min_bytes} "
                          f"sparse-linear={str(opts.sparse_linear).lower()}}})",
                          "--emit-bytecode", "-o", str(llvm_bc)], inputs=[pconv_input])
     if stages is not None:

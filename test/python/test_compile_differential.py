@@ -432,6 +432,80 @@ def test_producer_writes_the_consumers_padded_input(vector_width):
     assert mallocs[True] < mallocs[False], mallocs
 
 
+def _banded_cnn(pool: bool):
+    """Two stride-1 pattern convs on a 24x20 map (the first pattern-pruned
+    only, like VGG-16's first conv; the second also connectivity-pruned),
+    the second with ReLU6 or with ReLU and a fused 2x2 pool, then a third
+    conv that reads the banded result; batch 2."""
+    import random
+
+    from pconv.testing import apply_random_patterns, random_library
+
+    torch.manual_seed(47)
+    nn = torch.nn
+    layers = [nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1)]
+    layers += [nn.ReLU(), nn.MaxPool2d(2)] if pool else [nn.ReLU6()]
+    layers += [nn.Conv2d(8, 4, 3, padding=1)]
+    model = nn.Sequential(*layers).eval()
+    rng = random.Random(47)
+    library = random_library(rng)
+    for i, conv in enumerate(c for c in model if isinstance(c, nn.Conv2d)):
+        apply_random_patterns(conv, library, rng, keep=1.0 if i == 0 else 0.6)
+    return model, (2, 3, 24, 20)
+
+
+@pytest.mark.parametrize("vector_width", [16, 4, 0])
+@pytest.mark.parametrize("pool", [True, False], ids=["pool", "relu6"])
+def test_convs_in_row_bands_match(pool, vector_width):
+    model, shape = _banded_cnn(pool)
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(12))
+    ref = model(x).detach().numpy()
+    regions = {}
+    for band_rows in (0, 4, 6, 8):
+        art = pconv.compile(model, (x,), vector_width=vector_width, band_rows=band_rows, band_min_bytes=0)
+        np.testing.assert_allclose(art.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
+        regions[band_rows] = art.stages["llvm"].count("omp.parallel")
+    if vector_width:
+        # Bands of 4, 6 or 8 rows (6, 4 or 3 bands): the pair is emitted for
+        # the first band, the middle ones (a loop) and the last, each band
+        # conv with its own parallel loop.
+        assert all(regions[b] > regions[0] for b in (4, 6, 8)), regions
+    else:
+        # The reference loops do not band (the pass runs with the vector path).
+        assert len(set(regions.values())) == 1, regions
+    # The default threshold (8 MiB) leaves these small maps alone.
+    default = pconv.compile(model, (x,), vector_width=vector_width)
+    assert default.stages["llvm"].count("omp.parallel") == regions[0]
+
+
+@pytest.mark.aarch64
+@pytest.mark.skipif(not HAS_QEMU, reason="needs qemu-aarch64 and the AArch64 cross compiler")
+def test_convs_in_row_bands_aarch64():
+    model, shape = _banded_cnn(True)
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(14))
+    art = pconv.compile(model, (x,), target="aarch64-linux-gnu", band_rows=4, band_min_bytes=0)
+    np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
+
+
+def test_band_options_are_checked():
+    model, shape = _banded_cnn(True)
+    x = torch.randn(*shape)
+    for bad in (1, -2, 2.5, True):
+        with pytest.raises(ValueError, match="band_rows"):
+            pconv.compile(model, (x,), band_rows=bad)
+    with pytest.raises(ValueError, match="band_min_bytes"):
+        pconv.compile(model, (x,), band_min_bytes=-1)
+
+
+def test_explicit_tiles_keep_the_convs_unbanded():
+    model, shape = _banded_cnn(True)
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(13))
+    art = pconv.compile(model, (x,), band_rows=4, band_min_bytes=0, tiles={0: (2, 1, 0, 1)})
+    plain = pconv.compile(model, (x,), band_rows=0, tiles={0: (2, 1, 0, 1)})
+    assert art.stages["llvm"].count("omp.parallel") == plain.stages["llvm"].count("omp.parallel")
+    np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
+
+
 @pytest.mark.parametrize("import_pattern_convs", [True, False])
 def test_dense_producer_writes_the_consumers_padded_input(import_pattern_convs):
     """Dense convs write into their consumer's padded input as pattern convs
