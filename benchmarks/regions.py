@@ -84,8 +84,8 @@ def measure(artifact: Path, threads: int, runs: int, timer: Path, work: Path) ->
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), LD_PRELOAD=str(timer))
     env.setdefault("OMP_PROC_BIND", "spread")
     env.setdefault("OMP_PLACES", "cores")
-    root = Path(__file__).resolve().parent.parent
-    env["PYTHONPATH"] = os.pathsep.join([str(root / "python"), str(root), env.get("PYTHONPATH", "")])
+    root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
     proc = subprocess.run([sys.executable, "-m", "benchmarks.regions", "--child", str(artifact), str(runs), str(out)],
                           env=env, capture_output=True, text=True)
     if proc.returncode != 0:

@@ -201,16 +201,15 @@ struct FuseRowBandsPass
           << static_cast<int64_t>(bandRows);
       return signalPassFailure();
     }
+    // In block order a pair's consumer comes after its producer, so a conv
+    // already taken as a consumer is the only one to skip.
     SmallVector<BandFusion> fusions;
-    llvm::DenseSet<Operation *> taken;
+    llvm::DenseSet<Operation *> consumers;
     getOperation().walk([&](Conv2DOp op) {
-      if (taken.contains(op))
+      if (consumers.contains(op))
         return;
       if (auto f = BandFusion::match(op, bandRows, minBytes)) {
-        if (taken.contains(f->second))
-          return;
-        taken.insert(f->first);
-        taken.insert(f->second);
+        consumers.insert(f->second);
         fusions.push_back(*f);
       }
     });
