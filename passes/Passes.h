@@ -112,16 +112,21 @@ struct ToLLVMPipelineOptions
       llvm::cl::init(true)};
   PassOptions::Option<int64_t> bandRows{
       *this, "band-rows",
-      llvm::cl::desc("Two consecutive stride-1 3x3 convs with a large map "
-                     "between them run in bands of this many output rows "
+      llvm::cl::desc("A chain of convs with large maps between them runs "
+                     "in bands of at most this many output rows "
                      "(pconv-fuse-row-bands); 0: off. Not applied with "
                      "explicit tiles, which name the unfused convs"),
       llvm::cl::init(16)};
   PassOptions::Option<int64_t> bandMinBytes{
       *this, "band-min-bytes",
-      llvm::cl::desc("Smallest map between the two convs that band-rows "
+      llvm::cl::desc("Smallest map between two convs that band-rows "
                      "fuses (bytes)"),
       llvm::cl::init(8 << 20)};
+  PassOptions::Option<int64_t> bandMaxBytes{
+      *this, "band-max-bytes",
+      llvm::cl::desc("Largest intermediate map of one band (bytes); bands "
+                     "are made shorter than band-rows to fit it"),
+      llvm::cl::init(1 << 20)};
   PassOptions::Option<std::string> tiles{
       *this, "tiles",
       llvm::cl::desc("Tuned tiles by conv index, passed to pconv-choose-tiles "

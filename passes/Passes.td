@@ -484,35 +484,43 @@ def ReorderFiltersPass : Pass<"pconv-reorder-filters", "func::FuncOp"> {
 }
 
 def FuseRowBandsPass : Pass<"pconv-fuse-row-bands", "func::FuncOp"> {
-  let summary = "Compute two consecutive 3x3 convs band by band of output rows";
+  let summary = "Compute a chain of convs band by band of output rows";
   let description = [{
-    A stride-1 3x3 `pconv.conv2d` (padding 1 on every side, no residual,
-    no max-pool) whose result of at least `min-bytes` has one user, a second
-    such conv (which may pool), is rewritten into bands of `band-rows`
-    output rows: per band, the first conv computes the band's rows plus one
-    halo row above and below from a slice of its input, the second conv
-    (activation and pool included) consumes them, and the band's result is
-    inserted into the full result. The first and last bands take the convs'
-    top and bottom zero padding; the middle bands are an `scf.for` over
-    interior rows (padding `[0, 1, 0, 1]`). The intermediate map then lives
-    one band at a time (in L2) instead of being written to memory in full
-    and read back. Each band conv gets its own copy of the constant weights,
-    so each is repacked in its own schedule order (the two convs' kept
-    weights are stored three times). The height must be a multiple of
-    `band-rows` with at least three bands, and `band-rows` a multiple of the
-    pool window. Runs before `pconv-choose-tiles`: tiles are chosen for the
-    band convs' shapes.
+    A chain of undilated `pconv.conv2d` ops, each result (of at least
+    `min-bytes`) used only by the next conv as its input (only the last may
+    pool; any may carry a residual operand), is rewritten into bands of the
+    last conv's output rows: per band, every conv computes the rows its
+    consumer reads (halo rows included, recomputed by neighbouring bands),
+    from a row slice of the chain's input, and the band's result is inserted
+    into the full result. VGG-16's 3 -> 64 -> 64 pair at 224x224 and
+    MobileNet-V2's expand -> depthwise (-> project) blocks are such chains.
+    The intermediate maps then live one band at a time (in L2) instead of
+    being written to memory in full and read back.
+
+    Bands whose convs all read interior rows only (no zero padding above or
+    below) are one `scf.for`; the bands at the top and bottom edges (at
+    most two each, taking the convs' own top and bottom padding, the last
+    one possibly shorter) are emitted one by one. The band height is the
+    largest one up to `band-rows` (a multiple of the last conv's pool
+    window, at least three bands) whose largest intermediate band fits in
+    `max-bytes`. Each band conv gets its own copy of the constant weights,
+    so each is repacked in its own schedule order (the chain's kept weights
+    are stored once per emitted band body). Runs before
+    `pconv-choose-tiles`: tiles are chosen for the band convs' shapes.
   }];
   let options = [
     Option<"bandRows", "band-rows", "int64_t", /*default=*/"16",
-           "Output rows per band (of the second conv, before its pool); 0: off">,
+           "Most output rows per band (of the chain's last conv, before its pool); 0: off">,
     Option<"minBytes", "min-bytes", "int64_t", /*default=*/"8388608",
            "Smallest intermediate map (bytes) worth fusing">,
+    Option<"maxBytes", "max-bytes", "int64_t", /*default=*/"1048576",
+           "Largest intermediate map of one band (bytes)">,
   ];
   let dependentDialects = ["arith::ArithDialect", "scf::SCFDialect",
                            "tensor::TensorDialect"];
   let statistics = [
-    Statistic<"numFused", "num-fused", "Conv pairs computed in row bands">,
+    Statistic<"numFused", "num-fused", "Conv chains computed in row bands">,
+    Statistic<"numConvs", "num-convs", "Convs in those chains">,
   ];
 }
 

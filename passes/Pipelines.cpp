@@ -64,6 +64,7 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
       FuseRowBandsPassOptions bandOptions;
       bandOptions.bandRows = options.bandRows;
       bandOptions.minBytes = options.bandMinBytes;
+      bandOptions.maxBytes = options.bandMaxBytes;
       pm.addNestedPass<func::FuncOp>(createFuseRowBandsPass(bandOptions));
     }
     ChooseTilesPassOptions tileOptions;

@@ -115,15 +115,21 @@ class CompileOptions:
             prefetcher follows. Per-kernel patterns at stride 1 (VGG-16's layers
             0.91-0.97x the time, the whole network 0.97x; stride 2 ran slower
             with it) and shared-kernel blocks; 0 turns it off.
-        band_rows: two stride-1 3x3 convs with a map of at least ``band_min_bytes``
-            between them (VGG-16's first two, 12.8 MB at 224x224) run band by band
-            of this many output rows (``pconv-fuse-row-bands``), so the map never
-            exists in full and a band's rows stay in L2; the first conv recomputes
-            two halo rows per band, and both convs' kept weights are stored three
-            times (first, middle and last band). 0 turns it off. Not applied with
-            ``tiles`` or ``tune``, whose tiles name the convs as imported.
+        band_rows: a chain of convs whose intermediate maps (each at least
+            ``band_min_bytes``) feed only the next conv (VGG-16's first two, 12.8 MB
+            at 224x224) runs band by band of at most this many output rows of its
+            last conv (``pconv-fuse-row-bands``), so the maps never exist in full
+            and a band's rows stay in L2; each conv recomputes the halo rows its
+            consumer reads, and the chain's kept weights are stored once per
+            emitted band body (first band, the loop, the last; up to two edge
+            bands each side). 0 turns it off. Not applied with ``tiles`` or
+            ``tune``, whose tiles name the convs as imported.
         band_min_bytes: the smallest intermediate map ``band_rows`` fuses
-            (default 8 MiB).
+            (default 8 MiB: MobileNet-V2's 1-5 MB blocks ran no faster in bands on
+            the benchmark host, see docs/rationale.md).
+        band_max_bytes: the largest intermediate map of one band; bands get
+            fewer rows than ``band_rows`` until it fits (default 1 MiB, this
+            host's L2).
         reorder_filters: filter kernel reorder (pconv-reorder-filters): sort filters
             by length and pattern mix, absorbing the permutation into consumer convs.
         tune: measure candidate tiles of every pattern conv on this machine and keep
@@ -159,6 +165,7 @@ class CompileOptions:
     prefetch_distance: int = 4
     band_rows: int = 16
     band_min_bytes: int = 8 << 20
+    band_max_bytes: int = 1 << 20
     tune: bool = False
     tiles: dict[int, Sequence[int]] | None = None
     fold_batchnorm: bool = True
@@ -180,8 +187,10 @@ class CompileOptions:
         if (isinstance(self.band_rows, bool) or not isinstance(self.band_rows, int) or self.band_rows < 0
                 or self.band_rows == 1):
             raise ValueError(f"CompileOptions.band_rows must be 0 (off) or an int >= 2, got {self.band_rows!r}")
-        if isinstance(self.band_min_bytes, bool) or not isinstance(self.band_min_bytes, int) or self.band_min_bytes < 0:
-            raise ValueError(f"CompileOptions.band_min_bytes must be an int >= 0, got {self.band_min_bytes!r}")
+        for name in ("band_min_bytes", "band_max_bytes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"CompileOptions.{name} must be an int >= 0, got {value!r}")
 
 
 def compile(model: Any, example_inputs: Sequence[Any], target: str | None = None,
@@ -365,6 +374,7 @@ def _lower_to_library(session: "_Session", pconv_input: Path, opts: CompileOptio
                          f"steal-tasks={str(opts.steal_tasks).lower()} "
                          f"prefetch-distance={opts.prefetch_distance} "
                          f"band-rows={opts.band_rows} band-min-bytes={opts.band_min_bytes} "
+                         f"band-max-bytes={opts.band_max_bytes} "
                          f"sparse-linear={str(opts.sparse_linear).lower()}}})",
                          "--emit-bytecode", "-o", str(llvm_bc)], inputs=[pconv_input])
     if stages is not None:

@@ -478,6 +478,61 @@ def test_convs_in_row_bands_match(pool, vector_width):
     assert default.stages["llvm"].count("omp.parallel") == regions[0]
 
 
+class _InvertedResidual(torch.nn.Module):
+    """MobileNet-V2's block: 1x1 expansion, pattern-pruned depthwise 3x3
+    (stride 1 or 2), 1x1 projection, and the residual add at stride 1."""
+
+    def __init__(self, stride: int):
+        import random
+
+        from pconv.testing import apply_random_patterns, random_library
+
+        super().__init__()
+        nn = torch.nn
+        torch.manual_seed(53 + stride)
+        self.stride = stride
+        self.expand = nn.Conv2d(8, 24, 1)
+        self.dw = nn.Conv2d(24, 24, 3, stride, 1, groups=24)
+        self.project = nn.Conv2d(24, 8, 1)
+        rng = random.Random(53)
+        apply_random_patterns(self.dw, random_library(rng), rng, keep=1.0)
+
+    def forward(self, x):
+        f = torch.nn.functional
+        y = self.project(f.relu6(self.dw(f.relu6(self.expand(x)))))
+        return y + x if self.stride == 1 else y
+
+
+@pytest.mark.parametrize("vector_width", [16, 4])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_inverted_residual_in_row_bands_matches(stride, vector_width):
+    # The chain expansion -> depthwise -> projection (with the residual
+    # operand at stride 1) is computed band by band of the projection's
+    # rows, bands of 2 to 5 rows (the last one shorter where they do not
+    # divide the height), the stride-2 depthwise conv reading 2r + 1 rows.
+    model = _InvertedResidual(stride).eval()
+    x = torch.randn(2, 8, 24, 20, generator=torch.Generator().manual_seed(15))
+    ref = model(x).detach().numpy()
+    regions = {}
+    for band_rows in (0, 2, 3, 5):
+        art = pconv.compile(model, (x,), vector_width=vector_width, band_rows=band_rows, band_min_bytes=0)
+        np.testing.assert_allclose(art.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
+        regions[band_rows] = art.stages["llvm"].count("omp.parallel")
+    assert all(regions[b] > regions[0] for b in (2, 3, 5)), regions
+
+
+def test_band_max_bytes_shortens_the_bands():
+    # The intermediate band (24 channels x 20 wide x rows x batch 2) must fit
+    # band_max_bytes: 5 rows at most here, so bands of 3 projected rows (the
+    # band shapes themselves are checked in pconv-fuse-row-bands.mlir).
+    model = _InvertedResidual(1).eval()
+    x = torch.randn(2, 8, 24, 20, generator=torch.Generator().manual_seed(16))
+    art = pconv.compile(model, (x,), band_rows=8, band_min_bytes=0, band_max_bytes=24 * 20 * 4 * 2 * 5)
+    np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
+    with pytest.raises(ValueError, match="band_max_bytes"):
+        pconv.compile(model, (x,), band_max_bytes=-5)
+
+
 @pytest.mark.aarch64
 @pytest.mark.skipif(not HAS_QEMU, reason="needs qemu-aarch64 and the AArch64 cross compiler")
 def test_convs_in_row_bands_aarch64():
@@ -485,6 +540,10 @@ def test_convs_in_row_bands_aarch64():
     x = torch.randn(*shape, generator=torch.Generator().manual_seed(14))
     art = pconv.compile(model, (x,), target="aarch64-linux-gnu", band_rows=4, band_min_bytes=0)
     np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
+    block = _InvertedResidual(2).eval()
+    x = torch.randn(2, 8, 24, 20, generator=torch.Generator().manual_seed(17))
+    art = pconv.compile(block, (x,), target="aarch64-linux-gnu", band_rows=3, band_min_bytes=0)
+    np.testing.assert_allclose(art.load()(x.numpy()), block(x).detach().numpy(), rtol=RTOL, atol=ATOL)
 
 
 def test_band_options_are_checked():
