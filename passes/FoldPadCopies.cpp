@@ -40,6 +40,28 @@ bool acceptsStridedBuffer(Operation *op) {
              vector::TransferWriteOp, memref::LoadOp, memref::StoreOp>(op);
 }
 
+/// The copy's source buffer is used only by accesses before the copy (in
+/// its block), the copy and at most one dealloc (returned in `dealloc`).
+LogicalResult matchSource(memref::CopyOp copy, memref::AllocOp source,
+                          memref::DeallocOp &dealloc) {
+  Block *block = copy->getBlock();
+  for (Operation *user : source->getUsers()) {
+    if (user == copy)
+      continue;
+    if (auto d = dyn_cast<memref::DeallocOp>(user)) {
+      if (dealloc)
+        return failure();
+      dealloc = d;
+      continue;
+    }
+    Operation *inBlock = block->findAncestorOpInBlock(*user);
+    if (!acceptsStridedBuffer(user) || !inBlock ||
+        !inBlock->isBeforeInBlock(copy))
+      return failure();
+  }
+  return success();
+}
+
 /// One bufferized pad whose copy can be folded into the source's producer.
 struct PadCopy {
   memref::CopyOp copy;
@@ -63,21 +85,8 @@ struct PadCopy {
         source.getType().getShape() != interior.getType().getShape() ||
         !interior.getType().isLastDimUnitStride())
       return failure();
-    // The source: accesses before the copy, the copy, one dealloc.
-    for (Operation *user : source->getUsers()) {
-      if (user == copy)
-        continue;
-      if (auto dealloc = dyn_cast<memref::DeallocOp>(user)) {
-        if (sourceDealloc)
-          return failure();
-        sourceDealloc = dealloc;
-        continue;
-      }
-      Operation *inBlock = block->findAncestorOpInBlock(*user);
-      if (!acceptsStridedBuffer(user) || !inBlock ||
-          !inBlock->isBeforeInBlock(copy))
-        return failure();
-    }
+    if (failed(matchSource(copy, source, sourceDealloc)))
+      return failure();
     // The padded buffer: one fill and the interior view before the copy,
     // anything after it.
     for (Operation *user : padded->getUsers()) {
@@ -126,6 +135,57 @@ struct PadCopy {
   }
 };
 
+
+/// A buffer copied into a view of another one (a bufferized
+/// `tensor.insert_slice`: a row band's result inserted into the full map by
+/// pconv-fuse-row-bands): the producer writes the view directly when nothing
+/// else touches the destination between the source's allocation and the
+/// copy, and the view (with its offsets) can be created before the source.
+struct InsertCopy {
+  memref::CopyOp copy;
+  memref::AllocOp source;
+  memref::SubViewOp view;
+  memref::DeallocOp sourceDealloc;
+
+  LogicalResult match(DominanceInfo &dominance) {
+    source = copy.getSource().getDefiningOp<memref::AllocOp>();
+    view = copy.getTarget().getDefiningOp<memref::SubViewOp>();
+    Block *block = copy->getBlock();
+    if (!source || !view || !view->hasOneUse() ||
+        source->getBlock() != block || view->getBlock() != block ||
+        !source.getDynamicSizes().empty() ||
+        source.getType().getShape() != view.getType().getShape() ||
+        !view.getType().isLastDimUnitStride())
+      return failure();
+    // The view's operands (the destination, dynamic offsets) exist before
+    // the source.
+    for (Value operand : view->getOperands())
+      if (!dominance.properlyDominates(operand, source))
+        return failure();
+    // Nothing else reads or writes the destination between the source's
+    // allocation and the copy (its other views included: they are users).
+    Value dest = view.getSource();
+    for (Operation *user : dest.getUsers()) {
+      if (user == view)
+        continue;
+      Operation *inBlock = block->findAncestorOpInBlock(*user);
+      if (inBlock && source->isBeforeInBlock(inBlock) &&
+          inBlock->isBeforeInBlock(copy))
+        return failure();
+    }
+    return matchSource(copy, source, sourceDealloc);
+  }
+
+  void rewrite() {
+    view->moveBefore(source);
+    copy.erase();
+    if (sourceDealloc)
+      sourceDealloc.erase();
+    source.getResult().replaceAllUsesWith(view.getResult());
+    source.erase();
+  }
+};
+
 struct FoldPadCopiesPass
     : public pconv::impl::FoldPadCopiesPassBase<FoldPadCopiesPass> {
   void runOnOperation() override {
@@ -137,6 +197,12 @@ struct FoldPadCopiesPass
       if (succeeded(pad.match(dominance))) {
         pad.rewrite();
         ++numFolded;
+        continue;
+      }
+      InsertCopy insert{copy, {}, {}, {}};
+      if (succeeded(insert.match(dominance))) {
+        insert.rewrite();
+        ++numInserts;
       }
     }
   }

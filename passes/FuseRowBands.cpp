@@ -264,6 +264,10 @@ struct BandChain {
       int64_t start = input ? bands[i].inStart : bands[i].outStart;
       return AffineRow{coef, start - coef * a0};
     };
+    // The insert's row first: computed before the band's buffers exist, so
+    // pconv-fold-pad-copies can let the last conv write the full map's view.
+    OpFoldResult outRow =
+        rowIndex(b, loc, r, rowOf(convs.size() - 1, false), pool);
     Value value = rowSlice(b, loc, convs.front().getInput(),
                            rowIndex(b, loc, r, rowOf(0, true)),
                            bands[0].inRows);
@@ -277,10 +281,8 @@ struct BandChain {
                   .getResult();
     }
     auto type = cast<RankedTensorType>(value.getType());
-    SmallVector<OpFoldResult> offsets{
-        b.getIndexAttr(0), b.getIndexAttr(0),
-        rowIndex(b, loc, r, rowOf(convs.size() - 1, false), pool),
-        b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> offsets{b.getIndexAttr(0), b.getIndexAttr(0),
+                                      outRow, b.getIndexAttr(0)};
     SmallVector<OpFoldResult> sizes;
     for (int64_t d : type.getShape())
       sizes.push_back(b.getIndexAttr(d));

@@ -657,9 +657,17 @@ def FoldPadCopiesPass : Pass<"pconv-fold-pad-copies", "func::FuncOp"> {
     %in = memref.subview %p[0, 0, 1, 1] [1, 16, 20, 20] [1, 1, 1, 1] : ...
     vector.store %v, %in[%c0, %i, %j, %c0] : ..., vector<16xf32>
     ```
+
+    The same holds for a copy into a view of another buffer (a bufferized
+    `tensor.insert_slice`, e.g. a row band's result inserted into the full
+    map by `pconv-fuse-row-bands`): when nothing else uses the destination
+    between the source's allocation and the copy and the view's operands
+    (dynamic offsets included) exist before the source, the view is created
+    before the source and replaces it.
   }];
   let statistics = [
     Statistic<"numFolded", "num-folded", "Pad copies folded into their producer">,
+    Statistic<"numInserts", "num-inserts", "Copies into a view of another buffer folded into their producer">,
   ];
 }
 

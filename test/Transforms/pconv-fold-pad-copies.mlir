@@ -126,3 +126,55 @@ func.func @late_captured_pad_value(%v: vector<4xf32>, %f: f32) -> memref<1x2x6x6
   memref.copy %a, %in : memref<1x2x4x4xf32> to memref<1x2x4x4xf32, strided<[72, 36, 6, 1], offset: 7>>
   return %p : memref<1x2x6x6xf32>
 }
+
+// -----
+
+// A band's result copied into a view of the full map at a row the loop
+// computes (a bufferized tensor.insert_slice of pconv-fuse-row-bands): the
+// view is created before the band's buffer and the stores write it.
+// CHECK-LABEL: func.func @insert
+// CHECK: scf.for %[[R:.*]] =
+// CHECK-NEXT: %[[ROW:.*]] = arith.divui %[[R]]
+// CHECK-NEXT: %[[VIEW:.*]] = memref.subview %arg1[0, 0, %[[ROW]], 0] [1, 2, 2, 4]
+// CHECK-NEXT: vector.store %{{.*}}, %[[VIEW]][
+// CHECK-NOT: memref.copy
+// CHECK-NOT: memref.dealloc
+// CHECK: return
+func.func @insert(%v: vector<4xf32>, %full: memref<1x2x8x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %c4 = arith.constant 4 : index
+  %c16 = arith.constant 16 : index
+  scf.for %r = %c0 to %c16 step %c4 {
+    %row = arith.divui %r, %c2 : index
+    %a = memref.alloc() : memref<1x2x2x4xf32>
+    vector.store %v, %a[%c0, %c0, %c0, %c0] : memref<1x2x2x4xf32>, vector<4xf32>
+    %view = memref.subview %full[0, 0, %row, 0] [1, 2, 2, 4] [1, 1, 1, 1] : memref<1x2x8x4xf32> to memref<1x2x2x4xf32, strided<[64, 32, 4, 1], offset: ?>>
+    memref.copy %a, %view : memref<1x2x2x4xf32> to memref<1x2x2x4xf32, strided<[64, 32, 4, 1], offset: ?>>
+    memref.dealloc %a : memref<1x2x2x4xf32>
+  }
+  return
+}
+
+// -----
+
+// The destination is read while the source is being written, or the row is
+// computed after the source exists: both left alone.
+// CHECK-LABEL: func.func @insert_kept
+// CHECK: memref.copy
+// CHECK: memref.copy
+func.func @insert_kept(%v: vector<4xf32>, %full: memref<1x2x8x4xf32>, %i: index) -> vector<4xf32> {
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %a = memref.alloc() : memref<1x2x2x4xf32>
+  vector.store %v, %a[%c0, %c0, %c0, %c0] : memref<1x2x2x4xf32>, vector<4xf32>
+  %r = vector.load %full[%c0, %c0, %c2, %c0] : memref<1x2x8x4xf32>, vector<4xf32>
+  %view = memref.subview %full[0, 0, 2, 0] [1, 2, 2, 4] [1, 1, 1, 1] : memref<1x2x8x4xf32> to memref<1x2x2x4xf32, strided<[64, 32, 4, 1], offset: 8>>
+  memref.copy %a, %view : memref<1x2x2x4xf32> to memref<1x2x2x4xf32, strided<[64, 32, 4, 1], offset: 8>>
+  %b = memref.alloc() : memref<1x2x2x4xf32>
+  vector.store %v, %b[%c0, %c0, %c0, %c0] : memref<1x2x2x4xf32>, vector<4xf32>
+  %row = arith.addi %i, %c2 : index
+  %view2 = memref.subview %full[0, 0, %row, 0] [1, 2, 2, 4] [1, 1, 1, 1] : memref<1x2x8x4xf32> to memref<1x2x2x4xf32, strided<[64, 32, 4, 1], offset: ?>>
+  memref.copy %b, %view2 : memref<1x2x2x4xf32> to memref<1x2x2x4xf32, strided<[64, 32, 4, 1], offset: ?>>
+  return %r : vector<4xf32>
+}
