@@ -454,17 +454,24 @@ def _banded_cnn(pool: bool):
     return model, (2, 3, 24, 20)
 
 
+def _check_row_bands(model, x, vector_width, band_rows_list):
+    """Compile with each band height (any map fused), compare with PyTorch;
+    the number of OpenMP regions of each build (band convs add regions)."""
+    ref = model(x).detach().numpy()
+    regions = {}
+    for band_rows in band_rows_list:
+        art = pconv.compile(model, (x,), vector_width=vector_width, band_rows=band_rows, band_min_bytes=0)
+        np.testing.assert_allclose(art.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
+        regions[band_rows] = art.stages["llvm"].count("omp.parallel")
+    return regions
+
+
 @pytest.mark.parametrize("vector_width", [16, 4, 0])
 @pytest.mark.parametrize("pool", [True, False], ids=["pool", "relu6"])
 def test_convs_in_row_bands_match(pool, vector_width):
     model, shape = _banded_cnn(pool)
     x = torch.randn(*shape, generator=torch.Generator().manual_seed(12))
-    ref = model(x).detach().numpy()
-    regions = {}
-    for band_rows in (0, 4, 6, 8):
-        art = pconv.compile(model, (x,), vector_width=vector_width, band_rows=band_rows, band_min_bytes=0)
-        np.testing.assert_allclose(art.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
-        regions[band_rows] = art.stages["llvm"].count("omp.parallel")
+    regions = _check_row_bands(model, x, vector_width, (0, 4, 6, 8))
     if vector_width:
         # Bands of 4, 6 or 8 rows (6, 4 or 3 bands): the pair is emitted for
         # the first band, the middle ones (a loop) and the last, each band
@@ -512,12 +519,7 @@ def test_inverted_residual_in_row_bands_matches(stride, vector_width):
     # divide the height), the stride-2 depthwise conv reading 2r + 1 rows.
     model = _InvertedResidual(stride).eval()
     x = torch.randn(2, 8, 24, 20, generator=torch.Generator().manual_seed(15))
-    ref = model(x).detach().numpy()
-    regions = {}
-    for band_rows in (0, 2, 3, 5):
-        art = pconv.compile(model, (x,), vector_width=vector_width, band_rows=band_rows, band_min_bytes=0)
-        np.testing.assert_allclose(art.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
-        regions[band_rows] = art.stages["llvm"].count("omp.parallel")
+    regions = _check_row_bands(model, x, vector_width, (0, 2, 3, 5))
     assert all(regions[b] > regions[0] for b in (2, 3, 5)), regions
 
 
