@@ -45,11 +45,11 @@ using namespace mlir::pconv;
 
 namespace {
 
-/// An undilated conv the band rewrite can slice by rows.
+/// An undilated conv (any kernel, stride and padding): the band rewrite
+/// maps its output rows to input rows.
 static bool isBandable(Conv2DOp op) {
-  ConvShape s = ConvShape::of(op);
-  return llvm::all_of(s.dilations, [](int64_t v) { return v == 1; }) &&
-         s.strides[0] >= 1;
+  return llvm::all_of(ConvShape::of(op).dilations,
+                      [](int64_t v) { return v == 1; });
 }
 
 /// The one live user of `op`'s result (the import leaves dead pads behind
