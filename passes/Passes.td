@@ -492,10 +492,12 @@ def FuseRowBandsPass : Pass<"pconv-fuse-row-bands", "func::FuncOp"> {
     last conv's output rows: per band, every conv computes the rows its
     consumer reads (halo rows included, recomputed by neighbouring bands),
     from a row slice of the chain's input, and the band's result is inserted
-    into the full result. VGG-16's 3 -> 64 -> 64 pair at 224x224 and
-    MobileNet-V2's expand -> depthwise (-> project) blocks are such chains.
-    The intermediate maps then live one band at a time (in L2) instead of
-    being written to memory in full and read back.
+    into the full result. VGG-16's 3 -> 64 -> 64 pair at 224x224 (the only
+    chain of the benchmark networks at the default `min-bytes`) and
+    MobileNet-V2's expand -> depthwise -> project blocks (1-5 MB maps, no
+    faster in bands on the benchmark host) are such chains. The
+    intermediate maps then live one band at a time (in L2) instead of being
+    written to memory in full and read back.
 
     Bands whose convs all read interior rows only (no zero padding above or
     below) are one `scf.for`; the bands at the top and bottom edges (at
