@@ -14,6 +14,7 @@
 #include "passes/Passes.h"
 
 #include "mlir/IR/Dominance.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Transforms/RegionUtils.h"
 
 namespace mlir {
@@ -135,7 +136,6 @@ struct PadCopy {
   }
 };
 
-
 /// A buffer copied into a view of another one (a bufferized
 /// `tensor.insert_slice`: a row band's result inserted into the full map by
 /// pconv-fuse-row-bands): the producer writes the view directly when nothing
@@ -162,16 +162,26 @@ struct InsertCopy {
     for (Value operand : view->getOperands())
       if (!dominance.properlyDominates(operand, source))
         return failure();
-    // Nothing else reads or writes the destination between the source's
-    // allocation and the copy (its other views included: they are users).
-    Value dest = view.getSource();
-    for (Operation *user : dest.getUsers()) {
-      if (user == view)
-        continue;
-      Operation *inBlock = block->findAncestorOpInBlock(*user);
-      if (inBlock && source->isBeforeInBlock(inBlock) &&
-          inBlock->isBeforeInBlock(copy))
-        return failure();
+    // Nothing else reads or writes the destination's memory between the
+    // source's allocation and the copy: no user of the buffer it views
+    // (followed up through view-like ops) or of any view of that buffer.
+    Value root = view.getSource();
+    while (auto viewLike = root.getDefiningOp<ViewLikeOpInterface>())
+      root = viewLike.getViewSource();
+    SmallVector<Value> aliases{root};
+    while (!aliases.empty()) {
+      Value alias = aliases.pop_back_val();
+      for (Operation *user : alias.getUsers()) {
+        if (user == view)
+          continue;
+        if (auto viewLike = dyn_cast<ViewLikeOpInterface>(user))
+          if (viewLike.getViewSource() == alias)
+            llvm::append_range(aliases, user->getResults());
+        Operation *inBlock = block->findAncestorOpInBlock(*user);
+        if (inBlock && source->isBeforeInBlock(inBlock) &&
+            inBlock->isBeforeInBlock(copy))
+          return failure();
+      }
     }
     return matchSource(copy, source, sourceDealloc);
   }

@@ -178,3 +178,22 @@ func.func @insert_kept(%v: vector<4xf32>, %full: memref<1x2x8x4xf32>, %i: index)
   memref.copy %b, %view2 : memref<1x2x2x4xf32> to memref<1x2x2x4xf32, strided<[64, 32, 4, 1], offset: ?>>
   return %r : vector<4xf32>
 }
+
+// -----
+
+// The destination is a view of a larger buffer whose other view is read
+// while the source is being written: an alias of the destination, left alone.
+// CHECK-LABEL: func.func @insert_alias
+// CHECK: memref.copy
+func.func @insert_alias(%v: vector<4xf32>, %base: memref<2x2x8x4xf32>) -> vector<4xf32> {
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %full = memref.subview %base[0, 0, 0, 0] [1, 2, 8, 4] [1, 1, 1, 1] : memref<2x2x8x4xf32> to memref<1x2x8x4xf32, strided<[64, 32, 4, 1]>>
+  %a = memref.alloc() : memref<1x2x2x4xf32>
+  vector.store %v, %a[%c0, %c0, %c0, %c0] : memref<1x2x2x4xf32>, vector<4xf32>
+  %other = memref.subview %base[0, 0, 2, 0] [1, 2, 2, 4] [1, 1, 1, 1] : memref<2x2x8x4xf32> to memref<1x2x2x4xf32, strided<[64, 32, 4, 1], offset: 8>>
+  %r = vector.load %other[%c0, %c0, %c0, %c0] : memref<1x2x2x4xf32, strided<[64, 32, 4, 1], offset: 8>>, vector<4xf32>
+  %view = memref.subview %full[0, 0, 2, 0] [1, 2, 2, 4] [1, 1, 1, 1] : memref<1x2x8x4xf32, strided<[64, 32, 4, 1]>> to memref<1x2x2x4xf32, strided<[64, 32, 4, 1], offset: 8>>
+  memref.copy %a, %view : memref<1x2x2x4xf32> to memref<1x2x2x4xf32, strided<[64, 32, 4, 1], offset: 8>>
+  return %r : vector<4xf32>
+}
