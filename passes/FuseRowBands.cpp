@@ -83,6 +83,9 @@ struct BandChain {
   SmallVector<Conv2DOp> convs;
   int64_t bandRows; // output rows of the last conv (before its pool) per band
   int64_t pool;     // the last conv's pool window (rows); 1 without one
+  // The bands that are the scf.for, [loopFirst, loopLast] (interiorBands(),
+  // found by match()).
+  int64_t loopFirst = 0, loopLast = -1;
 
   /// What every conv of the band of the last conv's output rows [a, b)
   /// computes and reads: back to front, a conv's output rows are the rows
@@ -188,8 +191,10 @@ struct BandChain {
       if (failed(loop))
         continue;
       auto [a, b] = chain.bandRange(loop->first);
-      if (chain.bandBytes(*chain.plan(a, b)) <= maxBytes)
+      if (chain.bandBytes(*chain.plan(a, b)) <= maxBytes) {
+        std::tie(chain.loopFirst, chain.loopLast) = *loop;
         return chain;
+      }
     }
     return std::nullopt;
   }
@@ -298,7 +303,7 @@ struct BandChain {
     auto type = cast<RankedTensorType>(last.getType());
     Value acc = tensor::EmptyOp::create(b, loc, type.getShape(),
                                         type.getElementType());
-    auto [first, lastLoop] = *interiorBands();
+    int64_t first = loopFirst, lastLoop = loopLast;
     auto staticBand = [&](int64_t k) {
       auto [a, e] = bandRange(k);
       acc = emitBand(b, loc, *plan(a, e), a, b.getIndexAttr(a), acc);
