@@ -85,6 +85,31 @@ def test_missing_engine_is_a_row_with_a_reason() -> None:
     assert not ok and "no_such_engine_module_xyz" in why
 
 
+def test_layer_report_counts_near_miss_rows_separately() -> None:
+    """A dense row that missed the output check narrowly (Winograd rounding) is never the
+    best dense engine in the table, but the summary gives the ratios with it too; a row
+    far off the tolerance is left out of both."""
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.report import layer_summary, near_miss_line
+
+    def row(engine, ms, status="ok", err=1e-7):
+        return {"engine": engine, "case": "c", "status": status, "timing": {"median_ms": ms},
+                "check": {"max_rel_err": err, "tolerance_rel": 1e-3}}
+
+    meta = {"network": "net", "layer": "conv", "cin": 8, "cout": 8, "hw_in": [8, 8], "stride": 1,
+            "kernels_kept": 16, "kernels_total": 64, "kept_macs": 1e6, "dense_macs": 4e6}
+    result = {"peak": {"peak_gflops": 100.0}, "layer_cases": {"c": meta},
+              "layer_rows": [row("pconv", 1.0), row("onnxruntime", 4.0),
+                             row("mnn", 2.0, "wrong-output", 1.2e-3), row("tvm", 0.5, "wrong-output", 0.5)]}
+    (e,) = layer_summary(result)
+    assert e["speedup_vs_best_dense"] == 4.0
+    assert e["near_speedup"] == 2.0 and e["near_engine"] == "mnn"
+    line = near_miss_line([e])
+    assert "mnn on 1 layer(s)" in line and "median 2.00x" in line
+    result["layer_rows"] = result["layer_rows"][:2]
+    assert near_miss_line(layer_summary(result)) == ""
+
+
 def test_scaling_bundle_round_trip(tmp_path: Path) -> None:
     """benchmarks/scaling.py: prepare a bundle (the tiny network), time it in fresh
     processes at 1 and 2 threads (beside ONNX Runtime where installed), twice, render the report."""
