@@ -586,12 +586,59 @@ struct WindowVectorizer {
           weights.push_back(g.broadcast(memref::LoadOp::create(
               b, loc, window, ValueRange{ci, g.idx(i), g.idx(j)})));
 
+    // A max over 3 columns at column stride 2 (ResNet's 3x3 / 2 pool after
+    // the stem) is separable: the rows' max of the 2 vw + 1 input columns
+    // an output vector reads (three loads per window row instead of six),
+    // then its even lanes, its odd lanes and the even lanes one column on,
+    // each picked once by a shuffle: per output vector 3 shuffles and
+    // 2 kh maxima instead of 3 kh of each (a NaN still wins every max).
+    bool separable = kind == WindowKind::Max && strideW == 2 && kw == 3 &&
+                     dilationW == 1;
+    SmallVector<int64_t> odd, nextEven;
+    for (int64_t i = 0; i < vw; ++i) {
+      odd.push_back(2 * i + 1);
+      nextEven.push_back(i + 1); // shuffle(even, third): lanes 1..vw
+    }
+    auto maxOf = [&](Value x, Value y) -> Value {
+      return arith::MaximumFOp::create(b, loc, x, y);
+    };
+
     // One output vector at column `col` (row `row`), `valid` lanes of it;
     // `inValid(j)` input lanes of tap column j exist.
     auto emitVector = [&](Value row, Value col, int64_t valid,
                           function_ref<int64_t(int64_t)> inValid) {
       Value acc = g.load(out, ValueRange{ni, ci, row, col}, vw, valid);
       Value inCol0 = g.mul(col, strideW), inRow0 = g.mul(row, strideH);
+      if (separable) {
+        // Input columns [inCol0 + k vw, + vw) of the window's rows, maxed;
+        // `available` of them exist. inValid(2) counts the columns from
+        // inCol0 + 2 (up to 2 vw): inCol0 + 2 + inValid(2) bounds what an
+        // output vector may read. Lanes past the input feed only output
+        // lanes past its end.
+        int64_t fromCol0 = inValid(2) + 2;
+        auto rowsMax = [&](int64_t k, int64_t lanesNeeded) -> Value {
+          int64_t available = std::min(lanesNeeded, fromCol0 - k * vw);
+          if (available <= 0)
+            return acc; // any vector: only lanes past the output read it
+          Value m;
+          for (int64_t i = 0; i < kh; ++i) {
+            Value x = g.load(in,
+                             ValueRange{ni, ci, g.add(inRow0, i * dilationH),
+                                        g.add(inCol0, k * vw)},
+                             vw, available);
+            m = m ? maxOf(m, x) : x;
+          }
+          return m;
+        };
+        Value lo = rowsMax(0, vw), hi = rowsMax(1, vw), third = rowsMax(2, 1);
+        Value even = vector::ShuffleOp::create(b, loc, lo, hi, pick);
+        Value oddLanes = vector::ShuffleOp::create(b, loc, lo, hi, odd);
+        Value evenNext =
+            vector::ShuffleOp::create(b, loc, even, third, nextEven);
+        acc = maxOf(acc, maxOf(maxOf(even, oddLanes), evenNext));
+        g.store(acc, out, ValueRange{ni, ci, row, col}, valid);
+        return;
+      }
       for (int64_t i = 0; i < kh; ++i) {
         Value inRow = g.add(inRow0, i * dilationH);
         for (int64_t j = 0; j < kw; ++j) {

@@ -129,16 +129,21 @@ func.func @transposed_left_alone(%a: memref<16x16xf32>, %out: memref<16x16xf32>)
 
 // -----
 
-// 3x3 stride-2 max pooling (ResNet's stem pool): each tap loads 2*16
-// consecutive inputs and keeps the even lanes; 9 outputs fit one masked
-// vector.
+// 3x3 stride-2 max pooling (ResNet's stem pool), separably: the three
+// rows' max of input columns 0-15 (whole vectors) and 16-18 (masked; nothing
+// past column 18 is read), then the even, odd and next-even lanes; 9 outputs
+// fit one masked vector.
 // CHECK-LABEL: func.func @maxpool_stride2
 // CHECK: scf.parallel (%[[N:.*]], %[[C:.*]]) =
 // CHECK:   scf.for %[[R:.*]] =
-// CHECK:     vector.maskedload %{{.*}}[%[[N]], %[[C]], %[[R]], %c0{{.*}}]
-// CHECK:     vector.maskedload {{.*}} : memref<1x4x19x19xf32>, vector<32xi1>, vector<32xf32> into vector<32xf32>
-// CHECK:     vector.shuffle {{.*}} [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30] : vector<32xf32>, vector<32xf32>
-// CHECK:     arith.maximumf {{.*}} : vector<16xf32>
+// CHECK:     %[[ACC:.*]] = vector.maskedload %{{.*}}[%[[N]], %[[C]], %[[R]], %c0{{.*}}]
+// CHECK-COUNT-3: vector.load {{.*}} : memref<1x4x19x19xf32>, vector<16xf32>
+// CHECK:     vector.constant_mask [3] : vector<16xi1>
+// CHECK-COUNT-3: vector.maskedload {{.*}} : memref<1x4x19x19xf32>, vector<16xi1>, vector<16xf32> into vector<16xf32>
+// CHECK:     %[[EVEN:.*]] = vector.shuffle {{.*}} [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30] : vector<16xf32>, vector<16xf32>
+// CHECK:     vector.shuffle {{.*}} [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31] : vector<16xf32>, vector<16xf32>
+// CHECK:     vector.shuffle %[[EVEN]], %{{.*}} [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
+// CHECK-COUNT-3: arith.maximumf {{.*}} : vector<16xf32>
 // CHECK:     vector.maskedstore
 // CHECK-NOT: linalg.pooling
 func.func @maxpool_stride2(%in: memref<1x4x19x19xf32>, %out: memref<1x4x9x9xf32>) {

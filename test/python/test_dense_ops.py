@@ -64,6 +64,30 @@ def test_maxpool_with_padding_odd_width(ceil_mode):
     _check(model, torch.randn(1, 3, 21, 37))
 
 
+@pytest.mark.parametrize("width,vector_width", [(64, 16), (65, 16), (97, 16), (130, 16), (23, 4), (30, 4)])
+def test_maxpool_3x3_stride2_separable(width, vector_width):
+    """The 3-wide, stride-2 max window (ResNet's pool after the stem) is taken
+    separably (rows' max, then even / odd / next-even lanes): output rows that
+    are whole vectors, a vector and a few lanes, and AArch64's 4-lane width."""
+    torch.manual_seed(width)
+    model = nn.Sequential(nn.ReLU(), nn.MaxPool2d(3, stride=2, padding=1))
+    _check(model, torch.randn(1, 3, 11, width), vector_width=vector_width)
+
+
+def test_maxpool_propagates_nan():
+    """A NaN anywhere in a window makes that output NaN, as in PyTorch."""
+    x = torch.randn(1, 2, 9, 70)
+    x[0, 0, 4, 33] = float("nan")
+    x[0, 1, 0, 0] = float("nan")
+    x[0, 1, 8, 69] = float("nan")
+    model = nn.MaxPool2d(3, stride=2, padding=1).eval()
+    got = pconv.compile(model, (x,)).load()(x.numpy())
+    ref = model(x).numpy()
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+    assert np.isnan(ref).sum() == 2 + 1 + 1  # (4, 33) lies in two windows (columns 31-33, 33-35)
+    np.testing.assert_allclose(got[~np.isnan(ref)], ref[~np.isnan(ref)])
+
+
 def test_avgpool_variants():
     torch.manual_seed(2)
 
