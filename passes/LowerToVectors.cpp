@@ -578,6 +578,25 @@ static Value flatView(OpBuilder &b, Location loc, Value buffer) {
       flat, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
 }
 
+/// The buffer of a lowered producer's result when it is a strided view (the
+/// interior of the padded input it wrote for its padded consumer, see
+/// LowerToVectorsPass); null otherwise.
+static Value stridedProducerBuffer(Value tensor) {
+  auto toTensor = tensor.getDefiningOp<bufferization::ToTensorOp>();
+  if (!toTensor)
+    return Value();
+  auto type = cast<MemRefType>(toTensor.getBuffer().getType());
+  return type.getLayout().isIdentity() ? Value() : toTensor.getBuffer();
+}
+
+/// The op's residual as a buffer: a producer's strided view as it is (read
+/// in place, no copy out of the padded buffer), else the tensor's buffer.
+static Value residualBuffer(OpBuilder &b, Location loc, Conv2DOp op) {
+  if (Value view = stridedProducerBuffer(op.getResidual()))
+    return view;
+  return toReadOnlyBuffer(b, loc, op.getResidual());
+}
+
 /// The op's residual as a buffer shaped like the output view the tiles
 /// write, if the tiles add it; null without a residual and in the pitched
 /// form (there finishOutput() adds it on the copy out of the grid).
@@ -585,7 +604,7 @@ static Value createResidualView(OpBuilder &b, Location loc, Conv2DOp op,
                                 const TileShape &tile) {
   if (!op.getResidual() || tile.pitch)
     return Value();
-  Value residual = toReadOnlyBuffer(b, loc, op.getResidual());
+  Value residual = residualBuffer(b, loc, op);
   return tile.flatten ? flatView(b, loc, residual) : residual;
 }
 
@@ -719,9 +738,8 @@ static void finishOutput(OpBuilder &b, Location loc, Conv2DOp op,
                          const TileShape &tile, Value out, Value view) {
   if (tile.pitch) {
     auto type = cast<MemRefType>(out.getType());
-    Value residual = op.getResidual()
-                         ? toReadOnlyBuffer(b, loc, op.getResidual())
-                         : Value();
+    Value residual =
+        op.getResidual() ? residualBuffer(b, loc, op) : Value();
     // Row by row, `lanes` columns at a time (the last masked).
     int64_t lanes = tile.vectorWidth, width = type.getDimSize(3);
     auto vecType = VectorType::get({lanes}, b.getF32Type());
@@ -1602,6 +1620,17 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile,
   return success();
 }
 
+/// Whether `conv` uses `value` only as its residual and its tiles can read
+/// the residual as a strided view: not a flat row (a 1x1 conv's view of the
+/// whole map must be contiguous).
+static bool addsOnlyAsStridedResidual(Conv2DOp conv, Value value,
+                                      const TileModel &model) {
+  if (conv.getResidual() != value || conv.getInput() == value)
+    return false;
+  FailureOr<TileShape> tile = chooseTile(conv, model);
+  return succeeded(tile) && !tile->flatten;
+}
+
 struct LowerToVectorsPass
     : public pconv::impl::LowerToVectorsPassBase<LowerToVectorsPass> {
   using LowerToVectorsPassBase::LowerToVectorsPassBase;
@@ -1638,14 +1667,24 @@ struct LowerToVectorsPass
         op = unfuseMaxPool(op);
       std::optional<PaddedGeometry> into;
       Conv2DOp consumer;
+      bool others = false; // residual users besides the padded consumer
       if (writePadded && !tile->flatten) {
-        // The one live user (the import leaves dead pads of conv results).
+        // The one live user reading it as its input (the import leaves dead
+        // pads of conv results); other live users may only add it as their
+        // residual, on tiles that read it as a strided view (ResNet-18's
+        // block outputs: the next block's first conv and its residual).
         for (Operation *user : op->getUsers()) {
           if (isOpTriviallyDead(user))
             continue;
           auto conv = dyn_cast<Conv2DOp>(user);
-          if (!conv || consumer) {
+          if (conv && conv.getInput() != op.getResult() &&
+              addsOnlyAsStridedResidual(conv, op.getResult(), model)) {
+            others = true;
+            continue;
+          }
+          if (!conv || consumer || conv.getInput() != op.getResult()) {
             consumer = {};
+            others = false;
             break;
           }
           consumer = conv;
@@ -1674,6 +1713,7 @@ struct LowerToVectorsPass
       if (padded) {
         prePadded[consumer] = padded;
         ++numWritePadded;
+        numResidualViews += others;
       }
       ++(dense ? numDense : numLowered);
     }

@@ -438,10 +438,12 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
            "kernel prefetches the tile input rows of the kernel this many "
            "entries ahead in its schedule into L1; 0: no prefetches">,
     Option<"writePadded", "write-padded", "bool", /*default=*/"true",
-           "A conv (pattern or dense) whose result only feeds a stride-1 "
+           "A conv (pattern or dense) whose result feeds one stride-1 "
            "conv that reads a row-form zero-padded copy of its input writes "
            "its output into that padded buffer directly (its halo zeroed), "
-           "and the consumer skips the copy">,
+           "and the consumer skips the copy; later convs that add the result "
+           "as their residual (not on a flat 1x1 row) read the buffer's "
+           "interior in place">,
   ];
   let dependentDialects = ["arith::ArithDialect", "bufferization::BufferizationDialect",
                            "linalg::LinalgDialect", "memref::MemRefDialect",
@@ -450,6 +452,8 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
     Statistic<"numLowered", "num-lowered", "pattern pconv.conv2d ops vectorized">,
     Statistic<"numDense", "num-dense", "dense pconv.conv2d ops vectorized (filter-blocked)">,
     Statistic<"numWritePadded", "num-write-padded", "convs writing into their consumer's padded input">,
+    Statistic<"numResidualViews", "num-residual-views",
+              "of those, convs whose result later convs also add as their residual, read in place from the padded buffer">,
   ];
 }
 
