@@ -1677,8 +1677,7 @@ struct LowerToVectorsPass
           if (isOpTriviallyDead(user))
             continue;
           auto conv = dyn_cast<Conv2DOp>(user);
-          if (conv && conv.getInput() != op.getResult() &&
-              addsOnlyAsStridedResidual(conv, op.getResult(), model)) {
+          if (conv && addsOnlyAsStridedResidual(conv, op.getResult(), model)) {
             others = true;
             continue;
           }

@@ -590,8 +590,9 @@ struct WindowVectorizer {
     // the stem) is separable: the rows' max of the 2 vw + 1 input columns
     // an output vector reads (three loads per window row instead of six),
     // then its even lanes, its odd lanes and the even lanes one column on,
-    // each picked once by a shuffle: per output vector 3 shuffles and
-    // 2 kh maxima instead of 3 kh of each (a NaN still wins every max).
+    // each picked once by a shuffle: per output vector 3 shuffles instead
+    // of 3 kh, 3 kh loads instead of 6 kh, as many maxima (a NaN still
+    // wins every max).
     bool separable = kind == WindowKind::Max && strideW == 2 && kw == 3 &&
                      dilationW == 1;
     SmallVector<int64_t> odd, nextEven;
