@@ -197,21 +197,41 @@ func.func @global_sum(%in: memref<1x64x7x7xf32>, %out: memref<1x64x1x1xf32>) {
 // -----
 
 // nn.Linear at batch 2: the transposed weight copy is dropped, W rows are
-// streamed directly (4 rows x 2 batch rows x 2 unrolled accumulators).
+// streamed directly. Rows of 40 floats (at most 8 KB): one row of W per
+// parallel block, read by both batch rows (a single sequential stream).
 // CHECK-LABEL: func.func @linear
 // CHECK-NOT: linalg.transpose
-// CHECK: scf.parallel (%[[B:.*]]) = (%c0) to (%c2) step (%c1)
-// CHECK:   scf.for {{.*}} = %c0{{.*}} to %c32 step %c32{{.*}} iter_args
-// CHECK-COUNT-16: vector.fma
-// CHECK:   vector.maskedload
+// CHECK: scf.parallel (%[[N:.*]]) = (%c0) to (%c10) step (%c1)
+// CHECK-NOT: scf.for
+// CHECK-COUNT-2: vector.load %{{.*}}[%[[N]], %{{.*}}] : memref<10x40xf32>, vector<16xf32>
+// CHECK:   vector.maskedload %{{.*}}[%[[N]], %c32], {{.*}} : memref<10x40xf32>
 // CHECK:   vector.reduction <add>
-// CHECK: scf.for {{.*}} = %c8 to %c10 step %c1
 // CHECK-NOT: linalg.matmul
 func.func @linear(%x: memref<2x40xf32>, %w: memref<10x40xf32>, %out: memref<2x10xf32>) {
   %t = memref.alloc() {alignment = 64 : i64} : memref<40x10xf32>
   linalg.transpose ins(%w : memref<10x40xf32>) outs(%t : memref<40x10xf32>) permutation = [1, 0]
   linalg.matmul ins(%x, %t : memref<2x40xf32>, memref<40x10xf32>) outs(%out : memref<2x10xf32>)
   memref.dealloc %t : memref<40x10xf32>
+  return
+}
+
+// -----
+
+// Rows longer than 8 KB (2100 floats): blocks of 4 rows of W streamed side
+// by side (4 rows x 2 batch rows x 2 unrolled accumulators), the last 2
+// rows one by one.
+// CHECK-LABEL: func.func @linear_long_rows
+// CHECK: scf.parallel (%[[B:.*]]) = (%c0) to (%c2) step (%c1)
+// CHECK:   scf.for {{.*}} = %c0{{.*}} to %c2080 step %c32{{.*}} iter_args
+// CHECK-COUNT-16: vector.fma
+// CHECK:   vector.maskedload
+// CHECK:   vector.reduction <add>
+// CHECK: scf.for {{.*}} = %c8 to %c10 step %c1
+func.func @linear_long_rows(%x: memref<2x2100xf32>, %w: memref<10x2100xf32>, %out: memref<2x10xf32>) {
+  %t = memref.alloc() {alignment = 64 : i64} : memref<2100x10xf32>
+  linalg.transpose ins(%w : memref<10x2100xf32>) outs(%t : memref<2100x10xf32>) permutation = [1, 0]
+  linalg.matmul ins(%x, %t : memref<2x2100xf32>, memref<2100x10xf32>) outs(%out : memref<2x10xf32>)
+  memref.dealloc %t : memref<2100x10xf32>
   return
 }
 
@@ -232,6 +252,6 @@ func.func @plain_matmul(%a: memref<3x24xf32>, %b: memref<24x136xf32>, %out: memr
 // STATS: 1 num-border-fills
 // STATS: 1 num-depthwise
 // STATS: 7 num-elementwise
-// STATS: 2 num-matmuls
+// STATS: 3 num-matmuls
 // STATS: 2 num-pooling
 // STATS: 1 num-reductions
