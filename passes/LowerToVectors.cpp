@@ -1682,8 +1682,7 @@ struct LowerToVectorsPass
             continue;
           }
           if (!conv || consumer || conv.getInput() != op.getResult()) {
-            consumer = {};
-            others = false;
+            consumer = {}; // no padded buffer: `others` is never read
             break;
           }
           consumer = conv;
