@@ -82,26 +82,20 @@ struct TapSource {
           arith::CmpIOp::create(b, loc, P::slt, row, idx(height)));
       row = arith::SelectOp::create(b, loc, rowOk, row, idx(0));
     }
-    // The vw columns from x: lanes l with 0 <= x + l < width (none in a
-    // padding row); x may be negative, masked-off lanes are never read.
-    // Without row checks the mask of a vector inside the row folds away.
-    auto load = [&](Value x) -> Value {
-      Value mask = createColumnMask(b, loc, vw, x, width, rowOk);
-      return vector::MaskedLoadOp::create(b, loc, vecType, buffer,
-                                          ValueRange{batch, channel, row, x},
-                                          mask, zeroVec);
-    };
     // Output column c reads input column c * stride + dx - left.
     Value x = arith::AddIOp::create(
         b, loc, arith::MulIOp::create(b, loc, col0, idx(stride)),
         idx(v * vw * stride + dx - left));
-    if (stride == 1)
-      return load(x);
-    SmallVector<int64_t> even;
-    for (int64_t l = 0; l < vw; ++l)
-      even.push_back(2 * l);
-    return vector::ShuffleOp::create(
-        b, loc, load(x), load(arith::AddIOp::create(b, loc, x, idx(vw))), even);
+    if (stride == 2)
+      return loadDeinterleaved(b, loc, buffer, batch, channel, row, x, zeroVec,
+                               false, rowOk)[0];
+    // The vw columns from x: lanes l with 0 <= x + l < width (none in a
+    // padding row); x may be negative, masked-off lanes are never read.
+    // Without row checks the mask of a vector inside the row folds away.
+    Value mask = createColumnMask(b, loc, vw, x, width, rowOk);
+    return vector::MaskedLoadOp::create(b, loc, vecType, buffer,
+                                        ValueRange{batch, channel, row, x},
+                                        mask, zeroVec);
   }
 
   /// Direct form: whether input rows [first, first + rows) of the padded

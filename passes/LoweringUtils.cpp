@@ -891,7 +891,8 @@ Value mlir::pconv::createSubsampledCopy(OpBuilder &b, Location loc,
   Value flat = memref::AllocOp::create(
       b, loc, MemRefType::get({n, c, 1, 1, outHeight * outWidth}, f32),
       b.getI64IntegerAttr(64));
-  Value laneOffsets = laneOffsetsConstant(b, loc, lanes, strideW);
+  Value laneOffsets =
+      strideW != 2 ? laneOffsetsConstant(b, loc, lanes, strideW) : Value();
   Value zero = arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(vecType, b.getFloatAttr(f32, 0)));
   Value c0 = cst(b, 0), c1 = cst(b, 1);
@@ -909,17 +910,27 @@ Value mlir::pconv::createSubsampledCopy(OpBuilder &b, Location loc,
                                                  yx[1]);
               Value mask = vector::CreateMaskOp::create(b, loc, maskType,
                                                         ValueRange{left});
-              Value start = arith::IndexCastOp::create(
-                  b, loc, i32,
-                  arith::MulIOp::create(b, loc, yx[1], cst(b, strideW)));
-              Value idx = arith::AddIOp::create(
-                  b, loc, vector::BroadcastOp::create(b, loc, idxType, start),
-                  laneOffsets);
+              Value x = arith::MulIOp::create(b, loc, yx[1], cst(b, strideW));
               Value row =
                   arith::MulIOp::create(b, loc, yx[0], cst(b, strideH));
-              Value v = vector::GatherOp::create(
-                  b, loc, vecType, source, ValueRange{ivs[0], ivs[1], row, c0},
-                  idx, mask, zero);
+              Value v;
+              if (strideW == 2) {
+                // Two contiguous loads and a shuffle, not a strided gather:
+                // ResNet-50's 256 -> 512 downsample input at 56x56 took 467
+                // us with gathers, 77 us so (1 thread, docs/rationale.md).
+                v = loadDeinterleaved(b, loc, source, ivs[0], ivs[1], row, x,
+                                      zero, false)[0];
+              } else {
+                Value idx = arith::AddIOp::create(
+                    b, loc,
+                    vector::BroadcastOp::create(
+                        b, loc, idxType,
+                        arith::IndexCastOp::create(b, loc, i32, x)),
+                    laneOffsets);
+                v = vector::GatherOp::create(
+                    b, loc, vecType, source,
+                    ValueRange{ivs[0], ivs[1], row, c0}, idx, mask, zero);
+              }
               Value at = arith::AddIOp::create(
                   b, loc, arith::MulIOp::create(b, loc, yx[0], cst(b, outWidth)),
                   yx[1]);
@@ -1095,6 +1106,32 @@ Value mlir::pconv::createColumnMask(OpBuilder &b, Location loc, int64_t lanes,
           b, loc, vector::CreateMaskOp::create(b, loc, maskType, lo), all));
 }
 
+SmallVector<Value, 2> mlir::pconv::loadDeinterleaved(OpBuilder &b,
+                                                     Location loc, Value source,
+                                                     Value n, Value c, Value row,
+                                                     Value x, Value zeroVec,
+                                                     bool odd, Value inside) {
+  auto vecType = cast<VectorType>(zeroVec.getType());
+  int64_t lanes = vecType.getDimSize(0);
+  int64_t width = cast<MemRefType>(source.getType()).getDimSize(3);
+  auto load = [&](Value x) -> Value {
+    return vector::MaskedLoadOp::create(
+        b, loc, vecType, source, ValueRange{n, c, row, x},
+        createColumnMask(b, loc, lanes, x, width, inside), zeroVec);
+  };
+  Value first = load(x);
+  Value second = load(arith::AddIOp::create(b, loc, x, cIdx(b, loc, lanes)));
+  SmallVector<Value, 2> phases;
+  for (int64_t p = 0; p < (odd ? 2 : 1); ++p) {
+    SmallVector<int64_t> picks;
+    for (int64_t l = 0; l < lanes; ++l)
+      picks.push_back(2 * l + p);
+    phases.push_back(
+        vector::ShuffleOp::create(b, loc, first, second, picks));
+  }
+  return phases;
+}
+
 Value mlir::pconv::createPhaseSplitCopy(OpBuilder &b, Location loc,
                                         Value source, int64_t paddedHeight,
                                         int64_t stride, int64_t phaseWidth,
@@ -1162,32 +1199,20 @@ Value mlir::pconv::createPhaseSplitCopy(OpBuilder &b, Location loc,
               // deinterleaved by two shuffles (a strided gather per vector
               // was 0.13 ms of MobileNet-V2's 3->32 stem on AMD Zen 5).
               auto deinterleaved = [&](OpBuilder &b, Location loc) {
-                // Source column x on (x may be negative: masked-off lanes
-                // are never read).
-                auto load = [&](Value x) -> Value {
-                  return vector::MaskedLoadOp::create(
-                      b, loc, vecType, source, ValueRange{i, j, srcRow, x},
-                      createColumnMask(b, loc, lanes, x, w), zero);
-                };
                 scf::ForOp::create(
                     b, loc, c0, cst(b, phaseWidth), cst(b, lanes), ValueRange{},
                     [&](OpBuilder &b, Location loc, Value col, ValueRange) {
+                      // Source column x on (x may be negative: masked-off
+                      // lanes are never read).
                       Value x = arith::SubIOp::create(
                           b, loc, arith::MulIOp::create(b, loc, col, cst(b, 2)),
                           cst(b, left));
-                      Value first = load(x);
-                      Value second = load(
-                          arith::AddIOp::create(b, loc, x, cst(b, lanes)));
-                      for (int64_t p = 0; p < 2; ++p) {
-                        SmallVector<int64_t> picks;
-                        for (int64_t l = 0; l < lanes; ++l)
-                          picks.push_back(2 * l + p);
+                      SmallVector<Value, 2> phases = loadDeinterleaved(
+                          b, loc, source, i, j, srcRow, x, zero, true);
+                      for (int64_t p = 0; p < 2; ++p)
                         vector::StoreOp::create(
-                            b, loc,
-                            vector::ShuffleOp::create(b, loc, first, second,
-                                                      picks),
-                            padded, ValueRange{i, j, row, cst(b, p), col});
-                      }
+                            b, loc, phases[p], padded,
+                            ValueRange{i, j, row, cst(b, p), col});
                       scf::YieldOp::create(b, loc);
                     });
               };

@@ -237,6 +237,17 @@ Value loadIndex(OpBuilder &b, Location loc, Value table, Value index);
 Value activationMax(OpBuilder &b, Location loc, Value x, Value bound);
 Value activationMin(OpBuilder &b, Location loc, Value x, Value bound);
 
+/// Columns x, x + 2, ..., x + 2 (lanes - 1) of the row of `source` (N x C x
+/// H x W) at (n, c, row), and with `odd` also columns x + 1, x + 3, ...:
+/// two contiguous masked loads of the 2 * lanes columns from x (lanes
+/// outside the row read as zero, `x` may be negative; all of them where
+/// `inside`, an i1 if given, is false) deinterleaved by a lane shuffle
+/// each, instead of strided gathers (a load per lane).
+SmallVector<Value, 2> loadDeinterleaved(OpBuilder &b, Location loc,
+                                        Value source, Value n, Value c,
+                                        Value row, Value x, Value zeroVec,
+                                        bool odd, Value inside = Value());
+
 /// The mask of the `lanes` lanes l of a vector read from column `x` of a
 /// row `width` columns wide with 0 <= x + l < width (`x` may be negative or
 /// past the end: those lanes are off); all off where `inside` (an i1, if
@@ -288,7 +299,8 @@ Value createShiftedCopies(OpBuilder &b, Location loc, Value padded,
 /// them, each channel one contiguous flat row: the only input a 1x1
 /// convolution at stride (sh, sw) without padding reads, laid out so it runs
 /// as the stride-1 flat matmul. Parallel over (N, C); each output vector is
-/// one masked strided gather and one masked store.
+/// one masked store of two contiguous masked loads' even lanes at sw = 2,
+/// of one masked strided gather at other strides.
 Value createSubsampledCopy(OpBuilder &b, Location loc, Value source,
                            int64_t strideH, int64_t strideW, int64_t outHeight,
                            int64_t outWidth, int64_t lanes);

@@ -42,9 +42,10 @@
 // @schedule_order_weights 19 loads for 24 FMAs per pattern (two pattern
 // loops), plus 3 loads making the shifted copies; @write_padded_dense 141
 // loads and 384 FMAs (dense tiles of 16 accumulators: 2 filters x 8 rows x
-// 1 vector); @write_padded_residual 167 loads and 192 FMAs (three convs).
-// LOADS: 725
-// FMAS: 1278
+// 1 vector); @write_padded_residual 167 loads and 192 FMAs (three convs);
+// @dense_1x1_stride3 1 load (and 1 masked) for 16 FMAs.
+// LOADS: 726
+// FMAS: 1294
 // The padded input has room for one whole tile of 6 rows (+2 halo rows);
 // with shifted-copies it is copied once per column shift (3 copies of 8
 // columns), so every tap load is an aligned vector; by default (NOSHIFT) the
@@ -263,15 +264,20 @@ func.func @dense_1x1(%x: tensor<1x8x5x7xf32>, %b: tensor<16xf32>) -> tensor<1x16
 // -----
 
 // A dense 1x1 conv at stride 2 without padding reads 5 x 7 of the 9 x 13
-// input pixels: a compact copy of them (one masked strided gather and one
-// masked store per vector of an output row) makes it the flat matmul of
-// @dense_1x1 (same tile: 4 loads, 1 masked, 20 FMAs per channel), instead of
-// a column-phase copy of the whole input.
+// input pixels: a compact copy of them (per vector of an output row, two
+// masked loads of the source row's 2 x 8 columns, their even lanes picked by
+// one shuffle, and one masked store; no strided gather) makes it the flat
+// matmul of @dense_1x1 (same tile: 4 loads, 1 masked, 20 FMAs per channel),
+// instead of a column-phase copy of the whole input.
 // CHECK-LABEL: func.func @dense_1x1_strided
 // CHECK: %[[SUB:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x8x1x1x35xf32>
 // CHECK: scf.parallel
-// CHECK: vector.create_mask
-// CHECK: vector.gather
+// CHECK-NOT: vector.gather
+// CHECK: vector.maskedload %{{.*}} : memref<1x8x9x13xf32>
+// CHECK-NOT: vector.gather
+// CHECK: vector.maskedload %{{.*}} : memref<1x8x9x13xf32>
+// CHECK-NEXT: vector.shuffle %{{.*}}, %{{.*}} [0, 2, 4, 6, 8, 10, 12, 14]
+// CHECK-NOT: vector.gather
 // CHECK: vector.maskedstore %[[SUB]]
 // CHECK-NOT: memref<1x8x9x2x
 // CHECK: scf.parallel
@@ -285,6 +291,23 @@ func.func @dense_1x1_strided(%x: tensor<1x8x9x13xf32>, %b: tensor<16xf32>) -> te
          strides [2, 2] padding [0, 0, 0, 0] dilations [1, 1] relu
          : (tensor<1x8x9x13xf32>, tensor<128xf32>, tensor<16xf32>) -> tensor<1x16x5x7xf32>
   return %y : tensor<1x16x5x7xf32>
+}
+
+// -----
+
+// At stride 3 the compact copy gathers each vector (lanes 3 apart).
+// CHECK-LABEL: func.func @dense_1x1_stride3
+// CHECK: %[[SUB:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x8x1x1x15xf32>
+// CHECK: scf.parallel
+// CHECK: vector.gather
+// CHECK: vector.maskedstore %[[SUB]]
+func.func @dense_1x1_stride3(%x: tensor<1x8x9x13xf32>, %b: tensor<16xf32>) -> tensor<1x16x3x5xf32> {
+  %w = arith.constant dense<0.5> : tensor<128xf32>
+  %y = pconv.conv2d %x, %w bias(%b) library #pconv.patterns<1x1, taps = 1, [[0]]>
+         kernels dense<0> : tensor<16x8xi8>
+         strides [3, 3] padding [0, 0, 0, 0] dilations [1, 1] relu
+         : (tensor<1x8x9x13xf32>, tensor<128xf32>, tensor<16xf32>) -> tensor<1x16x3x5xf32>
+  return %y : tensor<1x16x3x5xf32>
 }
 
 // -----
