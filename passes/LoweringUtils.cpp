@@ -568,10 +568,11 @@ FailureOr<TileShape> mlir::pconv::chooseTile(Conv2DOp op,
     // `rowBlockBytes` (L2): every filter of a task walks its kernels over
     // them, so they should stay in L2 from one filter to the next (not for
     // depthwise convs: one filter per channel). ResNet-50's 256 -> 256
-    // stride-2 conv at 28x28 reads 29 phase-split rows of 256 B per channel
+    // stride-2 conv at 28x28 read 29 phase-split rows of 256 B per channel
     // at 14 rows per tile (1.9 MB), 15 at 7 rows (0.98 MB): 0.39 ms instead
-    // of 0.49. Below the budget more rows win (512 -> 512 at 14x14, 1 MiB:
-    // 14 rows 0.96-0.99 ms, 7 rows 0.99-1.01).
+    // of 0.49 (Zen 5; stride 2 now takes 2 rows, below). Below the budget
+    // more rows win (512 -> 512 at 14x14, 1 MiB: 14 rows 0.96-0.99 ms, 7
+    // rows 0.99-1.01).
     if (model.rowBlockBytes && !t.pitch && !atMostOneKernelPerFilter(op)) {
       // One copy's row (the non-default shifted copies make kw of them).
       int64_t rowBytes = 4 * s.strides[1] * paddedPhaseWidth(s, t);
@@ -583,6 +584,18 @@ FailureOr<TileShape> mlir::pconv::chooseTile(Conv2DOp op,
       while (t.rows > 1 && blockBytes(t.rows) > model.rowBlockBytes)
         t.rows = llvm::divideCeil(height,
                                   llvm::divideCeil(height, t.rows - 1));
+      // At a row stride of kh - 1 or more, neighbouring output rows share
+      // at most one input row, so more rows save few loads, while every
+      // filter re-reads the row block's input over all channels: the
+      // smaller that block, the more of it the next filter still finds in
+      // L1. Two rows per tile (AMD Zen 4, share of the core's FMA rate):
+      // 64 -> 128 at 56x56 0.343 against 0.306 at 7 rows, 128 -> 256 at
+      // 28x28 0.287 against 0.241 at 14, 256 -> 256 at 28x28 0.274 against
+      // 0.213 at 7 (benchmarks.layer_ab, docs/rationale.md).
+      if (s.strides[0] > 1 &&
+          s.strides[0] >= (s.kernelHeight - 1) * s.dilations[0])
+        t.rows = llvm::divideCeil(
+            height, llvm::divideCeil(height, std::min<int64_t>(t.rows, 2)));
     }
     // A fused 2 x 2 max-pool is applied to the tile's row pairs in
     // registers: an even row count where the budget allows one.

@@ -170,7 +170,9 @@ struct TileModel {
 /// as many rows as the accumulator budget allows (more rows = more input
 /// vectors shared by taps of neighbouring rows, and more independent FMA
 /// chains) while a row block's input rows over all channels fit
-/// `rowBlockBytes`, cut into balanced row blocks, a channel block whose input
+/// `rowBlockBytes` (at most 2 rows at a row stride >= kh - 1, where
+/// neighbouring rows share at most one input row), cut into balanced row
+/// blocks, a channel block whose input
 /// rows fit `cacheBytes` (all channels when 0), and enough filter groups for `minTasks` parallel
 /// tasks. Dense convs get a filter block instead of groups: the (R, V,
 /// filter block) with at most `denseAccumulators` accumulators doing the most

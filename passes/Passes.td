@@ -540,7 +540,9 @@ def ChooseTilesPass : Pass<"pconv-choose-tiles", "ModuleOp"> {
     `pconv-lower-to-vectors`: V covers the output width in at most
     `max-vectors-per-row` vectors, R = min(max-rows, max-accumulators / V,
     H) balanced over ceil(H / R) row blocks (fewer rows while a row
-    block's padded input rows of all channels exceed `row-block-bytes`),
+    block's padded input rows of all channels exceed `row-block-bytes`;
+    at most 2 at a row stride of kh - 1 or more, where neighbouring rows
+    share at most one input row),
     B channels of tile input fit `cache-bytes` (all channels when 0, the
     default), and G filter groups give at
     least `min-tasks` parallel tasks (filter-lane 1x1 convs: also enough

@@ -96,16 +96,32 @@ func.func @pooled_even_rows(%x: tensor<1x1x14x82xf32>, %w: tensor<8xf32>) -> (te
 
 // -----
 
-// L2 blocking of row blocks: a stride-2 conv on 32 channels of 28 x 28
-// (14 x 14 outputs, one vector per row). 14 rows read 29 input rows of two
-// phase planes of 32 floats (256 B) per channel: 32 x 29 x 256 B = 232 KiB,
-// inside the default budget (1 MiB); with row-block-bytes=131072 the model
-// takes 2 row blocks of 7 rows (15 input rows: 120 KiB).
+// L2 blocking of row blocks: a stride-1 conv on 96 channels of 28 x 28
+// (two vectors per row, so 7 rows of the 16-accumulator budget). 7 rows
+// read 9 padded input rows of 48 floats (192 B) per channel: 96 x 9 x 192 B
+// = 162 KiB, inside the default budget (1 MiB); with row-block-bytes=131072
+// the model takes 5 rows (7 input rows: 126 KiB).
 // CHECK-LABEL: func.func @row_block_fits_l2
-// CHECK: pconv.tile = {channel_block = 32 : i64, filter_groups = 2 : i64, rows = 14 : i64, vectors = 1 : i64}
+// CHECK: pconv.tile = {channel_block = 96 : i64, filter_groups = 2 : i64, rows = 7 : i64, vectors = 2 : i64}
 // L2-LABEL: func.func @row_block_fits_l2
-// L2: pconv.tile = {channel_block = 32 : i64, filter_groups = 2 : i64, rows = 7 : i64, vectors = 1 : i64}
-func.func @row_block_fits_l2(%x: tensor<1x32x28x28xf32>, %w: tensor<64xf32>) -> tensor<1x2x14x14xf32> {
+// L2: pconv.tile = {channel_block = 96 : i64, filter_groups = 2 : i64, rows = 5 : i64, vectors = 2 : i64}
+func.func @row_block_fits_l2(%x: tensor<1x96x28x28xf32>, %w: tensor<768xf32>) -> tensor<1x2x28x28xf32> {
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<2x96xi8> strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1]
+         : (tensor<1x96x28x28xf32>, tensor<768xf32>) -> tensor<1x2x28x28xf32>
+  return %y : tensor<1x2x28x28xf32>
+}
+
+// -----
+
+// At stride 2 (neighbouring output rows share at most one input row) a tile
+// takes at most 2 rows, whatever the accumulator and L2 budgets allow: 7
+// blocks of 2 of the 14 output rows.
+// CHECK-LABEL: func.func @stride2_two_rows
+// CHECK: pconv.tile = {channel_block = 32 : i64, filter_groups = 2 : i64, rows = 2 : i64, vectors = 1 : i64}
+// L2-LABEL: func.func @stride2_two_rows
+// L2: pconv.tile = {channel_block = 32 : i64, filter_groups = 2 : i64, rows = 2 : i64, vectors = 1 : i64}
+func.func @stride2_two_rows(%x: tensor<1x32x28x28xf32>, %w: tensor<64xf32>) -> tensor<1x2x14x14xf32> {
   %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
          kernels dense<[[0, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1],
                         [0, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1]]> : tensor<2x32xi8>
