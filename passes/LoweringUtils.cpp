@@ -584,19 +584,20 @@ FailureOr<TileShape> mlir::pconv::chooseTile(Conv2DOp op,
       while (t.rows > 1 && blockBytes(t.rows) > model.rowBlockBytes)
         t.rows = llvm::divideCeil(height,
                                   llvm::divideCeil(height, t.rows - 1));
-      // At a row stride of kh - 1 or more, neighbouring output rows share
-      // at most one input row, so more rows save few loads, while every
-      // filter re-reads the row block's input over all channels: the
-      // smaller that block, the more of it the next filter still finds in
-      // L1. Two rows per tile (AMD Zen 4, share of the core's FMA rate):
-      // 64 -> 128 at 56x56 0.343 against 0.306 at 7 rows, 128 -> 256 at
-      // 28x28 0.287 against 0.241 at 14, 256 -> 256 at 28x28 0.274 against
-      // 0.213 at 7 (benchmarks.layer_ab, docs/rationale.md).
-      if (s.strides[0] > 1 &&
-          s.strides[0] >= (s.kernelHeight - 1) * s.dilations[0])
-        t.rows = llvm::divideCeil(
-            height, llvm::divideCeil(height, std::min<int64_t>(t.rows, 2)));
     }
+    // At a row stride of kh - 1 or more, neighbouring output rows share at
+    // most one input row, so more rows save few loads, while every filter
+    // re-reads the row block's input over all channels: the smaller that
+    // block, the more of it the next filter still finds in L1. Two rows per
+    // tile (AMD Zen 4, share of the core's FMA rate): 64 -> 128 at 56x56
+    // 0.343 against 0.306 at 7 rows, 128 -> 256 at 28x28 0.287 against
+    // 0.241 at 14, 256 -> 256 at 28x28 0.274 against 0.213 at 7
+    // (benchmarks.layer_ab, docs/rationale.md). Not for depthwise convs
+    // (one kernel per filter: nothing re-read).
+    if (!t.pitch && !atMostOneKernelPerFilter(op) && s.strides[0] > 1 &&
+        s.strides[0] >= (s.kernelHeight - 1) * s.dilations[0])
+      t.rows = llvm::divideCeil(
+          height, llvm::divideCeil(height, std::min<int64_t>(t.rows, 2)));
     // A fused 2 x 2 max-pool is applied to the tile's row pairs in
     // registers: an even row count where the budget allows one.
     if (op.getPoolWindow() == std::make_pair<int64_t, int64_t>(2, 2) &&
