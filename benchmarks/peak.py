@@ -5,7 +5,8 @@ torch.mm and an AVX-512 FMA register loop (no loads; the core's FMA ceiling) are
 measured and the best is the reference "peak". Beside it, the memory read bandwidth
 one core gets right now (``dram_read_gbs``): memory-bound layers (VGG-16's classifier
 streams about 500 MB of weights per image) move with it, and other tenants of this
-shared machine take a varying share of it.
+shared machine take a varying share of it; and the core-to-core round trip
+(``round_trip_ns``), which tells whether 2-thread rows ran with both cores at hand.
 """
 
 from __future__ import annotations
@@ -59,6 +60,38 @@ def dram_read_gbs(mib: int = 400, budget: float = 0.0) -> float:
     return a.nbytes / _best(a.max, budget) / 1e9
 
 
+def core_round_trip_ns(rounds: int = 100_000, tries: int = 3) -> float | None:
+    """Best mean nanoseconds of a core-to-core round trip (``micro/pingpong.c``: two
+    threads pinned to the first two CPUs hand one cache line back and forth); None
+    on a one-CPU machine. On this shared host it was
+    61-77 ns in some minutes and 328-333 ns in others, and 2-thread runs in the
+    second state ran at about 1-thread speed (docs/rationale.md, session 22)."""
+    import ctypes
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from benchmarks.loads import compile_native
+
+    # A process that loaded GNU libgomp with OMP_PROC_BIND set (torch does) is
+    # bound to one CPU: then take the machine's first two.
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        cpus = list(range(os.cpu_count() or 1))
+    if len(cpus) < 2:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        lib = ctypes.CDLL(str(compile_native(Path(__file__).parent / "micro" / "pingpong.c",
+                                             Path(tmp) / "pingpong.so", "-shared", "-fPIC", "-lpthread")))
+        lib.pconv_pingpong_ns.restype = ctypes.c_double
+        lib.pconv_pingpong_ns.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long]
+        times = [lib.pconv_pingpong_ns(cpus[0], cpus[1], rounds) for _ in range(tries)]
+    good = [t for t in times if t > 0]
+    if not good:
+        raise RuntimeError("could not pin the two ping-pong threads")
+    return min(good)
+
+
 def measure(n: int = 2048, budget: float = 2.0) -> dict:
     flops = 2.0 * n ** 3
     rng = np.random.default_rng(0)
@@ -89,6 +122,10 @@ def measure(n: int = 2048, budget: float = 2.0) -> dict:
         out["dram_read_gbs"] = dram_read_gbs()
     except Exception as e:  # out of memory
         out["dram_error"] = str(e)
+    try:
+        out["round_trip_ns"] = core_round_trip_ns()
+    except Exception as e:  # no C compiler, pinning refused
+        out["round_trip_error"] = str(e)
     vals = [v for k, v in out.items() if k.endswith("_gflops")]
     out["peak_gflops"] = max(vals) if vals else None
     out["peak_source"] = max((k for k in out if k.endswith("_gflops")), key=lambda k: out[k], default=None)

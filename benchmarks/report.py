@@ -251,12 +251,25 @@ def failures(result: dict) -> list[str]:
     return out + [""]
 
 
+def round_trip_line(peak: dict) -> str | None:
+    """The header line of the core-to-core round trips measured with the peak, if any."""
+    trips = ", ".join(f"{x['round_trip_ns']:.0f} ns ({x.get('when')})"
+                      for x in peak.get("measurements", []) if x.get("round_trip_ns"))
+    if not trips:
+        return None
+    return (f"- Core-to-core round trip (two threads pinned to the first two CPUs pass one cache line, best "
+            f"of 3) at each of those measurements: {trips}. On the shared Zen 4 host it was 61-77 ns in some "
+            f"minutes and 328-333 ns in others, when 2-thread runs went at about 1-thread speed: 2-thread rows "
+            f"are comparable within a run, where engines alternate round by round.")
+
+
 def header(result: dict) -> list[str]:
     m = result["meta"]
     mach = m["machine"]
     peak = result.get("peak") or {}
     bandwidth = ", ".join(f"{x['dram_read_gbs']:.1f} GB/s ({x.get('when')})"
                           for x in peak.get("measurements", []) if x.get("dram_read_gbs"))
+    round_trips = round_trip_line(peak)
     return [f"# PConv benchmarks ({m['mode']})", "",
             f"- Date: {m['date_utc']}; run took {m.get('elapsed_s', 0):.0f} s",
             f"- Machine: {mach.get('cpu', '?')}, {mach.get('cores')} cores, {mach.get('mem_gib')} GiB, "
@@ -271,6 +284,7 @@ def header(result: dict) -> list[str]:
                                         for x in peak.get('measurements', [])) + ")",
             *([f"- Memory read bandwidth of one core at each of those measurements (400 MiB read once, best "
                f"of 3): {bandwidth}; memory-bound layers (VGG-16's classifier) move with it."] if bandwidth else []),
+            *([round_trips] if round_trips else []),
             f"- Threads: {m['threads']}, pinned (`OMP_PROC_BIND=spread OMP_PLACES=cores`) and each engine's own "
             "thread setting; every engine runs in its own process"
             + ("; **contention**: during every multi-thread row a CPU-bound process at normal priority runs "

@@ -187,7 +187,8 @@ def take_peak(result: dict, when: str, budget: float) -> None:
             peak[k] = best.get(k)
         peak["peak_when"] = best["when"]
     log(f"peak now {m.get('peak_gflops')} GFLOP/s; reference (best of the run) {peak.get('peak_gflops')}; "
-        f"memory read {m.get('dram_read_gbs', float('nan')):.1f} GB/s on one core")
+        f"memory read {m.get('dram_read_gbs', float('nan')):.1f} GB/s on one core; "
+        f"core-to-core round trip {m.get('round_trip_ns') or float('nan'):.0f} ns")
 
 
 @contextlib.contextmanager

@@ -237,3 +237,19 @@ def test_memory_bandwidth_probe_reports_a_rate() -> None:
     from benchmarks.peak import dram_read_gbs
 
     assert dram_read_gbs(mib=16) > 0
+
+
+def test_core_round_trip_probe() -> None:
+    """Two pinned threads pass a cache line: a positive time, or None on one CPU."""
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.peak import core_round_trip_ns
+    from benchmarks.report import round_trip_line
+
+    ns = core_round_trip_ns(rounds=2000, tries=1)
+    if (os.cpu_count() or 1) < 2:
+        assert ns is None
+        return
+    assert ns is not None and 0 < ns < 1e6
+    line = round_trip_line({"measurements": [{"when": "start", "round_trip_ns": ns}, {"when": "end"}]})
+    assert line is not None and f"{ns:.0f} ns (start)" in line and "(end)" not in line
+    assert round_trip_line({"measurements": [{"when": "start"}]}) is None
