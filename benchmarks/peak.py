@@ -63,9 +63,9 @@ def dram_read_gbs(mib: int = 400, budget: float = 0.0) -> float:
 def core_round_trip_ns(rounds: int = 100_000, tries: int = 3) -> float | None:
     """Best mean nanoseconds of a core-to-core round trip (``micro/pingpong.c``: two
     threads pinned to the first two CPUs hand one cache line back and forth); None
-    on a one-CPU machine. On this shared host it was
-    61-77 ns in some minutes and 328-333 ns in others, and 2-thread runs in the
-    second state ran at about 1-thread speed (docs/rationale.md, session 22)."""
+    on a one-CPU machine. On this shared host it was 61-77 ns in some minutes and
+    328-333 ns in others, and 2-thread runs in the second state ran at about
+    1-thread speed (docs/rationale.md, session 22)."""
     import ctypes
     import os
     import tempfile

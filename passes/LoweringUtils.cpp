@@ -905,8 +905,10 @@ Value mlir::pconv::createSubsampledCopy(OpBuilder &b, Location loc,
   Value flat = memref::AllocOp::create(
       b, loc, MemRefType::get({n, c, 1, 1, outHeight * outWidth}, f32),
       b.getI64IntegerAttr(64));
+  // Stride 2 deinterleaves two contiguous loads; other strides gather.
+  bool gather = strideW != 2;
   Value laneOffsets =
-      strideW != 2 ? laneOffsetsConstant(b, loc, lanes, strideW) : Value();
+      gather ? laneOffsetsConstant(b, loc, lanes, strideW) : Value();
   Value zero = arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(vecType, b.getFloatAttr(f32, 0)));
   Value c0 = cst(b, 0), c1 = cst(b, 1);
@@ -928,7 +930,7 @@ Value mlir::pconv::createSubsampledCopy(OpBuilder &b, Location loc,
               Value row =
                   arith::MulIOp::create(b, loc, yx[0], cst(b, strideH));
               Value v;
-              if (strideW == 2) {
+              if (!gather) {
                 // Two contiguous loads and a shuffle, not a strided gather:
                 // ResNet-50's 256 -> 512 downsample input at 56x56 took 467
                 // us with gathers, 77 us so (1 thread, docs/rationale.md).
