@@ -57,7 +57,8 @@ STEPS = [
     ("+ register blocking / LRE (R x V tile)", dict(reorder_filters=False, aligned_loads=False, tiles=(0, 0, 0, 1))),
     ("+ work-balanced filter groups", dict(reorder_filters=False, aligned_loads=False)),
     ("+ filter kernel reorder", dict(aligned_loads=False)),
-    ("+ aligned loads, lane shifts (= default pipeline)", dict()),
+    ("+ aligned loads, lane shifts", dict(mixed_shifts=False)),
+    ("+ half the shifts as unaligned loads (= default pipeline)", dict()),
     ("+ auto-tuning", dict(tune=True)),
     ("default + 16-channel cache blocks (not default)", dict(tiles=(0, 0, 16, 0))),
 ]

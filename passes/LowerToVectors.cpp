@@ -46,6 +46,8 @@ struct TapSource {
   /// (dy, dx) reads plane (dy % phases, dx % phases) (dy / phases) *
   /// rowPitch + dx / phases columns further.
   int64_t rowPitch = 0, phases = 1;
+  /// Pitched form: where the flat grid starts in its row (pitchedBase).
+  int64_t base = 0;
   /// The direct form: `buffer` is the unpadded N x C x H x W input itself,
   /// read with masked loads (lanes in the padding are zeros), at stride 2
   /// two loads deinterleaved; no copy. For convs whose filters keep at most
@@ -58,6 +60,9 @@ struct TapSource {
   /// rows are whole vectors past the widest tap, and the pitched flat row
   /// gets one vector of slack.
   bool alignedShifts = false;
+  /// With alignedShifts at stride 1: the straddling vectors of odd (input
+  /// row + tile vector) are unaligned loads instead (`mixed-shifts`).
+  bool mixedShifts = false;
 
   /// The row form: a zero-padded copy read row by row (neither the direct,
   /// the flat nor the pitched form).
@@ -137,11 +142,50 @@ static PaddedGeometry rowPaddedGeometry(const ConvShape &s,
   return g;
 }
 
+/// Where the pitched flat grid of a stride-1 conv starts in its row: the
+/// offset in [0, vw) that puts the most of the library's taps on aligned
+/// vectors. Tap (dy, dx) of output vector v reads the grid at v * vw + dy *
+/// pitch + dx, a lane shuffle of two aligned vectors unless that is a
+/// multiple of vw. Pattern libraries keep the centre in every pattern, so
+/// the base aligns the centre tap.
+static int64_t pitchedBase(Conv2DOp op, int64_t pitch, int64_t vw) {
+  PatternLibraryAttr library = op.getLibrary();
+  int64_t kw = library.getKernelShape()[1];
+  ConvShape s = ConvShape::of(op);
+  auto baseFor = [&](int64_t pos) {
+    int64_t shift = (pos / kw) * s.dilations[0] * pitch +
+                    (pos % kw) * s.dilations[1];
+    return (vw - shift % vw) % vw;
+  };
+  SmallVector<int64_t> aligned(vw, 0);
+  for (int64_t k = 0; k < library.getNumPatterns(); ++k)
+    for (int64_t pos : library.getPattern(k))
+      ++aligned[baseFor(pos)];
+  // Ties go to the centre's base, then to the smallest.
+  int64_t best = baseFor(library.getKernelArea() / 2);
+  for (int64_t base = 0; base < vw; ++base)
+    if (aligned[base] > aligned[best])
+      best = base;
+  return best;
+}
+
+/// How pattern convs read their input (the pass's load options). Dense
+/// tiles read with none of them (unaligned loads from the row form).
+struct LoadScheme {
+  bool shiftedCopies = false, alignedLoads = false, mixedShifts = false,
+       directLoads = false;
+};
+
+/// Widest tile (vectors per row) whose straddling tap vectors are half
+/// unaligned loads (`mixed-shifts`): VGG-16's 2 x 7 tiles at 224x224 ran
+/// 1.09x (64 -> 64) and 1.17x (3 -> 64) slower with them.
+constexpr int64_t kMixedShiftsMaxVectors = 4;
+
 static TapSource createTapSource(OpBuilder &b, Location loc, Conv2DOp op,
                                  const ConvShape &s, const TileShape &tile,
-                                 bool shiftedCopies, bool alignedLoads,
-                                 bool directLoads = false,
+                                 const LoadScheme &scheme = {},
                                  Value prePadded = Value()) {
+  bool alignedLoads = scheme.alignedLoads;
   Type f32 = b.getF32Type();
   int64_t n = s.batch, h = s.height, w = s.width, vw = tile.vectorWidth;
   int64_t kh = s.kernelHeight, kw = s.kernelWidth;
@@ -151,6 +195,8 @@ static TapSource createTapSource(OpBuilder &b, Location loc, Conv2DOp op,
   TapSource src;
   src.tapColumn = [sw](int64_t dx) { return std::make_pair(dx % sw, dx / sw); };
   src.alignedShifts = alignedLoads;
+  src.mixedShifts = alignedLoads && scheme.mixedShifts && sh == 1 &&
+                    sw == 1 && tile.vectors <= kMixedShiftsMaxVectors;
   if (tile.flatten) {
     // 1x1, no padding: each channel one row of OH * OW pixels; partial
     // vectors are masked. At stride 1 the input itself; at a larger stride a
@@ -178,13 +224,15 @@ static TapSource createTapSource(OpBuilder &b, Location loc, Conv2DOp op,
         llvm::divideCeil(h + pad[0] + pad[2], st) * p,
         tile.coveredWidth() + (kh - 1) * dil[0] / st * p +
             (kw - 1) * dil[1] / st + (alignedLoads ? vw : 0));
-    src.buffer = createFlatPaddedCopy(b, loc, source, st, p, length, pad[0],
-                                      pad[1], vw);
     src.rowPitch = p;
     src.phases = st;
+    src.base = alignedLoads && st == 1 ? pitchedBase(op, p, vw) : 0;
+    src.buffer = createFlatPaddedCopy(b, loc, source, st, p, length, pad[0],
+                                      pad[1], vw, src.base);
     return src;
   }
-  if (directLoads && s.strides[1] <= 2 && atMostOneKernelPerFilter(op)) {
+  if (scheme.directLoads && s.strides[1] <= 2 &&
+      atMostOneKernelPerFilter(op)) {
     src.direct = true;
     src.buffer = source;
     src.top = pad[0];
@@ -200,7 +248,7 @@ static TapSource createTapSource(OpBuilder &b, Location loc, Conv2DOp op,
   PaddedGeometry rowForm = rowPaddedGeometry(s, tile);
   int64_t hp = rowForm.hp;
   int64_t tileWidth = tile.chunks * tile.vectors * vw;
-  if (sw == 1 && shiftedCopies && kw > 1) {
+  if (sw == 1 && scheme.shiftedCopies && kw > 1) {
     // One copy per column shift of the kernel: every tap load is aligned.
     int64_t wp = paddedWidth(
         w, pad[1],
@@ -465,7 +513,7 @@ struct TapLoads {
       if (src.rowPitch) { // rows are runs of one flat row (per phase plane)
         int64_t st = src.phases; // inRow = dy: a pitched tile is one row
         copy = (inRow % st) * st + dx % st;
-        shift = inRow / st * src.rowPitch + dx / st;
+        shift = inRow / st * src.rowPitch + dx / st + src.base;
         inRow = 0;
       } else {
         std::tie(copy, shift) = src.tapColumn(dx);
@@ -474,7 +522,8 @@ struct TapLoads {
       if (src.masked) { // flat input
         cached = tile.loadVector(b, src.buffer, at(b, loc, inRow, copy, offset),
                                  v);
-      } else if (!src.alignedShifts || offset % vw == 0) {
+      } else if (!src.alignedShifts || offset % vw == 0 ||
+                 (src.mixedShifts && (inRow + v) % 2)) {
         cached = alignedLoad(b, loc, inRow, copy, offset);
       } else {
         // A vector straddling two aligned ones: load both (shared with the
@@ -883,8 +932,8 @@ static Value scheduleOrderWeights(OpBuilder &b, Location loc, Conv2DOp op,
 constexpr int64_t kFmaChains = 8;
 
 static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
-                                      bool shiftedCopies, bool alignedLoads,
-                                      bool directLoads, int64_t prefetchDistance,
+                                      const LoadScheme &scheme,
+                                      int64_t prefetchDistance,
                                       Value inPadded = Value(),
                                       const PaddedGeometry *outInto = nullptr,
                                       Value *outPadded = nullptr) {
@@ -911,8 +960,7 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
   auto vecType = VectorType::get({vw}, f32);
 
   TapSource src =
-      createTapSource(b, loc, op, s, tile, shiftedCopies, alignedLoads,
-                      directLoads, inPadded);
+      createTapSource(b, loc, op, s, tile, scheme, inPadded);
   bool oneKernel = atMostOneKernelPerFilter(op);
   ConvOutput io = createConvOutput(b, loc, op, tile, outInto, outPadded);
   bool anyKept = !schedule.empty();
@@ -1209,7 +1257,7 @@ static LogicalResult lowerFilterLaneConv(Conv2DOp op, const TileShape &tile,
   Value weights = toReadOnlyBuffer(b, loc, createF32Constant(b, loc, blocked));
 
   // The input as N x C x 1 x 1 x P (a compact copy at stride > 1).
-  TapSource src = createTapSource(b, loc, op, s, tile, false, false);
+  TapSource src = createTapSource(b, loc, op, s, tile);
   ConvOutput io = createConvOutput(b, loc, op, tile);
   Value c0 = cIdx(b, loc, 0), c1 = cIdx(b, loc, 1);
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
@@ -1452,8 +1500,7 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile,
   // Unaligned loads: a dense tile is FMA-bound (each input vector feeds
   // filterBlock filters), and lane shuffles take FMA issue slots (port 5):
   // with them ResNet-50's 256 -> 256 3x3 at 14x14 ran 3.06 ms against 1.94.
-  TapSource src = createTapSource(b, loc, op, s, tile, false, false,
-                                  /*directLoads=*/false, inPadded);
+  TapSource src = createTapSource(b, loc, op, s, tile, {}, inPadded);
   ConvOutput io = createConvOutput(b, loc, op, tile, outInto, outPadded);
   Value c1 = cIdx(b, loc, 1);
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
@@ -1644,6 +1691,7 @@ struct LowerToVectorsPass
     TileModel model{vectorWidth, maxAccumulators, maxVectorsPerRow, maxRows,
                     cacheBytes,  minTasks,        denseCacheBytes,  denseAccumulators,
                     tailChunks,  filterLanes,     rowBlockBytes};
+    LoadScheme scheme{shiftedCopies, alignedLoads, mixedShifts, directLoads};
     // Producers writing into their consumer's zero-padded input: the
     // consumer's padded buffers, by consumer.
     llvm::DenseMap<Operation *, Value> prePadded;
@@ -1696,11 +1744,9 @@ struct LowerToVectorsPass
       Value padded;
       if (dense ? failed(lowerDenseConv(op, *tile, prefetchDistance, inPadded,
                                         into ? &*into : nullptr, &padded))
-                : failed(lowerPatternConv(
-                      op, *tile, shiftedCopies, alignedLoads, directLoads,
-                      prefetchDistance,
-                      inPadded, into ? &*into : nullptr,
-                      &padded)))
+                : failed(lowerPatternConv(op, *tile, scheme, prefetchDistance,
+                                          inPadded, into ? &*into : nullptr,
+                                          &padded)))
         return signalPassFailure();
       if (padded) {
         prePadded[consumer] = padded;

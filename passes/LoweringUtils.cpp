@@ -798,12 +798,12 @@ Value mlir::pconv::createFlatPaddedCopy(OpBuilder &b, Location loc,
                                         Value source, int64_t stride,
                                         int64_t pitch, int64_t length,
                                         int64_t top, int64_t left,
-                                        int64_t lanes) {
+                                        int64_t lanes, int64_t base) {
   auto sourceType = cast<MemRefType>(source.getType());
   int64_t n = sourceType.getDimSize(0), c = sourceType.getDimSize(1);
   int64_t h = sourceType.getDimSize(2), w = sourceType.getDimSize(3);
   Type f32 = sourceType.getElementType();
-  length = llvm::alignTo(length, lanes);
+  length = llvm::alignTo(length + base, lanes);
   auto cst = [&](OpBuilder &b, int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
   };
@@ -840,7 +840,7 @@ Value mlir::pconv::createFlatPaddedCopy(OpBuilder &b, Location loc,
                 Value row = arith::AddIOp::create(b, loc, yx[0], cst(b, top));
                 Value at = arith::AddIOp::create(
                     b, loc, arith::MulIOp::create(b, loc, row, cst(b, pitch)),
-                    arith::AddIOp::create(b, loc, yx[1], cst(b, left)));
+                    arith::AddIOp::create(b, loc, yx[1], cst(b, left + base)));
                 vector::MaskedStoreOp::create(
                     b, loc, flat, ValueRange{nc[0], nc[1], c0, c0, at}, mask, v);
               });
@@ -867,7 +867,9 @@ Value mlir::pconv::createFlatPaddedCopy(OpBuilder &b, Location loc,
                   arith::MulIOp::create(
                       b, loc, arith::DivUIOp::create(b, loc, row, cs),
                       cst(b, pitch)),
-                  arith::DivUIOp::create(b, loc, col, cs));
+                  arith::AddIOp::create(b, loc,
+                                        arith::DivUIOp::create(b, loc, col, cs),
+                                        cst(b, base)));
               memref::StoreOp::create(b, loc, v, flat,
                                       ValueRange{nc[0], nc[1], c0, plane, at});
             });

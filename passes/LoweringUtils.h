@@ -315,9 +315,13 @@ Value createSubsampledCopy(OpBuilder &b, Location loc, Value source,
 /// x % stride at (y / stride) * pitch + x / stride. At stride 1 the copy
 /// moves rows `lanes` columns at a time (the last vector masked); into phase
 /// planes element by element (small maps); the zero fill is `lanes` wide.
+/// Every plane's grid starts `base` elements into its row (zeros before it):
+/// a base that puts a tap every kernel has on an aligned vector saves that
+/// tap's lane shuffles.
 Value createFlatPaddedCopy(OpBuilder &b, Location loc, Value source,
                            int64_t stride, int64_t pitch, int64_t length,
-                           int64_t top, int64_t left, int64_t lanes);
+                           int64_t top, int64_t left, int64_t lanes,
+                           int64_t base = 0);
 
 /// Allocates an N x C x `paddedHeight` x `stride` x `phaseWidth` buffer
 /// holding `source` (N x C x H x W) zero-padded by `top` rows and `left`

@@ -94,6 +94,12 @@ struct ToLLVMPipelineOptions
                      "vectors only, a straddling tap vector being a lane "
                      "shuffle of two (512-bit vectors only)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> mixedShifts{
+      *this, "mixed-shifts",
+      llvm::cl::desc("With aligned-loads, stride-1 pattern convs in tiles of "
+                     "at most 4 vectors per row load every other straddling "
+                     "tap vector unaligned instead of shuffling it"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> tailChunks{
       *this, "tail-chunks",
       llvm::cl::desc("Dense and shared-kernel convs end a row that is not a "

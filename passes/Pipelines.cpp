@@ -95,6 +95,7 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
     // single-instruction 256-bit lane shift.
     vectorOptions.alignedLoads =
         options.alignedLoads && options.vectorWidth >= 16;
+    vectorOptions.mixedShifts = options.mixedShifts;
     vectorOptions.directLoads = options.directLoads;
     vectorOptions.writePadded = options.writePadded;
     vectorOptions.prefetchDistance = options.prefetchDistance;

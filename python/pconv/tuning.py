@@ -326,7 +326,7 @@ def tune_layers(layers: Sequence[ConvLayer], opts: "CompileOptions", progress: b
 
         iterator = tqdm(layers, desc="tuning convs", unit="conv")
     # The load scheme changes which tile is fastest: part of the key.
-    codegen = (f"{target.triple}:{target.cpu}:aligned={int(opts.aligned_loads)}"
+    codegen = (f"{target.triple}:{target.cpu}:aligned={int(opts.aligned_loads)}:mixed={int(opts.mixed_shifts)}"
                f":shifted={int(opts.shifted_copies)}:tail={int(opts.tail_chunks)}"
                f":lanes={int(opts.filter_lanes)}")
     for layer in iterator:

@@ -3,7 +3,8 @@
 // RUN: pconv-opt %S/Inputs/bad-tile.mlir -split-input-file -verify-diagnostics -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8}))'
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8 shifted-copies=true direct-loads=false aligned-loads=false}))' | grep -c "vector.load" | FileCheck %s --check-prefix=LOADS
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8}))' | grep -c "vector.fma" | FileCheck %s --check-prefix=FMAS
-// RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8}))' | FileCheck %s --check-prefix=ALIGNED
+// RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8 mixed-shifts=false}))' | FileCheck %s --check-prefix=ALIGNED
+// RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8}))' | FileCheck %s --check-prefix=MIXED
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8 tail-chunks=false}))' | FileCheck %s --check-prefix=NOTAIL
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8},canonicalize))' | FileCheck %s --check-prefix=INNER
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8 write-padded=false},canonicalize))' | FileCheck %s --check-prefix=COPY
@@ -51,8 +52,8 @@
 // columns), so every tap load is an aligned vector; by default (NOSHIFT) the
 // taps load unaligned vectors of one padded copy, viewed with a unit
 // column-phase dimension.
-// By default (aligned-loads, ALIGNED) the padded input is read only with
-// aligned vectors: @tile's 7 tap vectors at column shift 1 or 2 (taps (0,1),
+// With aligned-loads (the default) and mixed-shifts=false (ALIGNED) the
+// padded input is read only with aligned vectors: @tile's 7 tap vectors at column shift 1 or 2 (taps (0,1),
 // (1,2)) are lane shuffles of the aligned vectors at columns 0 and 8 of
 // their row, which the unshifted tap (1,0) also uses: 14 loads (7 rows x 2
 // aligned vectors) instead of 19, and no load split across cache lines.
@@ -161,15 +162,33 @@ func.func @relu_epilogue(%x: tensor<1x1x6x7xf32>, %w: tensor<4xf32>) -> tensor<1
 // computed on the flat padded map (pitch 5): 3 x 5 = 15 grid positions in 2
 // full 8-lane vectors, taps at flat offsets dy * 5 + dx of one flat copy of
 // the input; the x < 3 columns of the grid are copied to the result.
-// With aligned loads the flat copy has a vector of slack (40 columns) for
-// the upper aligned vector, and the taps at flat offsets 1, 5, 6, 7 are
-// shuffles of the 3 aligned vectors.
+// With aligned loads the flat copy has a vector of slack for the upper
+// aligned vector, and the grid starts 2 columns into it, so that the centre
+// tap (flat offset 6, in every pattern) reads aligned vectors: the taps at
+// offsets 1, 5, 7 (3, 7, 9 in the copy) are shuffles of the 4 aligned
+// vectors (40 columns).
 // ALIGNED-LABEL: func.func @short_rows
 // ALIGNED: memref.alloc() {alignment = 64 : i64} : memref<1x1x1x1x40xf32>
-// ALIGNED-COUNT-3: vector.load
-// ALIGNED: vector.shuffle %{{.*}}, %{{.*}} [5, 6, 7, 8, 9, 10, 11, 12]
+// ALIGNED-COUNT-2: vector.load
+// ALIGNED: vector.shuffle %{{.*}}, %{{.*}} [3, 4, 5, 6, 7, 8, 9, 10]
+// ALIGNED: vector.shuffle %{{.*}}, %{{.*}} [3, 4, 5, 6, 7, 8, 9, 10]
 // ALIGNED: vector.shuffle %{{.*}}, %{{.*}} [7, 8, 9, 10, 11, 12, 13, 14]
+// ALIGNED: vector.shuffle %{{.*}}, %{{.*}} [7, 8, 9, 10, 11, 12, 13, 14]
+// ALIGNED: vector.shuffle %{{.*}}, %{{.*}} [1, 2, 3, 4, 5, 6, 7, 8]
+// ALIGNED: vector.shuffle %{{.*}}, %{{.*}} [1, 2, 3, 4, 5, 6, 7, 8]
 // ALIGNED: vector.store
+// By default (mixed-shifts) every other straddling tap vector, by the
+// parity of (tap row + grid vector), is an unaligned load instead: each of
+// the three shifts is one shuffle and one load (6 tap vectors at offsets
+// 3, 7, 9 and 11, 15, 17; the centre's 8 and 16 stay aligned).
+// MIXED-LABEL: func.func @short_rows
+// MIXED: vector.shuffle %{{.*}}, %{{.*}} [3, 4, 5, 6, 7, 8, 9, 10]
+// MIXED-NOT: vector.shuffle %{{.*}}, %{{.*}} [3, 4, 5, 6, 7, 8, 9, 10]
+// MIXED: vector.shuffle %{{.*}}, %{{.*}} [7, 8, 9, 10, 11, 12, 13, 14]
+// MIXED-NOT: vector.shuffle %{{.*}}, %{{.*}} [7, 8, 9, 10, 11, 12, 13, 14]
+// MIXED: vector.shuffle %{{.*}}, %{{.*}} [1, 2, 3, 4, 5, 6, 7, 8]
+// MIXED-NOT: vector.shuffle
+// MIXED: vector.store
 // CHECK-LABEL: func.func @short_rows
 // CHECK: %[[FLAT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x1x1x1x32xf32>
 // CHECK: %[[GRID:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x1x1x16xf32>

@@ -755,13 +755,15 @@ def test_tuner_keeps_the_model_tile_unless_clearly_beaten(tmp_path, monkeypatch)
     assert chosen == {tuning.MODEL_TILE}
 
 
-@pytest.mark.parametrize("aligned", [True, False])
-def test_aligned_pattern_loads(aligned):
+@pytest.mark.parametrize("aligned,mixed", [(True, True), (True, False), (False, True)])
+def test_aligned_pattern_loads(aligned, mixed):
     """Pattern convs read straddling tap vectors as lane shifts of two aligned
-    vectors (aligned_loads, the AVX-512 default) or as unaligned loads: the
+    vectors (aligned_loads, the AVX-512 default), half of them as unaligned
+    loads at stride 1 (mixed_shifts, default), or all as unaligned loads: the
     same results for every input form (padded rows wider than a vector,
     dilation 2, column phases at stride 2, the pitched flat row of short
-    rows)."""
+    rows at stride 2 and at stride 1, where its grid starts off the row's
+    first lane so that the centre tap is aligned)."""
     import random
 
     from pconv.testing import apply_random_patterns, random_library
@@ -772,15 +774,17 @@ def test_aligned_pattern_loads(aligned):
     model = torch.nn.Sequential(
         torch.nn.Conv2d(5, 12, 3, padding=2, dilation=2), torch.nn.ReLU(),  # 37 wide: 3 vectors
         torch.nn.Conv2d(12, 9, 3, stride=2, padding=1), torch.nn.ReLU(),   # phases
+        torch.nn.Conv2d(9, 9, 3, padding=1), torch.nn.ReLU(),              # 19 wide: 2 vectors
         torch.nn.Conv2d(9, 7, 3, stride=2, padding=1), torch.nn.ReLU(),    # 10 wide
-        torch.nn.Conv2d(7, 6, 3, stride=2, padding=1),                     # 5 wide: pitched
+        torch.nn.Conv2d(7, 6, 3, stride=2, padding=1), torch.nn.ReLU(),    # 5 wide: pitched
+        torch.nn.Conv2d(6, 5, 3, padding=1),                               # pitched, stride 1
     ).eval()
     for m in model:
         if isinstance(m, torch.nn.Conv2d):
             apply_random_patterns(m, library, rng, keep=0.6)
     x = torch.randn(1, 5, 37, 37, generator=torch.Generator().manual_seed(3))
-    art = pconv.compile(model, (x,), vector_width=16, aligned_loads=aligned)
-    assert art.stats["pconv_convs"] == 4
+    art = pconv.compile(model, (x,), vector_width=16, aligned_loads=aligned, mixed_shifts=mixed)
+    assert art.stats["pconv_convs"] == 6
     with torch.no_grad():
         ref = model(x).numpy()
     np.testing.assert_allclose(art.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
