@@ -716,7 +716,11 @@ def StealTasksPass : Pass<"pconv-steal-tasks", "ModuleOp"> {
 
     This pass rewrites each outermost `scf.parallel` without reductions or
     nested parallel loops (and with more than one iteration) into one
-    iteration per worker (the OpenMP conversion gives each thread one). The
+    OpenMP team (`omp.parallel`) whose thread `w` (`omp_get_thread_num()`)
+    is a worker; no worksharing loop, so no `__kmpc_for_static_init` /
+    `_fini` per thread and no barrier before the region's closing one
+    (pruned MobileNet-V2 0.977x / 0.975x the time at 1 / 2 threads against
+    an `scf.parallel` over the workers). The loop's
     iterations become tasks, numbered row-major; worker `w` owns the static
     share `[w*T/W, (w+1)*T/W)`. A worker claims tasks from a counter with one
     atomic add (`max(1, T / (16 W))` tasks a claim), first from its own
@@ -729,7 +733,8 @@ def StealTasksPass : Pass<"pconv-steal-tasks", "ModuleOp"> {
     scf.parallel (%i) = (%c0) to (%c32) step (%c1) { body(%i) }
     // becomes (W: num-threads, or omp_get_max_threads() at run time)
     scf.for %v = 0 to W { counters[8 v] = v * 32 / W }
-    scf.parallel (%w) = (%c0) to (W) step (%c1) {
+    omp.parallel {                     // num_threads(W) with num-threads=W
+      %w = omp_get_thread_num()
       scf.for %k = 0 to W {            // own share first, then the others'
         %v = (%w + %k) mod W
         scf.while: %t = atomic_rmw addi grab, counters[8 %v]; %t < end(%v) {
@@ -745,7 +750,8 @@ def StealTasksPass : Pass<"pconv-steal-tasks", "ModuleOp"> {
            "convert-scf-to-openmp); 0: omp_get_max_threads() at run time">,
   ];
   let dependentDialects = ["arith::ArithDialect", "LLVM::LLVMDialect",
-                           "memref::MemRefDialect", "scf::SCFDialect"];
+                           "memref::MemRefDialect", "omp::OpenMPDialect",
+                           "scf::SCFDialect"];
   let statistics = [
     Statistic<"numLoops", "num-loops", "Parallel loops given task stealing">,
   ];

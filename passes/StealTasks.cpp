@@ -8,7 +8,9 @@
 // pruned MobileNet-V2 at 2 threads even with two chunks per loop). This pass
 // keeps the static shares and their order but claims tasks from them with
 // one atomic add on a per-worker counter, so a thread that finishes its
-// share takes the remaining tasks of the others' (front first). It cannot
+// share takes the remaining tasks of the others' (front first). The
+// workers are the threads of one `omp.parallel` team, numbered by
+// omp_get_thread_num(), without a worksharing loop. It cannot
 // help a region whose closing barrier waits for a descheduled thread
 // (docs/rationale.md has the measurements, quiet and shared).
 //
@@ -18,6 +20,7 @@
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/OpenMP/OpenMPDialect.h"
 #include "mlir/IR/IRMapping.h"
 
 namespace mlir {
@@ -66,7 +69,7 @@ struct StealTasksPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    LLVM::LLVMFuncOp maxThreadsFn;
+    LLVM::LLVMFuncOp maxThreadsFn, threadNumFn;
     for (auto func : module.getOps<func::FuncOp>()) {
       if (func.isExternal() || !func.getBody().hasOneBlock())
         continue;
@@ -78,14 +81,19 @@ struct StealTasksPass
       if (loops.empty())
         continue;
       if (numThreads == 0 && !maxThreadsFn) {
-        maxThreadsFn = declareMaxThreads(module);
+        maxThreadsFn = declareRuntimeI32(module, "omp_get_max_threads");
         if (!maxThreadsFn)
+          return signalPassFailure();
+      }
+      if (!threadNumFn) {
+        threadNumFn = declareRuntimeI32(module, "omp_get_thread_num");
+        if (!threadNumFn)
           return signalPassFailure();
       }
       Value counters, workers;
       std::tie(counters, workers) = createCounters(func, maxThreadsFn);
       for (scf::ParallelOp loop : loops)
-        rewrite(loop, counters, workers);
+        rewrite(loop, counters, workers, threadNumFn);
       numLoops += loops.size();
     }
   }
@@ -94,22 +102,24 @@ private:
   /// An LLVM declaration, not func.func: the pipeline requests C wrappers
   /// for every func.func, and a call would then go to a wrapper libomp does
   /// not have.
-  LLVM::LLVMFuncOp declareMaxThreads(ModuleOp module) {
-    if (Operation *sym = module.lookupSymbol("omp_get_max_threads")) {
+  /// The OpenMP runtime's `i32 name()` (omp_get_max_threads,
+  /// omp_get_thread_num), declared once.
+  LLVM::LLVMFuncOp declareRuntimeI32(ModuleOp module, StringRef name) {
+    if (Operation *sym = module.lookupSymbol(name)) {
       auto fn = dyn_cast<LLVM::LLVMFuncOp>(sym);
       if (!fn || fn.getFunctionType() !=
                      LLVM::LLVMFunctionType::get(
                          IntegerType::get(module.getContext(), 32), {})) {
-        sym->emitError("'omp_get_max_threads' is taken by another symbol; "
-                       "pconv-steal-tasks needs it as the OpenMP runtime's "
-                       "i32 () function (or pass num-threads=N)");
+        sym->emitError() << "'" << name
+                         << "' is taken by another symbol; pconv-steal-tasks "
+                            "needs it as the OpenMP runtime's i32 () function";
         return nullptr;
       }
       return fn;
     }
     OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
     return LLVM::LLVMFuncOp::create(
-        b, module.getLoc(), "omp_get_max_threads",
+        b, module.getLoc(), name,
         LLVM::LLVMFunctionType::get(b.getI32Type(), {}));
   }
 
@@ -144,7 +154,8 @@ private:
                                   workers);
   }
 
-  void rewrite(scf::ParallelOp loop, Value counters, Value workers) {
+  void rewrite(scf::ParallelOp loop, Value counters, Value workers,
+               LLVM::LLVMFuncOp threadNumFn) {
     OpBuilder b(loop);
     Location loc = loop.getLoc();
     auto idx = [&](int64_t v) { return cIdx(b, loc, v); };
@@ -183,13 +194,22 @@ private:
     bool hasAllocas = false;
     loop.getBody()->walk([&](memref::AllocaOp) { hasAllocas = true; });
 
-    // One iteration per worker (the OpenMP conversion gives each thread one):
-    // its own share first, then the others' in turn.
-    auto workerLoop = scf::ParallelOp::create(b, loc, ValueRange{zero},
-                                              ValueRange{workers},
-                                              ValueRange{one});
-    OpBuilder wb = OpBuilder::atBlockBegin(workerLoop.getBody());
-    Value w = workerLoop.getInductionVars()[0];
+    // One OpenMP team, worker w = the thread's number: its own share first,
+    // then the others' in turn. An `omp.parallel` directly, not an
+    // scf.parallel over the workers: convert-scf-to-openmp would make that
+    // a worksharing loop, one __kmpc_for_static_init / _fini pair per
+    // thread (Debian's libomp formats a debug string in each) and a barrier
+    // before the region's own closing one.
+    omp::ParallelOperands clauses;
+    if (numThreads > 0)
+      clauses.numThreads = LLVM::ConstantOp::create(
+          b, loc, b.getI32Type(), b.getI32IntegerAttr(numThreads));
+    auto team = omp::ParallelOp::create(b, loc, clauses);
+    OpBuilder wb = OpBuilder::atBlockBegin(&team.getRegion().emplaceBlock());
+    Value w = arith::IndexCastOp::create(
+        wb, loc, wb.getIndexType(),
+        LLVM::CallOp::create(wb, loc, threadNumFn, ValueRange{}).getResult());
+    wb.setInsertionPoint(omp::TerminatorOp::create(wb, loc));
     scf::ForOp::create(
         wb, loc, zero, workers, one, ValueRange{},
         [&](OpBuilder &kb, Location kl, Value k, ValueRange) {

@@ -4,11 +4,12 @@
 // The named pipeline takes linalg-on-tensors to the LLVM dialect: the pattern
 // conv is imported and lowered, the result becomes an out-parameter of a C
 // interface wrapper, parallel loops run on OpenMP with the requested thread
-// count, and no runtime-library copy call is left.
+// count (teams whose threads claim tasks by their thread number, see
+// pconv-steal-tasks), and no runtime-library copy call is left.
 // CHECK: module attributes {llvm.target_triple = "aarch64-unknown-linux-gnu"}
 // CHECK-LABEL: llvm.func @conv
 // CHECK: omp.parallel num_threads
-// CHECK: omp.wsloop
+// CHECK: llvm.call @omp_get_thread_num()
 // CHECK-LABEL: llvm.func @_mlir_ciface_conv
 // CHECK-NOT: pconv.
 // CHECK-NOT: linalg.
@@ -17,7 +18,8 @@
 // linalg loops.
 // DENSE-LABEL: llvm.func @conv
 // DENSE-NOT: num_threads
-// DENSE: omp.wsloop
+// DENSE: omp.parallel {
+// DENSE: llvm.call @omp_get_thread_num()
 func.func @conv(%x: tensor<1x2x6x6xf32>) -> tensor<1x2x6x6xf32> {
   %zero = arith.constant 0.0 : f32
   %w = arith.constant dense<[[[[0.0, 1.0, 0.0], [2.0, 3.0, 4.0], [0.0, 0.0, 0.0]],

@@ -3,10 +3,11 @@
 // RUN: pconv-opt %s --pass-pipeline='builtin.module(pconv-steal-tasks, convert-scf-to-openmp)' --split-input-file | FileCheck %s --check-prefix=OMP
 
 // A 2-D loop of 32 x 2 tasks: counters (one cache line per worker) on the
-// stack, set to each worker's static share; one parallel iteration per
-// worker claims tasks with an atomic add, its own share first, then the
-// others' ((w + k) mod W), and runs the body (allocas scoped per task) at the
-// decoded indices.
+// stack, set to each worker's static share; one OpenMP team whose thread w
+// (omp_get_thread_num) claims tasks with an atomic add, its own share
+// first, then the others' ((w + k) mod W), and runs the body (allocas
+// scoped per task) at the decoded indices.
+// CHECK: llvm.func @omp_get_thread_num() -> i32
 // CHECK: llvm.func @omp_get_max_threads() -> i32
 // CHECK-LABEL: func.func @tasks
 // CHECK: %[[N:.*]] = llvm.call @omp_get_max_threads() : () -> i32
@@ -16,7 +17,9 @@
 // CHECK: %[[CNT:.*]] = memref.alloca(%[[SLOTS]]) {alignment = 64 : i64} : memref<?xi64>
 // CHECK: scf.for %[[V:.*]] = %{{.*}} to %[[W]]
 // CHECK:   memref.store %{{.*}}, %[[CNT]][%{{.*}}] : memref<?xi64>
-// CHECK: scf.parallel (%[[WK:.*]]) = (%{{.*}}) to (%[[W]])
+// CHECK: omp.parallel {
+// CHECK:   %[[TID:.*]] = llvm.call @omp_get_thread_num() : () -> i32
+// CHECK:   %[[WK:.*]] = arith.index_cast %[[TID]] : i32 to index
 // CHECK:   scf.for %[[K:.*]] = %{{.*}} to %[[W]]
 // CHECK:     %[[SUM:.*]] = arith.addi %[[WK]], %[[K]] : index
 // CHECK:     arith.remui %[[SUM]], %[[W]] : index
@@ -31,18 +34,23 @@
 // CHECK:           arith.divui %[[T]], %{{.*}} : index
 // CHECK:           memref.alloca() : memref<4xf32>
 // CHECK:           memref.store %{{.*}}, %arg0[%{{.*}}, %{{.*}}] : memref<32x8xf32>
+// CHECK: omp.terminator
 // CHECK-NOT: scf.parallel
 
 // FIXED-NOT: omp_get_max_threads
 // FIXED-LABEL: func.func @tasks
 // FIXED: %[[W:.*]] = arith.constant 3 : index
-// FIXED: scf.parallel (%{{.*}}) = (%{{.*}}) to (%[[W]])
+// FIXED: %[[N:.*]] = llvm.mlir.constant(3 : i32) : i32
+// FIXED: omp.parallel num_threads(%[[N]] : i32) {
 
-// The worker loop becomes the parallel region's worksharing loop.
+// The team needs no worksharing loop (no __kmpc_for_static_init / _fini
+// pair per thread, no barrier before the region's own closing one), so
+// convert-scf-to-openmp leaves it as it is.
 // OMP-LABEL: func.func @tasks
 // OMP: omp.parallel
-// OMP: omp.wsloop
+// OMP-NOT: omp.wsloop
 // OMP: scf.while
+// OMP: omp.terminator
 func.func @tasks(%a: memref<32x8xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
