@@ -497,8 +497,10 @@ struct TapLoads {
   /// Direct form: whether loads check their rows (TapSource::loadDirect).
   bool checkRows;
   llvm::DenseMap<std::tuple<int64_t, int64_t, int64_t>, Value> loads;
-  /// Aligned vectors of the padded input, keyed by (input row, copy,
-  /// element offset from the tile's first column, a multiple of vw).
+  /// Plain vector loads of the padded input, keyed by (input row, copy,
+  /// element offset from the tile's first column): aligned ones (offset a
+  /// multiple of vw), and with mixedShifts or without alignedShifts also
+  /// straddling ones.
   llvm::DenseMap<std::tuple<int64_t, int64_t, int64_t>, Value> aligned;
 
   Value get(OpBuilder &b, Location loc, int64_t inRow, int64_t dx, int64_t v) {
@@ -524,6 +526,9 @@ struct TapLoads {
                                  v);
       } else if (!src.alignedShifts || offset % vw == 0 ||
                  (src.mixedShifts && (inRow + v) % 2)) {
+        // Aligned, or a straddling vector loaded unaligned: all of them
+        // without aligned shifts, every other one with mixed shifts (the
+        // loads take half the work off the shuffles, see mixed-shifts).
         cached = alignedLoad(b, loc, inRow, copy, offset);
       } else {
         // A vector straddling two aligned ones: load both (shared with the

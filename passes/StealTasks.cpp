@@ -99,11 +99,10 @@ struct StealTasksPass
   }
 
 private:
-  /// An LLVM declaration, not func.func: the pipeline requests C wrappers
-  /// for every func.func, and a call would then go to a wrapper libomp does
-  /// not have.
   /// The OpenMP runtime's `i32 name()` (omp_get_max_threads,
-  /// omp_get_thread_num), declared once.
+  /// omp_get_thread_num), declared once. An LLVM declaration, not
+  /// func.func: the pipeline requests C wrappers for every func.func, and a
+  /// call would then go to a wrapper libomp does not have.
   LLVM::LLVMFuncOp declareRuntimeI32(ModuleOp module, StringRef name) {
     if (Operation *sym = module.lookupSymbol(name)) {
       auto fn = dyn_cast<LLVM::LLVMFuncOp>(sym);
@@ -112,7 +111,10 @@ private:
                          IntegerType::get(module.getContext(), 32), {})) {
         sym->emitError() << "'" << name
                          << "' is taken by another symbol; pconv-steal-tasks "
-                            "needs it as the OpenMP runtime's i32 () function";
+                            "needs it as the OpenMP runtime's i32 () function"
+                         << (name == "omp_get_max_threads"
+                                 ? " (or pass num-threads=N)"
+                                 : "");
         return nullptr;
       }
       return fn;
