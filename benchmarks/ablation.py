@@ -16,10 +16,12 @@ study), compiled for this machine and checked against PyTorch:
  4. + work-balanced filter groups (the model's full tile);
  5. + filter kernel reorder (pconv-reorder-filters);
  6. + aligned loads: tap vectors that straddle two aligned vectors are lane
-    shifts of both instead of cache-line-split loads: the default pipeline;
- 7. + auto-tuning (pconv.tuning: measured tiles per layer);
- 8. the default with 16-channel cache blocks, which is not the default because
-    this row measured slower than row 6.
+    shifts of both instead of cache-line-split loads (mixed_shifts=False);
+ 7. + half the shifts as unaligned loads (mixed_shifts, stride-1 tiles of at
+    most 4 vectors): the default pipeline;
+ 8. + auto-tuning (pconv.tuning: measured tiles per layer);
+ 9. the default with 16-channel cache blocks, which is not the default because
+    this row measured slower than row 7.
 
 Row 1 is already "grouped": PConv has no ungrouped code path (a per-kernel branch
 on the pattern id), so the paper's separate "+ grouping" step is folded into it.
