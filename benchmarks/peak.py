@@ -11,6 +11,8 @@ shared machine take a varying share of it; and the core-to-core round trip
 
 from __future__ import annotations
 
+import functools
+
 import json
 import sys
 import time
@@ -60,18 +62,31 @@ def dram_read_gbs(mib: int = 400, budget: float = 0.0) -> float:
     return a.nbytes / _best(a.max, budget) / 1e9
 
 
+@functools.lru_cache(maxsize=None)
+def _pingpong_lib():
+    """``micro/pingpong.c`` compiled and loaded once per process (the library stays
+    mapped after its temporary folder is gone)."""
+    import ctypes
+    import tempfile
+    from pathlib import Path
+
+    from benchmarks.loads import compile_native
+
+    with tempfile.TemporaryDirectory() as tmp:
+        lib = ctypes.CDLL(str(compile_native(Path(__file__).parent / "micro" / "pingpong.c",
+                                             Path(tmp) / "pingpong.so", "-shared", "-fPIC", "-lpthread")))
+    lib.pconv_pingpong_ns.restype = ctypes.c_double
+    lib.pconv_pingpong_ns.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    return lib
+
+
 def core_round_trip_ns(rounds: int = 100_000, tries: int = 3) -> float | None:
     """Best mean nanoseconds of a core-to-core round trip (``micro/pingpong.c``: two
     threads pinned to the first two CPUs hand one cache line back and forth); None
     on a one-CPU machine. On this shared host it was 61-77 ns in some minutes and
     328-333 ns in others, and 2-thread runs in the second state ran at about
     1-thread speed (docs/rationale.md, session 22)."""
-    import ctypes
     import os
-    import tempfile
-    from pathlib import Path
-
-    from benchmarks.loads import compile_native
 
     # A process that loaded GNU libgomp with OMP_PROC_BIND set (torch does) is
     # bound to one CPU: then take the machine's first two.
@@ -80,12 +95,8 @@ def core_round_trip_ns(rounds: int = 100_000, tries: int = 3) -> float | None:
         cpus = list(range(os.cpu_count() or 1))
     if len(cpus) < 2:
         return None
-    with tempfile.TemporaryDirectory() as tmp:
-        lib = ctypes.CDLL(str(compile_native(Path(__file__).parent / "micro" / "pingpong.c",
-                                             Path(tmp) / "pingpong.so", "-shared", "-fPIC", "-lpthread")))
-        lib.pconv_pingpong_ns.restype = ctypes.c_double
-        lib.pconv_pingpong_ns.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long]
-        times = [lib.pconv_pingpong_ns(cpus[0], cpus[1], rounds) for _ in range(tries)]
+    lib = _pingpong_lib()
+    times = [lib.pconv_pingpong_ns(cpus[0], cpus[1], rounds) for _ in range(tries)]
     good = [t for t in times if t > 0]
     if not good:
         raise RuntimeError("could not pin the two ping-pong threads")

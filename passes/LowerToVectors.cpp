@@ -148,10 +148,10 @@ static PaddedGeometry rowPaddedGeometry(const ConvShape &s,
 /// pitch + dx, a lane shuffle of two aligned vectors unless that is a
 /// multiple of vw. Pattern libraries keep the centre in every pattern, so
 /// the base aligns the centre tap.
-static int64_t pitchedBase(Conv2DOp op, int64_t pitch, int64_t vw) {
+static int64_t pitchedBase(Conv2DOp op, const ConvShape &s, int64_t pitch,
+                           int64_t vw) {
   PatternLibraryAttr library = op.getLibrary();
   int64_t kw = library.getKernelShape()[1];
-  ConvShape s = ConvShape::of(op);
   auto baseFor = [&](int64_t pos) {
     int64_t shift = (pos / kw) * s.dilations[0] * pitch +
                     (pos % kw) * s.dilations[1];
@@ -226,7 +226,7 @@ static TapSource createTapSource(OpBuilder &b, Location loc, Conv2DOp op,
             (kw - 1) * dil[1] / st + (alignedLoads ? vw : 0));
     src.rowPitch = p;
     src.phases = st;
-    src.base = alignedLoads && st == 1 ? pitchedBase(op, p, vw) : 0;
+    src.base = alignedLoads && st == 1 ? pitchedBase(op, s, p, vw) : 0;
     src.buffer = createFlatPaddedCopy(b, loc, source, st, p, length, pad[0],
                                       pad[1], vw, src.base);
     return src;
