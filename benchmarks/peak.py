@@ -12,7 +12,6 @@ shared machine take a varying share of it; and the core-to-core round trip
 from __future__ import annotations
 
 import functools
-
 import json
 import sys
 import time
