@@ -198,6 +198,16 @@ def _open_library(path: Path) -> ctypes.CDLL:
             os.unlink(copy)
 
 
+def _aligned_empty(shape, dtype, alignment: int = 64) -> np.ndarray:
+    """An uninitialized C-contiguous array whose data starts on an
+    ``alignment``-byte boundary (numpy's own are 16-byte aligned)."""
+    dtype = np.dtype(dtype)
+    count = int(np.prod(shape, dtype=np.int64))
+    raw = np.empty(count * dtype.itemsize + alignment, dtype=np.uint8)
+    start = (-raw.ctypes.data) % alignment
+    return raw[start:start + count * dtype.itemsize].view(dtype).reshape(shape)
+
+
 class HostModel(CompiledModel):
     """Runs in this process through the C interface of the entry point."""
 
@@ -224,7 +234,7 @@ class HostModel(CompiledModel):
         return desc
 
     def _run(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
-        outs = [np.empty(s.shape, dtype=s.dtype) for s in self.outputs]
+        outs = [_aligned_empty(s.shape, s.dtype) for s in self.outputs]
         descs = [self._descriptor(a) for a in [*arrays, *outs]]
         self._fn(*[ctypes.byref(d) for d in descs])
         return outs
