@@ -302,6 +302,9 @@ struct OutputTile {
   SmallVector<Value> rows, rowInside, cols;
   /// Lanes of tile vector v inside the output; null where always whole.
   SmallVector<Value> masks;
+  /// Whether store() writes whole vectors with streaming stores (an i1 of
+  /// streamingCondition()); null: never.
+  Value streaming;
 
   OutputTile(OpBuilder &b, Location loc, Value out, const TaskOrigin &task,
              const TileShape &tile, int64_t height, int64_t width,
@@ -405,13 +408,31 @@ struct OutputTile {
     return acc;
   }
 
+  /// A whole vector at `idx` of the output: a streaming (non-temporal,
+  /// aligned) store where `streaming` holds at run time.
+  void storeWhole(OpBuilder &b, Value value, ValueRange idx) const {
+    if (!streaming) {
+      vector::StoreOp::create(b, loc, value, out, idx);
+      return;
+    }
+    auto ifOp = scf::IfOp::create(b, loc, TypeRange(), streaming,
+                                  /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+    vector::StoreOp::create(
+        b, loc, value, out, idx, /*nontemporal=*/true,
+        llvm::MaybeAlign(vecType.getNumElements() * sizeof(float)));
+    b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
+    vector::StoreOp::create(b, loc, value, out, idx);
+  }
+
   void store(OpBuilder &b, Value filter, ArrayRef<Value> acc) const {
     for (int64_t r = 0; r < R; ++r)
       perRow(b, r, false, [&](OpBuilder &b) {
         for (int64_t v = 0; v < V; ++v) {
           SmallVector<Value> idx = {batch, filter, rows[r], cols[v]};
           if (!masks[v])
-            vector::StoreOp::create(b, loc, acc[r * V + v], out, idx);
+            storeWhole(b, acc[r * V + v], idx);
           else
             vector::MaskedStoreOp::create(b, loc, out, idx, masks[v],
                                           acc[r * V + v]);
@@ -734,6 +755,49 @@ static ConvOutput createConvOutput(OpBuilder &b, Location loc, Conv2DOp op,
   return o;
 }
 
+/// Streaming (non-temporal) stores write around the caches: a large
+/// output is then written once, without first reading each line for
+/// ownership (VGG-16's 3->64 conv at 224x224 alone: 0.40x the time). Only
+/// for `op`'s result when the function returns it and nothing in the
+/// function reads it: a map that the next op reads was faster from the
+/// cache it stayed in (MobileNet-V2's 4.8 MB expansion outputs, streamed:
+/// the network 1.045x the time). They need vector-aligned addresses, which
+/// only the run-time buffer tells (a result's buffer is the caller's), so
+/// this returns the i1 "the first element of `view` is vector-aligned", or
+/// null where streaming never applies: results under `minBytes` (0:
+/// never), layouts whose rows (every stride but the unit innermost one) are
+/// not whole vectors. The tiles' vectors start at multiples of `vw` in the
+/// row.
+static Value streamingCondition(OpBuilder &b, Location loc, Conv2DOp op,
+                                Value view, int64_t vw, int64_t minBytes) {
+  auto type = cast<MemRefType>(view.getType());
+  auto returned = [](Operation *user) { return isa<func::ReturnOp>(user); };
+  if (minBytes <= 0 || op->use_empty() ||
+      !llvm::all_of(op->getUsers(), returned) || !type.hasStaticShape() ||
+      type.getNumElements() * int64_t(sizeof(float)) < minBytes)
+    return {};
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(type.getStridesAndOffset(strides, offset)) || strides.empty() ||
+      strides.back() != 1)
+    return {};
+  for (int64_t stride : ArrayRef<int64_t>(strides).drop_back())
+    if (ShapedType::isDynamic(stride) || stride % vw != 0)
+      return {};
+  Value first = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, view);
+  Value elements =
+      ShapedType::isDynamic(offset)
+          ? memref::ExtractStridedMetadataOp::create(b, loc, view).getOffset()
+          : cIdx(b, loc, offset);
+  first = arith::AddIOp::create(
+      b, loc, first,
+      arith::MulIOp::create(b, loc, elements, cIdx(b, loc, sizeof(float))));
+  Value misalignment = arith::RemUIOp::create(
+      b, loc, first, cIdx(b, loc, vw * int64_t(sizeof(float))));
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, misalignment,
+                               cIdx(b, loc, 0));
+}
+
 /// The parallel loop over tasks (image, row block, column chunk, group):
 /// `scf.parallel`, OpenMP later. With a tail chunk, `body` is built twice:
 /// for the full chunks and, under `chunk == chunks - 1`, for the tail.
@@ -939,6 +1003,7 @@ constexpr int64_t kFmaChains = 8;
 static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
                                       const LoadScheme &scheme,
                                       int64_t prefetchDistance,
+                                      int64_t streamingBytes, bool &streamed,
                                       Value inPadded = Value(),
                                       const PaddedGeometry *outInto = nullptr,
                                       Value *outPadded = nullptr) {
@@ -968,6 +1033,13 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
       createTapSource(b, loc, op, s, tile, scheme, inPadded);
   bool oneKernel = atMostOneKernelPerFilter(op);
   ConvOutput io = createConvOutput(b, loc, op, tile, outInto, outPadded);
+  // Streaming stores for a returned result where each tile's store is
+  // final (one channel block, no grid copied out afterwards).
+  Value streaming =
+      blocks == 1 && !tile.pitch
+          ? streamingCondition(b, loc, op, io.view, vw, streamingBytes)
+          : Value();
+  streamed = bool(streaming);
   bool anyKept = !schedule.empty();
   bool pooled = bool(op.getMaxPool());
   if (pooled && (!poolsInRegisters(op, tile) || blocks != 1))
@@ -1003,6 +1075,7 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
         b, loc, tables.groupStart,
         arith::AddIOp::create(b, loc, task.group, c1));
     OutputTile outTile(b, loc, io.view, task, tile, io.height, io.width, zeroVec);
+    outTile.streaming = streaming;
 
     OpBuilder::InsertionGuard guard(b);
     ChannelBlocks cb(b, loc, blocks, zero, zeroVec, op.getReluMax());
@@ -1142,16 +1215,17 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
       [&](OpBuilder &b, Location loc, const TaskOrigin &task) {
         if (inside == 0 || inside == tile.rowBlocks) {
           taskBody(b, loc, task, /*checkRows=*/inside == 0);
-          return;
+        } else {
+          auto ifOp = scf::IfOp::create(
+              b, loc, TypeRange(),
+              src.rowsInside(b, loc, task.inRow0, rowSpan),
+              /*withElseRegion=*/true);
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+          taskBody(b, loc, task, false);
+          b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
+          taskBody(b, loc, task, true);
         }
-        auto ifOp = scf::IfOp::create(
-            b, loc, TypeRange(), src.rowsInside(b, loc, task.inRow0, rowSpan),
-            /*withElseRegion=*/true);
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-        taskBody(b, loc, task, false);
-        b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
-        taskBody(b, loc, task, true);
       });
 
   finishOutput(b, loc, op, tile, io.out, io.view);
@@ -1427,6 +1501,7 @@ static LogicalResult lowerFilterLaneConv(Conv2DOp op, const TileShape &tile,
 /// repacked to [kernel][taps][filterBlock] in the blocks' kernel order.
 static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile,
                                     int64_t prefetchDistance,
+                                    int64_t streamingBytes, bool &streamed,
                                     Value inPadded = Value(),
                                     const PaddedGeometry *outInto = nullptr,
                                     Value *outPadded = nullptr) {
@@ -1507,6 +1582,11 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile,
   // with them ResNet-50's 256 -> 256 3x3 at 14x14 ran 3.06 ms against 1.94.
   TapSource src = createTapSource(b, loc, op, s, tile, {}, inPadded);
   ConvOutput io = createConvOutput(b, loc, op, tile, outInto, outPadded);
+  Value streaming =
+      blocks == 1 && !tile.pitch
+          ? streamingCondition(b, loc, op, io.view, vw, streamingBytes)
+          : Value();
+  streamed = bool(streaming);
   Value c1 = cIdx(b, loc, 1);
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
   Value zeroVec = vector::BroadcastOp::create(b, loc, vecType, zero);
@@ -1516,151 +1596,151 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile,
   // outside and the group's filter blocks inside: the block's tile input
   // stays in L1 while every filter block uses it.
   int64_t filterBlocks = s.filters / FB, groups = tile.groups;
-  createTaskLoop(
-      b, loc, s, tile, groups,
-      [&](OpBuilder &b, Location loc, const TaskOrigin &task) {
-        Value batch = task.batch, inRow0 = task.inRow0, col0 = task.col0;
-        int64_t V = task.vectors; // this chunk's (the tail's is narrower)
-        // Group g holds filter blocks [g * FBs / G, (g + 1) * FBs / G).
-        auto groupBound = [&](Value g) -> Value {
-          return arith::DivUIOp::create(
-              b, loc,
-              arith::MulIOp::create(b, loc, g, cIdx(b, loc, filterBlocks)),
-              cIdx(b, loc, groups));
-        };
-        Value groupBegin = groupBound(task.group);
-        Value groupEnd =
-            groupBound(arith::AddIOp::create(b, loc, task.group, c1));
-        OutputTile outTile(b, loc, io.view, task, tile, io.height, io.width, zeroVec);
+  auto taskBody = [&](OpBuilder &b, Location loc, const TaskOrigin &task) {
+    Value batch = task.batch, inRow0 = task.inRow0, col0 = task.col0;
+    int64_t V = task.vectors; // this chunk's (the tail's is narrower)
+    // Group g holds filter blocks [g * FBs / G, (g + 1) * FBs / G).
+    auto groupBound = [&](Value g) -> Value {
+      return arith::DivUIOp::create(
+          b, loc,
+          arith::MulIOp::create(b, loc, g, cIdx(b, loc, filterBlocks)),
+          cIdx(b, loc, groups));
+    };
+    Value groupBegin = groupBound(task.group);
+    Value groupEnd =
+        groupBound(arith::AddIOp::create(b, loc, task.group, c1));
+    OutputTile outTile(b, loc, io.view, task, tile, io.height, io.width, zeroVec);
+    outTile.streaming = streaming;
 
-        OpBuilder::InsertionGuard guard(b);
-        ChannelBlocks cb(b, loc, blocks, zero, zeroVec, op.getReluMax());
-        Value channelBegin =
-            arith::MulIOp::create(b, loc, cb.block, cIdx(b, loc, KC));
-        Value channelEnd = arith::MinUIOp::create(
-            b, loc, arith::AddIOp::create(b, loc, channelBegin, cIdx(b, loc, KC)),
-            cIdx(b, loc, C));
-        auto blockLoop = scf::ForOp::create(b, loc, groupBegin, groupEnd, c1);
-        b.setInsertionPointToStart(blockLoop.getBody());
-        Value filterBlock = blockLoop.getInductionVar();
-        Value filter0 =
-            arith::MulIOp::create(b, loc, filterBlock, cIdx(b, loc, FB));
-        SmallVector<Value> filters, fresh;
+    OpBuilder::InsertionGuard guard(b);
+    ChannelBlocks cb(b, loc, blocks, zero, zeroVec, op.getReluMax());
+    Value channelBegin =
+        arith::MulIOp::create(b, loc, cb.block, cIdx(b, loc, KC));
+    Value channelEnd = arith::MinUIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, channelBegin, cIdx(b, loc, KC)),
+        cIdx(b, loc, C));
+    auto blockLoop = scf::ForOp::create(b, loc, groupBegin, groupEnd, c1);
+    b.setInsertionPointToStart(blockLoop.getBody());
+    Value filterBlock = blockLoop.getInductionVar();
+    Value filter0 =
+        arith::MulIOp::create(b, loc, filterBlock, cIdx(b, loc, FB));
+    SmallVector<Value> filters, fresh;
+    for (int64_t j = 0; j < FB; ++j) {
+      filters.push_back(
+          arith::AddIOp::create(b, loc, filter0, cIdx(b, loc, j)));
+      Value init = vector::BroadcastOp::create(
+          b, loc, vecType,
+          io.bias ? memref::LoadOp::create(b, loc, io.bias, filters.back())
+                     .getResult()
+               : zero);
+      llvm::append_range(fresh, outTile.initial(b, filters.back(), init,
+                                                io.residual, bool(io.bias)));
+    }
+    SmallVector<Value> acc =
+        cb.init(b, loc, fresh, [&](OpBuilder &b) {
+          SmallVector<Value> partial;
+          for (Value f : filters)
+            llvm::append_range(partial, outTile.load(b, f));
+          return partial;
+        });
+    // The FMAs of one kernel (input channel ch, taps at `positions`,
+    // weights from `base` on) into the block's accumulators.
+    auto kernel = [&](OpBuilder &b, Location loc, Value ch, Value base,
+                      ArrayRef<int64_t> positions, ValueRange iter) {
+      TapLoads in{src, outTile, batch, ch, inRow0, col0, true, {}};
+      SmallVector<Value> next(iter.begin(), iter.end());
+      for (int64_t t = 0; t < taps; ++t) {
+        int64_t dy = (positions[t] / kw) * dil[0];
+        int64_t dx = (positions[t] % kw) * dil[1];
         for (int64_t j = 0; j < FB; ++j) {
-          filters.push_back(
-              arith::AddIOp::create(b, loc, filter0, cIdx(b, loc, j)));
-          Value init = vector::BroadcastOp::create(
-              b, loc, vecType,
-              io.bias ? memref::LoadOp::create(b, loc, io.bias, filters.back())
-                         .getResult()
-                   : zero);
-          llvm::append_range(fresh, outTile.initial(b, filters.back(), init,
-                                                    io.residual, bool(io.bias)));
-        }
-        SmallVector<Value> acc =
-            cb.init(b, loc, fresh, [&](OpBuilder &b) {
-              SmallVector<Value> partial;
-              for (Value f : filters)
-                llvm::append_range(partial, outTile.load(b, f));
-              return partial;
-            });
-        // The FMAs of one kernel (input channel ch, taps at `positions`,
-        // weights from `base` on) into the block's accumulators.
-        auto kernel = [&](OpBuilder &b, Location loc, Value ch, Value base,
-                          ArrayRef<int64_t> positions, ValueRange iter) {
-          TapLoads in{src, outTile, batch, ch, inRow0, col0, true, {}};
-          SmallVector<Value> next(iter.begin(), iter.end());
-          for (int64_t t = 0; t < taps; ++t) {
-            int64_t dy = (positions[t] / kw) * dil[0];
-            int64_t dx = (positions[t] % kw) * dil[1];
-            for (int64_t j = 0; j < FB; ++j) {
-              Value wt = memref::LoadOp::create(
-                  b, loc, weights,
-                  ValueRange{arith::AddIOp::create(
-                      b, loc, base, cIdx(b, loc, t * FB + j))});
-              Value w = vector::BroadcastOp::create(b, loc, vecType, wt);
-              for (int64_t r = 0; r < R; ++r)
-                for (int64_t v = 0; v < V; ++v) {
-                  Value &a = next[(j * R + r) * V + v];
-                  a = vector::FMAOp::create(
-                      b, loc, in.get(b, loc, r * sh + dy, dx, v), w, a);
-                }
+          Value wt = memref::LoadOp::create(
+              b, loc, weights,
+              ValueRange{arith::AddIOp::create(
+                  b, loc, base, cIdx(b, loc, t * FB + j))});
+          Value w = vector::BroadcastOp::create(b, loc, vecType, wt);
+          for (int64_t r = 0; r < R; ++r)
+            for (int64_t v = 0; v < V; ++v) {
+              Value &a = next[(j * R + r) * V + v];
+              a = vector::FMAOp::create(
+                  b, loc, in.get(b, loc, r * sh + dy, dx, v), w, a);
             }
-          }
-          return next;
-        };
-        if (shared) {
-          // One loop per pattern over the block's kernels of that pattern;
-          // kernel k's weights start at k * taps * FB.
-          // Runs of (filter block, channel block) start at
-          // (filterBlock * blocks + cb) * P.
-          Value runs = arith::MulIOp::create(
-              b, loc,
-              arith::AddIOp::create(
-                  b, loc,
-                  arith::MulIOp::create(b, loc, filterBlock,
-                                        cIdx(b, loc, blocks)),
-                  cb.block),
-              cIdx(b, loc, P));
-          for (int64_t p = 0; p < P && channelTable; ++p) {
-            Value at = arith::AddIOp::create(b, loc, runs, cIdx(b, loc, p));
-            Value begin = loadIndex(b, loc, runTable, at);
-            Value end = loadIndex(b, loc, runTable,
-                                  arith::AddIOp::create(b, loc, at, c1));
-            auto patternLoop = scf::ForOp::create(
-                b, loc, begin, end, c1, acc,
-                [&](OpBuilder &b, Location loc, Value k, ValueRange iter) {
-                  Value ch = loadIndex(b, loc, channelTable, k);
-                  // The block's kernels read channels in no order the
-                  // hardware prefetcher follows: prefetch the tile input
-                  // of the kernel `prefetchDistance` ahead (its rows x
-                  // V + 1 lines of the padded copy). Two ahead, stride 1:
-                  // 64->64 at 56x56 0.798 vs 0.848 ms, 128->128 at 28x28
-                  // 0.694 vs 0.738, 256->256 at 14x14 0.726 vs 0.768;
-                  // neutral at stride 2. Four ahead ran like two
-                  // (ResNet-18's layers, blocks of 8: 0.99-1.01x).
-                  if (prefetchDistance > 0 && src.rowForm())
-                    prefetchTileInput(
-                        b, loc, src, batch,
-                        channelAhead(b, loc, channelTable,
-                                     int64_t(kernelChannel.size()), k,
-                                     prefetchDistance),
-                        inRow0, col0,
-                        (R - 1) * sh + (s.kernelHeight - 1) * dil[0] + 1, V,
-                        vw, s.kernelWidth, dil[1]);
-                  Value base = arith::MulIOp::create(
-                      b, loc, k, cIdx(b, loc, taps * FB));
-                  scf::YieldOp::create(
-                      b, loc,
-                      kernel(b, loc, ch, base, op.getLibrary().getPattern(p),
-                             iter));
-                });
-            acc.assign(patternLoop.getResults().begin(),
-                       patternLoop.getResults().end());
-          }
-        } else {
-          // Weights of (filter block, channel) start at
-          // (filterBlock * C + c) * taps * FB.
-          Value blockBase = arith::MulIOp::create(
-              b, loc, filterBlock, cIdx(b, loc, C * taps * FB));
-          auto channelLoop = scf::ForOp::create(
-              b, loc, channelBegin, channelEnd, c1, acc,
-              [&](OpBuilder &b, Location loc, Value ch, ValueRange iter) {
-                Value base = arith::AddIOp::create(
-                    b, loc, blockBase,
-                    arith::MulIOp::create(b, loc, ch, cIdx(b, loc, taps * FB)));
-                scf::YieldOp::create(b, loc,
-                                     kernel(b, loc, ch, base, positions, iter));
-              });
-          acc.assign(channelLoop.getResults().begin(),
-                     channelLoop.getResults().end());
         }
-        if (tilesApplyRelu(op, tile))
-          cb.relu(b, loc, acc);
-        for (int64_t j = 0; j < FB; ++j)
-          outTile.store(b, filters[j],
-                        ArrayRef<Value>(acc).slice(j * R * V, R * V));
-      });
+      }
+      return next;
+    };
+    if (shared) {
+      // One loop per pattern over the block's kernels of that pattern;
+      // kernel k's weights start at k * taps * FB.
+      // Runs of (filter block, channel block) start at
+      // (filterBlock * blocks + cb) * P.
+      Value runs = arith::MulIOp::create(
+          b, loc,
+          arith::AddIOp::create(
+              b, loc,
+              arith::MulIOp::create(b, loc, filterBlock,
+                                    cIdx(b, loc, blocks)),
+              cb.block),
+          cIdx(b, loc, P));
+      for (int64_t p = 0; p < P && channelTable; ++p) {
+        Value at = arith::AddIOp::create(b, loc, runs, cIdx(b, loc, p));
+        Value begin = loadIndex(b, loc, runTable, at);
+        Value end = loadIndex(b, loc, runTable,
+                              arith::AddIOp::create(b, loc, at, c1));
+        auto patternLoop = scf::ForOp::create(
+            b, loc, begin, end, c1, acc,
+            [&](OpBuilder &b, Location loc, Value k, ValueRange iter) {
+              Value ch = loadIndex(b, loc, channelTable, k);
+              // The block's kernels read channels in no order the
+              // hardware prefetcher follows: prefetch the tile input
+              // of the kernel `prefetchDistance` ahead (its rows x
+              // V + 1 lines of the padded copy). Two ahead, stride 1:
+              // 64->64 at 56x56 0.798 vs 0.848 ms, 128->128 at 28x28
+              // 0.694 vs 0.738, 256->256 at 14x14 0.726 vs 0.768;
+              // neutral at stride 2. Four ahead ran like two
+              // (ResNet-18's layers, blocks of 8: 0.99-1.01x).
+              if (prefetchDistance > 0 && src.rowForm())
+                prefetchTileInput(
+                    b, loc, src, batch,
+                    channelAhead(b, loc, channelTable,
+                                 int64_t(kernelChannel.size()), k,
+                                 prefetchDistance),
+                    inRow0, col0,
+                    (R - 1) * sh + (s.kernelHeight - 1) * dil[0] + 1, V,
+                    vw, s.kernelWidth, dil[1]);
+              Value base = arith::MulIOp::create(
+                  b, loc, k, cIdx(b, loc, taps * FB));
+              scf::YieldOp::create(
+                  b, loc,
+                  kernel(b, loc, ch, base, op.getLibrary().getPattern(p),
+                         iter));
+            });
+        acc.assign(patternLoop.getResults().begin(),
+                   patternLoop.getResults().end());
+      }
+    } else {
+      // Weights of (filter block, channel) start at
+      // (filterBlock * C + c) * taps * FB.
+      Value blockBase = arith::MulIOp::create(
+          b, loc, filterBlock, cIdx(b, loc, C * taps * FB));
+      auto channelLoop = scf::ForOp::create(
+          b, loc, channelBegin, channelEnd, c1, acc,
+          [&](OpBuilder &b, Location loc, Value ch, ValueRange iter) {
+            Value base = arith::AddIOp::create(
+                b, loc, blockBase,
+                arith::MulIOp::create(b, loc, ch, cIdx(b, loc, taps * FB)));
+            scf::YieldOp::create(b, loc,
+                                 kernel(b, loc, ch, base, positions, iter));
+          });
+      acc.assign(channelLoop.getResults().begin(),
+                 channelLoop.getResults().end());
+    }
+    if (tilesApplyRelu(op, tile))
+      cb.relu(b, loc, acc);
+    for (int64_t j = 0; j < FB; ++j)
+      outTile.store(b, filters[j],
+                    ArrayRef<Value>(acc).slice(j * R * V, R * V));
+  };
+  createTaskLoop(b, loc, s, tile, groups, taskBody);
 
   finishOutput(b, loc, op, tile, io.out, io.view);
   return success();
@@ -1689,6 +1769,12 @@ struct LowerToVectorsPass
                                "dense-accumulators, max-vectors-per-row, "
                                "max-rows, min-tasks; "
                                "cache-bytes may be 0) must be positive");
+      return signalPassFailure();
+    }
+    if (streamingBytes < 0) {
+      getOperation().emitError("pconv-lower-to-vectors: streaming-bytes must "
+                               "be 0 (off) or positive, got ")
+          << int64_t(streamingBytes);
       return signalPassFailure();
     }
     SmallVector<Conv2DOp> convs;
@@ -1747,12 +1833,15 @@ struct LowerToVectorsPass
           into = rowPaddedGeometry(cs, *ct);
       }
       Value padded;
-      if (dense ? failed(lowerDenseConv(op, *tile, prefetchDistance, inPadded,
+      bool streamed = false;
+      if (dense ? failed(lowerDenseConv(op, *tile, prefetchDistance,
+                                        streamingBytes, streamed, inPadded,
                                         into ? &*into : nullptr, &padded))
                 : failed(lowerPatternConv(op, *tile, scheme, prefetchDistance,
-                                          inPadded, into ? &*into : nullptr,
-                                          &padded)))
+                                          streamingBytes, streamed, inPadded,
+                                          into ? &*into : nullptr, &padded)))
         return signalPassFailure();
+      numStreaming += streamed;
       if (padded) {
         prePadded[consumer] = padded;
         ++numWritePadded;

@@ -100,6 +100,13 @@ struct ToLLVMPipelineOptions
                      "at most 4 vectors per row load every other straddling "
                      "tap vector unaligned instead of shuffling it"),
       llvm::cl::init(true)};
+  PassOptions::Option<int64_t> streamingBytes{
+      *this, "streaming-bytes",
+      llvm::cl::desc("Convs whose output holds at least this many bytes "
+                     "store it with non-temporal stores where the buffer is "
+                     "vector-aligned at run time (x86 targets only); 0: "
+                     "never"),
+      llvm::cl::init(4 << 20)};
   PassOptions::Option<bool> tailChunks{
       *this, "tail-chunks",
       llvm::cl::desc("Dense and shared-kernel convs end a row that is not a "

@@ -325,6 +325,13 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
       follows, so each kernel prefetches into L1 the tile input rows of the
       kernel that many schedule entries ahead (per-kernel patterns at stride
       1 on a row-form padded copy; shared-kernel blocks at any stride);
+    - streaming stores (`streaming-bytes`, 4 MiB by default): a conv whose
+      result the function returns (nothing else reads it), of at least that
+      many bytes, in rows of whole vectors, with one channel block and not
+      on a pitched grid, stores each whole tile vector non-temporally
+      (aligned, around the caches, no read for ownership) when the buffer's
+      first element is vector-aligned at run time, plainly otherwise;
+      `pconv-fence-streaming-stores` then ends each task with an sfence;
     - L2 blocking of row blocks (`row-block-bytes`, 1 MiB by default): a
       pattern conv's tile takes fewer rows while one row block's padded
       input rows over all channels exceed it, so the rows a task's filters
@@ -450,12 +457,20 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
            "and the consumer skips the copy; later convs that add the result "
            "as their residual (not on a flat 1x1 row) read the buffer's "
            "interior in place">,
+    Option<"streamingBytes", "streaming-bytes", "int64_t",
+           /*default=*/"4194304",
+           "Convs (pattern or dense, one channel block, not on a pitched "
+           "grid) whose output holds at least this many bytes store their "
+           "tiles' whole vectors with non-temporal (streaming) stores when "
+           "the output buffer turns out vector-aligned at run time, and "
+           "fence each task; 0: never">,
   ];
   let dependentDialects = ["arith::ArithDialect", "bufferization::BufferizationDialect",
                            "linalg::LinalgDialect", "memref::MemRefDialect",
                            "scf::SCFDialect", "vector::VectorDialect"];
   let statistics = [
     Statistic<"numLowered", "num-lowered", "pattern pconv.conv2d ops vectorized">,
+    Statistic<"numStreaming", "num-streaming", "convs whose output stores may stream (non-temporal)">,
     Statistic<"numDense", "num-dense", "dense pconv.conv2d ops vectorized (filter-blocked)">,
     Statistic<"numWritePadded", "num-write-padded", "convs writing into their consumer's padded input">,
     Statistic<"numResidualViews", "num-residual-views",
@@ -700,6 +715,32 @@ def LowerStridedCopiesPass
   let dependentDialects = ["linalg::LinalgDialect"];
   let statistics = [
     Statistic<"numRewritten", "num-rewritten", "memref.copy ops rewritten">,
+  ];
+}
+
+def FenceStreamingStoresPass
+    : Pass<"pconv-fence-streaming-stores", "func::FuncOp"> {
+  let summary = "End every parallel iteration that streams with a fence";
+  let description = [{
+    Non-temporal (streaming) stores, which `pconv-lower-to-vectors` emits for
+    large conv outputs (`streaming-bytes`), are weakly ordered on x86: they
+    may become visible to other threads after a later plain store, such as
+    the one a thread arrives at the parallel loop's closing barrier with. A
+    thread that reads the output after the barrier could see stale data.
+
+    This pass puts an `sfence` (`llvm.x86.sse.sfence`) before the terminator
+    of the innermost `scf.parallel` body around every `vector.store` with
+    `nontemporal = true`, once per loop, and after the outermost op of the
+    function body that holds such a store outside any parallel loop. Not
+    LLVM's `fence seq_cst`, which x86 lowers to a locked no-op (`lock or`),
+    not documented to order non-temporal stores. x86 only: PConv emits
+    streaming stores for x86 targets only. It runs on buffers, after
+    bufferization (which rejects ops with unknown memory effects, as the
+    fence is) and before the parallel loops become OpenMP regions.
+  }];
+  let dependentDialects = ["LLVM::LLVMDialect"];
+  let statistics = [
+    Statistic<"numFences", "num-fences", "fences inserted">,
   ];
 }
 

@@ -23,6 +23,14 @@ static void addUpstream(OpPassManager &pm, StringRef pipeline) {
                              "fragment: " + pipeline);
 }
 
+/// Whether the conv lowering may emit streaming (non-temporal) stores:
+/// measured on x86 (AVX-512) only; an empty target is the host.
+static bool streamingStores(const ToLLVMPipelineOptions &options) {
+  return options.streamingBytes != 0 &&
+         (options.target.empty() ||
+          StringRef(options.target).starts_with("x86_64"));
+}
+
 void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
                                       const ToLLVMPipelineOptions &options) {
   // Give dense_resource weights their data first: every later pass that reads
@@ -99,6 +107,8 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
     vectorOptions.directLoads = options.directLoads;
     vectorOptions.writePadded = options.writePadded;
     vectorOptions.prefetchDistance = options.prefetchDistance;
+    vectorOptions.streamingBytes =
+        streamingStores(options) ? int64_t(options.streamingBytes) : 0;
     vectorOptions.tailChunks = options.tailChunks;
     vectorOptions.filterLanes = options.filterLanes;
     pm.addNestedPass<func::FuncOp>(createLowerToVectorsPass(vectorOptions));
@@ -154,6 +164,10 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
   // instead, so later layers reuse the memory. Here, before the OpenMP
   // conversion, every use is explicit and the body is still one block.
   addUpstream(pm, "func.func(optimize-allocation-liveness)");
+  // Streaming stores are weakly ordered: each parallel iteration that may
+  // stream ends with a fence, before the loop's barrier publishes it.
+  if (options.vectorWidth > 0 && streamingStores(options))
+    pm.addNestedPass<func::FuncOp>(createFenceStreamingStoresPass());
 
   // OpenMP's static shares, but a thread that finishes its share takes the
   // others' remaining tasks (see pconv-steal-tasks).

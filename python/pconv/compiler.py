@@ -89,6 +89,11 @@ class CompileOptions:
             most 4 vectors wide load every other straddling tap vector unaligned
             instead of shuffling it, splitting the work between the load units and
             the shuffle/FMA pipes (Zen 4: 1.11-1.17x on single layers of 7x7 to 56x56).
+        streaming_bytes: convs (pattern or dense) whose output holds at least this
+            many bytes store it with non-temporal (streaming) stores, around the
+            caches and without reading each line first, wherever the output buffer
+            is vector-aligned at run time (checked per call); x86 targets only;
+            0 turns them off.
         direct_loads: convs whose filters keep at most one kernel (depthwise) read
             their input in place with masked loads (at column stride 2, two loads
             deinterleaved) instead of first copying it into a padded buffer.
@@ -168,6 +173,7 @@ class CompileOptions:
     sparse_linear: bool = False
     steal_tasks: bool = True
     prefetch_distance: int = 4
+    streaming_bytes: int = 4 << 20
     band_rows: int = 16
     band_min_bytes: int = 8 << 20
     band_max_bytes: int = 1 << 20
@@ -192,7 +198,7 @@ class CompileOptions:
         if (isinstance(self.band_rows, bool) or not isinstance(self.band_rows, int) or self.band_rows < 0
                 or self.band_rows == 1):
             raise ValueError(f"CompileOptions.band_rows must be 0 (off) or an int >= 2, got {self.band_rows!r}")
-        for name in ("band_min_bytes", "band_max_bytes"):
+        for name in ("band_min_bytes", "band_max_bytes", "streaming_bytes"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"CompileOptions.{name} must be an int >= 0, got {value!r}")
@@ -379,6 +385,7 @@ def _lower_to_library(session: "_Session", pconv_input: Path, opts: CompileOptio
                          f"filter-lanes={str(opts.filter_lanes).lower()} "
                          f"steal-tasks={str(opts.steal_tasks).lower()} "
                          f"prefetch-distance={opts.prefetch_distance} "
+                         f"streaming-bytes={opts.streaming_bytes} "
                          f"band-rows={opts.band_rows} band-min-bytes={opts.band_min_bytes} "
                          f"band-max-bytes={opts.band_max_bytes} "
                          f"sparse-linear={str(opts.sparse_linear).lower()}}})",

@@ -328,7 +328,7 @@ def tune_layers(layers: Sequence[ConvLayer], opts: "CompileOptions", progress: b
     # The load scheme changes which tile is fastest: part of the key.
     codegen = (f"{target.triple}:{target.cpu}:aligned={int(opts.aligned_loads)}:mixed={int(opts.mixed_shifts)}"
                f":shifted={int(opts.shifted_copies)}:tail={int(opts.tail_chunks)}"
-               f":lanes={int(opts.filter_lanes)}")
+               f":lanes={int(opts.filter_lanes)}:stream={opts.streaming_bytes}")
     for layer in iterator:
         key = layer.key(codegen, width, opts.threads)
         if key in cache:

@@ -21,6 +21,11 @@
  * (40% of a ResNet-18 run otherwise). Set PCONV_MALLOC_TUNING=0 to keep the
  * process's malloc settings.
  *
+ * Output buffers: any float alignment works. A large conv result (4 MiB by
+ * default, `streaming_bytes`) whose buffer is 64-byte aligned (e.g.
+ * aligned_alloc(64, ...)) is written with non-temporal stores, which skip
+ * reading each cache line before writing it; elsewhere plain stores.
+ *
  * Errors: every fallible function returns a pconv_status and, when `error`
  * is not NULL, fills it with the status and a one-line message naming the
  * file and the problem. There is no hidden global "last error".

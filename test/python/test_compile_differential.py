@@ -1131,3 +1131,63 @@ def test_activations_keep_nan_like_pytorch(kind, patterns):
     assert np.isnan(ref[:, 0]).all() and np.isnan(y[:, 0]).all()
     assert (ref[:, 1] == 0).all() and (y[:, 1] == 0).all()
     np.testing.assert_allclose(y, ref, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("last", ["pattern", "dense"])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("vector_width", [16, 8])
+def test_streaming_stores_match(vector_width, threads, last, monkeypatch):
+    """A returned conv result of at least ``streaming_bytes`` is written with
+    non-temporal stores where its buffer is vector-aligned at run time, each
+    parallel task ending with an sfence: into an aligned buffer (the Python
+    runtime's) and into a misaligned one (the plain-store branch), for a
+    pattern conv and a dense 1x1 conv on the flat row; the same numbers as
+    PyTorch and as without streaming (the convs before, whose results the
+    next conv reads, never stream)."""
+    import random
+
+    import pconv.runtime
+    from pconv.testing import apply_random_patterns, random_library
+
+    rng = random.Random(5)
+    torch.manual_seed(5)
+    library = random_library(rng)
+    layers = [
+        torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(),    # 32 columns: whole vectors
+        torch.nn.Conv2d(8, 16, 3, padding=1), torch.nn.ReLU(),
+        torch.nn.Conv2d(16, 16, 1), torch.nn.ReLU(),             # dense, flat row
+        torch.nn.Conv2d(16, 16, 3, padding=1),
+    ]
+    # The result: the pattern conv, or the dense 1x1 conv.
+    model = torch.nn.Sequential(*(layers if last == "pattern" else layers[:-1])).eval()
+    for m in layers:
+        if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3):
+            apply_random_patterns(m, library, rng, keep=0.7)
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        ref = model(x).numpy()
+    streamed = pconv.compile(model, (x,), vector_width=vector_width, threads=threads, streaming_bytes=1)
+    plain = pconv.compile(model, (x,), vector_width=vector_width, threads=threads, streaming_bytes=0)
+    assert "nontemporal" in streamed.stages["llvm"] and "llvm.x86.sse.sfence" in streamed.stages["llvm"]
+    assert "nontemporal" not in plain.stages["llvm"] and "sfence" not in plain.stages["llvm"]
+    fn = streamed.load()
+    y = fn(x.numpy())
+    np.testing.assert_allclose(y, ref, rtol=RTOL, atol=ATOL)
+    np.testing.assert_array_equal(y, plain.load()(x.numpy()))
+
+    aligned_empty = pconv.runtime._aligned_empty
+
+    def misaligned_empty(shape, dtype):
+        # 4 bytes past a 64-byte boundary: never vector-aligned.
+        raw = aligned_empty((int(np.prod(shape)) + 1,), dtype)
+        out = raw[1:].reshape(shape)
+        assert out.ctypes.data % 64 == 4
+        return out
+
+    monkeypatch.setattr(pconv.runtime, "_aligned_empty", misaligned_empty)
+    np.testing.assert_array_equal(fn(x.numpy()), y)
+
+
+def test_streaming_bytes_is_checked():
+    with pytest.raises(ValueError, match="streaming_bytes"):
+        pconv.CompileOptions(streaming_bytes=-1)
