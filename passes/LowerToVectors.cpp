@@ -1215,17 +1215,16 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
       [&](OpBuilder &b, Location loc, const TaskOrigin &task) {
         if (inside == 0 || inside == tile.rowBlocks) {
           taskBody(b, loc, task, /*checkRows=*/inside == 0);
-        } else {
-          auto ifOp = scf::IfOp::create(
-              b, loc, TypeRange(),
-              src.rowsInside(b, loc, task.inRow0, rowSpan),
-              /*withElseRegion=*/true);
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-          taskBody(b, loc, task, false);
-          b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
-          taskBody(b, loc, task, true);
+          return;
         }
+        auto ifOp = scf::IfOp::create(
+            b, loc, TypeRange(), src.rowsInside(b, loc, task.inRow0, rowSpan),
+            /*withElseRegion=*/true);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+        taskBody(b, loc, task, false);
+        b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
+        taskBody(b, loc, task, true);
       });
 
   finishOutput(b, loc, op, tile, io.out, io.view);
@@ -1596,151 +1595,152 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile,
   // outside and the group's filter blocks inside: the block's tile input
   // stays in L1 while every filter block uses it.
   int64_t filterBlocks = s.filters / FB, groups = tile.groups;
-  auto taskBody = [&](OpBuilder &b, Location loc, const TaskOrigin &task) {
-    Value batch = task.batch, inRow0 = task.inRow0, col0 = task.col0;
-    int64_t V = task.vectors; // this chunk's (the tail's is narrower)
-    // Group g holds filter blocks [g * FBs / G, (g + 1) * FBs / G).
-    auto groupBound = [&](Value g) -> Value {
-      return arith::DivUIOp::create(
-          b, loc,
-          arith::MulIOp::create(b, loc, g, cIdx(b, loc, filterBlocks)),
-          cIdx(b, loc, groups));
-    };
-    Value groupBegin = groupBound(task.group);
-    Value groupEnd =
-        groupBound(arith::AddIOp::create(b, loc, task.group, c1));
-    OutputTile outTile(b, loc, io.view, task, tile, io.height, io.width, zeroVec);
-    outTile.streaming = streaming;
-
-    OpBuilder::InsertionGuard guard(b);
-    ChannelBlocks cb(b, loc, blocks, zero, zeroVec, op.getReluMax());
-    Value channelBegin =
-        arith::MulIOp::create(b, loc, cb.block, cIdx(b, loc, KC));
-    Value channelEnd = arith::MinUIOp::create(
-        b, loc, arith::AddIOp::create(b, loc, channelBegin, cIdx(b, loc, KC)),
-        cIdx(b, loc, C));
-    auto blockLoop = scf::ForOp::create(b, loc, groupBegin, groupEnd, c1);
-    b.setInsertionPointToStart(blockLoop.getBody());
-    Value filterBlock = blockLoop.getInductionVar();
-    Value filter0 =
-        arith::MulIOp::create(b, loc, filterBlock, cIdx(b, loc, FB));
-    SmallVector<Value> filters, fresh;
-    for (int64_t j = 0; j < FB; ++j) {
-      filters.push_back(
-          arith::AddIOp::create(b, loc, filter0, cIdx(b, loc, j)));
-      Value init = vector::BroadcastOp::create(
-          b, loc, vecType,
-          io.bias ? memref::LoadOp::create(b, loc, io.bias, filters.back())
-                     .getResult()
-               : zero);
-      llvm::append_range(fresh, outTile.initial(b, filters.back(), init,
-                                                io.residual, bool(io.bias)));
-    }
-    SmallVector<Value> acc =
-        cb.init(b, loc, fresh, [&](OpBuilder &b) {
-          SmallVector<Value> partial;
-          for (Value f : filters)
-            llvm::append_range(partial, outTile.load(b, f));
-          return partial;
-        });
-    // The FMAs of one kernel (input channel ch, taps at `positions`,
-    // weights from `base` on) into the block's accumulators.
-    auto kernel = [&](OpBuilder &b, Location loc, Value ch, Value base,
-                      ArrayRef<int64_t> positions, ValueRange iter) {
-      TapLoads in{src, outTile, batch, ch, inRow0, col0, true, {}};
-      SmallVector<Value> next(iter.begin(), iter.end());
-      for (int64_t t = 0; t < taps; ++t) {
-        int64_t dy = (positions[t] / kw) * dil[0];
-        int64_t dx = (positions[t] % kw) * dil[1];
-        for (int64_t j = 0; j < FB; ++j) {
-          Value wt = memref::LoadOp::create(
-              b, loc, weights,
-              ValueRange{arith::AddIOp::create(
-                  b, loc, base, cIdx(b, loc, t * FB + j))});
-          Value w = vector::BroadcastOp::create(b, loc, vecType, wt);
-          for (int64_t r = 0; r < R; ++r)
-            for (int64_t v = 0; v < V; ++v) {
-              Value &a = next[(j * R + r) * V + v];
-              a = vector::FMAOp::create(
-                  b, loc, in.get(b, loc, r * sh + dy, dx, v), w, a);
-            }
-        }
-      }
-      return next;
-    };
-    if (shared) {
-      // One loop per pattern over the block's kernels of that pattern;
-      // kernel k's weights start at k * taps * FB.
-      // Runs of (filter block, channel block) start at
-      // (filterBlock * blocks + cb) * P.
-      Value runs = arith::MulIOp::create(
-          b, loc,
-          arith::AddIOp::create(
+  createTaskLoop(
+      b, loc, s, tile, groups,
+      [&](OpBuilder &b, Location loc, const TaskOrigin &task) {
+        Value batch = task.batch, inRow0 = task.inRow0, col0 = task.col0;
+        int64_t V = task.vectors; // this chunk's (the tail's is narrower)
+        // Group g holds filter blocks [g * FBs / G, (g + 1) * FBs / G).
+        auto groupBound = [&](Value g) -> Value {
+          return arith::DivUIOp::create(
               b, loc,
-              arith::MulIOp::create(b, loc, filterBlock,
-                                    cIdx(b, loc, blocks)),
-              cb.block),
-          cIdx(b, loc, P));
-      for (int64_t p = 0; p < P && channelTable; ++p) {
-        Value at = arith::AddIOp::create(b, loc, runs, cIdx(b, loc, p));
-        Value begin = loadIndex(b, loc, runTable, at);
-        Value end = loadIndex(b, loc, runTable,
-                              arith::AddIOp::create(b, loc, at, c1));
-        auto patternLoop = scf::ForOp::create(
-            b, loc, begin, end, c1, acc,
-            [&](OpBuilder &b, Location loc, Value k, ValueRange iter) {
-              Value ch = loadIndex(b, loc, channelTable, k);
-              // The block's kernels read channels in no order the
-              // hardware prefetcher follows: prefetch the tile input
-              // of the kernel `prefetchDistance` ahead (its rows x
-              // V + 1 lines of the padded copy). Two ahead, stride 1:
-              // 64->64 at 56x56 0.798 vs 0.848 ms, 128->128 at 28x28
-              // 0.694 vs 0.738, 256->256 at 14x14 0.726 vs 0.768;
-              // neutral at stride 2. Four ahead ran like two
-              // (ResNet-18's layers, blocks of 8: 0.99-1.01x).
-              if (prefetchDistance > 0 && src.rowForm())
-                prefetchTileInput(
-                    b, loc, src, batch,
-                    channelAhead(b, loc, channelTable,
-                                 int64_t(kernelChannel.size()), k,
-                                 prefetchDistance),
-                    inRow0, col0,
-                    (R - 1) * sh + (s.kernelHeight - 1) * dil[0] + 1, V,
-                    vw, s.kernelWidth, dil[1]);
-              Value base = arith::MulIOp::create(
-                  b, loc, k, cIdx(b, loc, taps * FB));
-              scf::YieldOp::create(
-                  b, loc,
-                  kernel(b, loc, ch, base, op.getLibrary().getPattern(p),
-                         iter));
+              arith::MulIOp::create(b, loc, g, cIdx(b, loc, filterBlocks)),
+              cIdx(b, loc, groups));
+        };
+        Value groupBegin = groupBound(task.group);
+        Value groupEnd =
+            groupBound(arith::AddIOp::create(b, loc, task.group, c1));
+        OutputTile outTile(b, loc, io.view, task, tile, io.height, io.width, zeroVec);
+        outTile.streaming = streaming;
+
+        OpBuilder::InsertionGuard guard(b);
+        ChannelBlocks cb(b, loc, blocks, zero, zeroVec, op.getReluMax());
+        Value channelBegin =
+            arith::MulIOp::create(b, loc, cb.block, cIdx(b, loc, KC));
+        Value channelEnd = arith::MinUIOp::create(
+            b, loc, arith::AddIOp::create(b, loc, channelBegin, cIdx(b, loc, KC)),
+            cIdx(b, loc, C));
+        auto blockLoop = scf::ForOp::create(b, loc, groupBegin, groupEnd, c1);
+        b.setInsertionPointToStart(blockLoop.getBody());
+        Value filterBlock = blockLoop.getInductionVar();
+        Value filter0 =
+            arith::MulIOp::create(b, loc, filterBlock, cIdx(b, loc, FB));
+        SmallVector<Value> filters, fresh;
+        for (int64_t j = 0; j < FB; ++j) {
+          filters.push_back(
+              arith::AddIOp::create(b, loc, filter0, cIdx(b, loc, j)));
+          Value init = vector::BroadcastOp::create(
+              b, loc, vecType,
+              io.bias ? memref::LoadOp::create(b, loc, io.bias, filters.back())
+                         .getResult()
+                   : zero);
+          llvm::append_range(fresh, outTile.initial(b, filters.back(), init,
+                                                    io.residual, bool(io.bias)));
+        }
+        SmallVector<Value> acc =
+            cb.init(b, loc, fresh, [&](OpBuilder &b) {
+              SmallVector<Value> partial;
+              for (Value f : filters)
+                llvm::append_range(partial, outTile.load(b, f));
+              return partial;
             });
-        acc.assign(patternLoop.getResults().begin(),
-                   patternLoop.getResults().end());
-      }
-    } else {
-      // Weights of (filter block, channel) start at
-      // (filterBlock * C + c) * taps * FB.
-      Value blockBase = arith::MulIOp::create(
-          b, loc, filterBlock, cIdx(b, loc, C * taps * FB));
-      auto channelLoop = scf::ForOp::create(
-          b, loc, channelBegin, channelEnd, c1, acc,
-          [&](OpBuilder &b, Location loc, Value ch, ValueRange iter) {
-            Value base = arith::AddIOp::create(
-                b, loc, blockBase,
-                arith::MulIOp::create(b, loc, ch, cIdx(b, loc, taps * FB)));
-            scf::YieldOp::create(b, loc,
-                                 kernel(b, loc, ch, base, positions, iter));
-          });
-      acc.assign(channelLoop.getResults().begin(),
-                 channelLoop.getResults().end());
-    }
-    if (tilesApplyRelu(op, tile))
-      cb.relu(b, loc, acc);
-    for (int64_t j = 0; j < FB; ++j)
-      outTile.store(b, filters[j],
-                    ArrayRef<Value>(acc).slice(j * R * V, R * V));
-  };
-  createTaskLoop(b, loc, s, tile, groups, taskBody);
+        // The FMAs of one kernel (input channel ch, taps at `positions`,
+        // weights from `base` on) into the block's accumulators.
+        auto kernel = [&](OpBuilder &b, Location loc, Value ch, Value base,
+                          ArrayRef<int64_t> positions, ValueRange iter) {
+          TapLoads in{src, outTile, batch, ch, inRow0, col0, true, {}};
+          SmallVector<Value> next(iter.begin(), iter.end());
+          for (int64_t t = 0; t < taps; ++t) {
+            int64_t dy = (positions[t] / kw) * dil[0];
+            int64_t dx = (positions[t] % kw) * dil[1];
+            for (int64_t j = 0; j < FB; ++j) {
+              Value wt = memref::LoadOp::create(
+                  b, loc, weights,
+                  ValueRange{arith::AddIOp::create(
+                      b, loc, base, cIdx(b, loc, t * FB + j))});
+              Value w = vector::BroadcastOp::create(b, loc, vecType, wt);
+              for (int64_t r = 0; r < R; ++r)
+                for (int64_t v = 0; v < V; ++v) {
+                  Value &a = next[(j * R + r) * V + v];
+                  a = vector::FMAOp::create(
+                      b, loc, in.get(b, loc, r * sh + dy, dx, v), w, a);
+                }
+            }
+          }
+          return next;
+        };
+        if (shared) {
+          // One loop per pattern over the block's kernels of that pattern;
+          // kernel k's weights start at k * taps * FB.
+          // Runs of (filter block, channel block) start at
+          // (filterBlock * blocks + cb) * P.
+          Value runs = arith::MulIOp::create(
+              b, loc,
+              arith::AddIOp::create(
+                  b, loc,
+                  arith::MulIOp::create(b, loc, filterBlock,
+                                        cIdx(b, loc, blocks)),
+                  cb.block),
+              cIdx(b, loc, P));
+          for (int64_t p = 0; p < P && channelTable; ++p) {
+            Value at = arith::AddIOp::create(b, loc, runs, cIdx(b, loc, p));
+            Value begin = loadIndex(b, loc, runTable, at);
+            Value end = loadIndex(b, loc, runTable,
+                                  arith::AddIOp::create(b, loc, at, c1));
+            auto patternLoop = scf::ForOp::create(
+                b, loc, begin, end, c1, acc,
+                [&](OpBuilder &b, Location loc, Value k, ValueRange iter) {
+                  Value ch = loadIndex(b, loc, channelTable, k);
+                  // The block's kernels read channels in no order the
+                  // hardware prefetcher follows: prefetch the tile input
+                  // of the kernel `prefetchDistance` ahead (its rows x
+                  // V + 1 lines of the padded copy). Two ahead, stride 1:
+                  // 64->64 at 56x56 0.798 vs 0.848 ms, 128->128 at 28x28
+                  // 0.694 vs 0.738, 256->256 at 14x14 0.726 vs 0.768;
+                  // neutral at stride 2. Four ahead ran like two
+                  // (ResNet-18's layers, blocks of 8: 0.99-1.01x).
+                  if (prefetchDistance > 0 && src.rowForm())
+                    prefetchTileInput(
+                        b, loc, src, batch,
+                        channelAhead(b, loc, channelTable,
+                                     int64_t(kernelChannel.size()), k,
+                                     prefetchDistance),
+                        inRow0, col0,
+                        (R - 1) * sh + (s.kernelHeight - 1) * dil[0] + 1, V,
+                        vw, s.kernelWidth, dil[1]);
+                  Value base = arith::MulIOp::create(
+                      b, loc, k, cIdx(b, loc, taps * FB));
+                  scf::YieldOp::create(
+                      b, loc,
+                      kernel(b, loc, ch, base, op.getLibrary().getPattern(p),
+                             iter));
+                });
+            acc.assign(patternLoop.getResults().begin(),
+                       patternLoop.getResults().end());
+          }
+        } else {
+          // Weights of (filter block, channel) start at
+          // (filterBlock * C + c) * taps * FB.
+          Value blockBase = arith::MulIOp::create(
+              b, loc, filterBlock, cIdx(b, loc, C * taps * FB));
+          auto channelLoop = scf::ForOp::create(
+              b, loc, channelBegin, channelEnd, c1, acc,
+              [&](OpBuilder &b, Location loc, Value ch, ValueRange iter) {
+                Value base = arith::AddIOp::create(
+                    b, loc, blockBase,
+                    arith::MulIOp::create(b, loc, ch, cIdx(b, loc, taps * FB)));
+                scf::YieldOp::create(b, loc,
+                                     kernel(b, loc, ch, base, positions, iter));
+              });
+          acc.assign(channelLoop.getResults().begin(),
+                     channelLoop.getResults().end());
+        }
+        if (tilesApplyRelu(op, tile))
+          cb.relu(b, loc, acc);
+        for (int64_t j = 0; j < FB; ++j)
+          outTile.store(b, filters[j],
+                        ArrayRef<Value>(acc).slice(j * R * V, R * V));
+      });
 
   finishOutput(b, loc, op, tile, io.out, io.view);
   return success();
