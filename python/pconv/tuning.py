@@ -293,7 +293,9 @@ def measure(layer: ConvLayer, tiles: Sequence[Tile], opts: "CompileOptions") -> 
     from .artifact import Artifact
     from .compiler import compile_pconv  # here: compiler imports this module
 
-    art = compile_pconv(layer_module(layer, tiles), replace(opts, tune=False, tiles=None),
+    # Plain stores, as in the network, where the next layer reads the result
+    # (each candidate returns it, which would let a large one stream).
+    art = compile_pconv(layer_module(layer, tiles), replace(opts, tune=False, tiles=None, streaming_bytes=0),
                         func_name="candidate0")
     x = np.random.default_rng(0).standard_normal(layer.shape(layer.input_type)).astype(np.float32)
     times = []
@@ -328,7 +330,7 @@ def tune_layers(layers: Sequence[ConvLayer], opts: "CompileOptions", progress: b
     # The load scheme changes which tile is fastest: part of the key.
     codegen = (f"{target.triple}:{target.cpu}:aligned={int(opts.aligned_loads)}:mixed={int(opts.mixed_shifts)}"
                f":shifted={int(opts.shifted_copies)}:tail={int(opts.tail_chunks)}"
-               f":lanes={int(opts.filter_lanes)}:stream={opts.streaming_bytes}")
+               f":lanes={int(opts.filter_lanes)}")
     for layer in iterator:
         key = layer.key(codegen, width, opts.threads)
         if key in cache:
