@@ -765,14 +765,17 @@ static ConvOutput createConvOutput(OpBuilder &b, Location loc, Conv2DOp op,
 /// only the run-time buffer tells (a result's buffer is the caller's), so
 /// this returns the i1 "the first element of `view` is vector-aligned", or
 /// null where streaming never applies: results under `minBytes` (0:
-/// never), layouts whose rows (every stride but the unit innermost one) are
-/// not whole vectors. The tiles' vectors start at multiples of `vw` in the
-/// row.
+/// never), tiles whose store is not final (more than one channel block, or
+/// the pitched grid that is copied out afterwards), layouts whose rows
+/// (every stride but the unit innermost one) are not whole vectors. The
+/// tiles' vectors start at multiples of the vector width in the row.
 static Value streamingCondition(OpBuilder &b, Location loc, Conv2DOp op,
-                                Value view, int64_t vw, int64_t minBytes) {
+                                Value view, const TileShape &tile,
+                                int64_t channelBlocks, int64_t minBytes) {
   auto type = cast<MemRefType>(view.getType());
+  int64_t vw = tile.vectorWidth;
   auto returned = [](Operation *user) { return isa<func::ReturnOp>(user); };
-  if (minBytes <= 0 || op->use_empty() ||
+  if (minBytes <= 0 || channelBlocks != 1 || tile.pitch || op->use_empty() ||
       !llvm::all_of(op->getUsers(), returned) || !type.hasStaticShape() ||
       type.getNumElements() * int64_t(sizeof(float)) < minBytes)
     return {};
@@ -1033,12 +1036,8 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
       createTapSource(b, loc, op, s, tile, scheme, inPadded);
   bool oneKernel = atMostOneKernelPerFilter(op);
   ConvOutput io = createConvOutput(b, loc, op, tile, outInto, outPadded);
-  // Streaming stores for a returned result where each tile's store is
-  // final (one channel block, no grid copied out afterwards).
   Value streaming =
-      blocks == 1 && !tile.pitch
-          ? streamingCondition(b, loc, op, io.view, vw, streamingBytes)
-          : Value();
+      streamingCondition(b, loc, op, io.view, tile, blocks, streamingBytes);
   streamed = bool(streaming);
   bool anyKept = !schedule.empty();
   bool pooled = bool(op.getMaxPool());
@@ -1582,9 +1581,7 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile,
   TapSource src = createTapSource(b, loc, op, s, tile, {}, inPadded);
   ConvOutput io = createConvOutput(b, loc, op, tile, outInto, outPadded);
   Value streaming =
-      blocks == 1 && !tile.pitch
-          ? streamingCondition(b, loc, op, io.view, vw, streamingBytes)
-          : Value();
+      streamingCondition(b, loc, op, io.view, tile, blocks, streamingBytes);
   streamed = bool(streaming);
   Value c1 = cIdx(b, loc, 1);
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));

@@ -102,10 +102,10 @@ struct ToLLVMPipelineOptions
       llvm::cl::init(true)};
   PassOptions::Option<int64_t> streamingBytes{
       *this, "streaming-bytes",
-      llvm::cl::desc("Convs whose output holds at least this many bytes "
-                     "store it with non-temporal stores where the buffer is "
-                     "vector-aligned at run time (x86 targets only); 0: "
-                     "never"),
+      llvm::cl::desc("A conv result that the function returns, of at "
+                     "least this many bytes, is stored with non-temporal "
+                     "stores where its buffer is vector-aligned at run time "
+                     "(x86 targets only); 0: never"),
       llvm::cl::init(4 << 20)};
   PassOptions::Option<bool> tailChunks{
       *this, "tail-chunks",

@@ -460,10 +460,10 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
     Option<"streamingBytes", "streaming-bytes", "int64_t",
            /*default=*/"4194304",
            "Convs (pattern or dense, one channel block, not on a pitched "
-           "grid) whose output holds at least this many bytes store their "
-           "tiles' whole vectors with non-temporal (streaming) stores when "
-           "the output buffer turns out vector-aligned at run time, and "
-           "fence each task; 0: never">,
+           "grid) whose result the function returns, of at least this many "
+           "bytes, store their tiles' whole vectors with non-temporal "
+           "(streaming) stores when the result's buffer turns out "
+           "vector-aligned at run time; 0: never">,
   ];
   let dependentDialects = ["arith::ArithDialect", "bufferization::BufferizationDialect",
                            "linalg::LinalgDialect", "memref::MemRefDialect",

@@ -89,11 +89,11 @@ class CompileOptions:
             most 4 vectors wide load every other straddling tap vector unaligned
             instead of shuffling it, splitting the work between the load units and
             the shuffle/FMA pipes (Zen 4: 1.11-1.17x on single layers of 7x7 to 56x56).
-        streaming_bytes: convs (pattern or dense) whose output holds at least this
-            many bytes store it with non-temporal (streaming) stores, around the
-            caches and without reading each line first, wherever the output buffer
-            is vector-aligned at run time (checked per call); x86 targets only;
-            0 turns them off.
+        streaming_bytes: a conv result (pattern or dense) that the model returns,
+            of at least this many bytes, is stored with non-temporal (streaming)
+            stores, around the caches and without reading each line first, where
+            its buffer is vector-aligned at run time (checked per call); x86
+            targets only; 0 turns them off.
         direct_loads: convs whose filters keep at most one kernel (depthwise) read
             their input in place with masked loads (at column stride 2, two loads
             deinterleaved) instead of first copying it into a padded buffer.
