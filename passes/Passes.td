@@ -320,6 +320,11 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
       every filter of its group applies that block's kernels to the same
       few input rows (L1 hits); the partial sums of a tile go to the output
       between blocks, and bias / ReLU happen in the first / last block;
+    - a residual operand is added to a tile's accumulators after its
+      channel loop (in the last block), not loaded as their starting value:
+      a residual tile not yet in L1 would hold up every FMA chain of the
+      tile, whereas loaded at the end its latency overlaps the next tile's
+      FMAs;
     - software prefetch (`prefetch-distance`, 4 by default): a filter's
       kernels visit input channels in no order the hardware prefetcher
       follows, so each kernel prefetches into L1 the tile input rows of the
