@@ -943,14 +943,9 @@ struct ChannelBlocks {
        function_ref<SmallVector<Value>(OpBuilder &)> partial) const {
     if (count == 1)
       return SmallVector<Value>(fresh);
-    SmallVector<Type> types(fresh.size(), floor.getType());
-    auto ifOp = scf::IfOp::create(b, loc, types, first, true);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    scf::YieldOp::create(b, loc, fresh);
-    b.setInsertionPointToStart(ifOp.elseBlock());
-    scf::YieldOp::create(b, loc, partial(b));
-    return SmallVector<Value>(ifOp.getResults());
+    return select(
+        b, loc, first, fresh.size(),
+        [&](OpBuilder &) { return SmallVector<Value>(fresh); }, partial);
   }
 
   /// Adds `addend(b)` (one value per accumulator) to the accumulators in
@@ -971,18 +966,28 @@ struct ChannelBlocks {
         sums.push_back(arith::AddFOp::create(b, loc, a, t));
       return sums;
     };
-    if (count == 1) {
-      acc.assign(sum(b));
-      return;
-    }
-    SmallVector<Type> types(acc.size(), floor.getType());
-    auto ifOp = scf::IfOp::create(b, loc, types, last, true);
+    SmallVector<Value> result =
+        count == 1 ? sum(b)
+                   : select(b, loc, last, acc.size(), sum, [&](OpBuilder &) {
+                       return SmallVector<Value>(acc.begin(), acc.end());
+                     });
+    acc.assign(result);
+  }
+
+  /// `n` accumulator vectors: `then(b)` where `cond` holds, `otherwise(b)`
+  /// elsewhere (an scf.if yielding them).
+  SmallVector<Value>
+  select(OpBuilder &b, Location loc, Value cond, size_t n,
+         function_ref<SmallVector<Value>(OpBuilder &)> then,
+         function_ref<SmallVector<Value>(OpBuilder &)> otherwise) const {
+    SmallVector<Type> types(n, floor.getType());
+    auto ifOp = scf::IfOp::create(b, loc, types, cond, true);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
-    scf::YieldOp::create(b, loc, sum(b));
+    scf::YieldOp::create(b, loc, then(b));
     b.setInsertionPointToStart(ifOp.elseBlock());
-    scf::YieldOp::create(b, loc, acc);
-    acc.assign(ifOp.getResults().begin(), ifOp.getResults().end());
+    scf::YieldOp::create(b, loc, otherwise(b));
+    return SmallVector<Value>(ifOp.getResults());
   }
 
   /// ReLU (clamped, with a ceiling) on the accumulators, in registers.
