@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/LoweringUtils.h"
 #include "passes/Passes.h"
 
 #include "mlir/IR/Dominance.h"
@@ -124,7 +125,43 @@ struct PadCopy {
     return success();
   }
 
-  void rewrite() {
+  /// The scalar the fill writes everywhere: a linalg.fill's value, or what
+  /// the body of a linalg.map / linalg.generic without inputs yields when
+  /// it is defined outside the body (or is a constant there, cloned at
+  /// `b`'s insertion point); null otherwise.
+  Value fillScalar(OpBuilder &b) {
+    if (auto f = dyn_cast<linalg::FillOp>(fill.getOperation()))
+      return f.value();
+    if (fill.getNumDpsInputs() != 0 || fill->getNumRegions() != 1)
+      return Value();
+    Block &body = fill->getRegion(0).front();
+    auto yield = dyn_cast<linalg::YieldOp>(body.getTerminator());
+    if (!yield || yield->getNumOperands() != 1)
+      return Value();
+    Value value = yield->getOperand(0);
+    if (value.getParentRegion() != &fill->getRegion(0))
+      return value;
+    if (auto constant = value.getDefiningOp<arith::ConstantOp>())
+      return b.clone(*constant)->getResult(0);
+    return Value();
+  }
+
+  /// Whether the pad widens only the last two dimensions of a static 4-D f32
+  /// buffer (interior at [0, 0, top, left], unit strides).
+  bool padsRowsAndColumns() {
+    auto type = padded.getType();
+    ArrayRef<int64_t> offsets = interior.getStaticOffsets();
+    ArrayRef<int64_t> sizes = interior.getStaticSizes();
+    return type.getRank() == 4 && type.getElementType().isF32() &&
+           offsets[0] == 0 && offsets[1] == 0 &&
+           sizes[0] == type.getDimSize(0) && sizes[1] == type.getDimSize(1) &&
+           llvm::all_of(interior.getStaticStrides(),
+                        [](int64_t s) { return s == 1; });
+  }
+
+  /// Folds the copy; with `lanes` > 0 the fill writes only the halo when
+  /// it can (returns whether it does).
+  bool rewrite(int64_t lanes) {
     padded->moveBefore(source);
     fill->moveBefore(source);
     interior->moveBefore(source);
@@ -133,6 +170,18 @@ struct PadCopy {
       sourceDealloc.erase();
     source.getResult().replaceAllUsesWith(interior.getResult());
     source.erase();
+    if (lanes == 0 || !padsRowsAndColumns())
+      return false;
+    OpBuilder b(fill);
+    Value value = fillScalar(b);
+    if (!value || !value.getType().isF32())
+      return false;
+    ArrayRef<int64_t> offsets = interior.getStaticOffsets();
+    ArrayRef<int64_t> sizes = interior.getStaticSizes();
+    fillHalo(b, fill.getLoc(), padded, value, sizes[2], sizes[3], offsets[2],
+             offsets[3], lanes);
+    fill->erase();
+    return true;
   }
 };
 
@@ -198,6 +247,8 @@ struct InsertCopy {
 
 struct FoldPadCopiesPass
     : public pconv::impl::FoldPadCopiesPassBase<FoldPadCopiesPass> {
+  using FoldPadCopiesPassBase::FoldPadCopiesPassBase;
+
   void runOnOperation() override {
     SmallVector<memref::CopyOp> copies;
     getOperation().walk([&](memref::CopyOp copy) { copies.push_back(copy); });
@@ -205,7 +256,8 @@ struct FoldPadCopiesPass
     for (memref::CopyOp copy : copies) {
       PadCopy pad{copy, {}, {}, {}, {}, {}};
       if (succeeded(pad.match(dominance))) {
-        pad.rewrite();
+        if (pad.rewrite(vectorWidth))
+          ++numHaloFills;
         ++numFolded;
         continue;
       }

@@ -960,36 +960,35 @@ Value mlir::pconv::createSubsampledCopy(OpBuilder &b, Location loc,
   return flat;
 }
 
-Value mlir::pconv::createZeroHaloBuffer(OpBuilder &b, Location loc, int64_t n,
-                                        int64_t c, int64_t h, int64_t w,
-                                        int64_t paddedHeight,
-                                        int64_t paddedWidthValue, int64_t top,
-                                        int64_t left, int64_t lanes) {
-  Type f32 = b.getF32Type();
-  Value padded = memref::AllocOp::create(
-      b, loc, MemRefType::get({n, c, paddedHeight, paddedWidthValue}, f32),
-      b.getI64IntegerAttr(64));
-  Value zero = vector::BroadcastOp::create(
-      b, loc, VectorType::get({lanes}, f32),
-      arith::ConstantOp::create(b, loc, b.getFloatAttr(f32, 0)));
+void mlir::pconv::fillHalo(OpBuilder &b, Location loc, Value padded,
+                           Value value, int64_t h, int64_t w, int64_t top,
+                           int64_t left, int64_t lanes) {
+  auto type = cast<MemRefType>(padded.getType());
+  int64_t n = type.getDimSize(0), c = type.getDimSize(1);
+  int64_t paddedHeight = type.getDimSize(2), paddedWidth = type.getDimSize(3);
+  Value fillVector = vector::BroadcastOp::create(
+      b, loc, VectorType::get({lanes}, value.getType()), value);
   Value c0 = cIdx(b, loc, 0), c1 = cIdx(b, loc, 1);
+  // Row by row: whole rows above and below the interior, the columns left
+  // and right of it on the rows between. (Seeing each plane flat and
+  // storing a row's right columns and the next row's left ones as one run
+  // halves the stores, but ran ~1.7x slower: ResNet-18's stem halo 99-166
+  // us against 45-80.)
   scf::ParallelOp::create(
       b, loc, ValueRange{c0, c0}, ValueRange{cIdx(b, loc, n), cIdx(b, loc, c)},
       ValueRange{c1, c1}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
-        // Zero vectors at columns from, from + lanes, ... < to (the last
-        // one clipped at the row's end, not at `to`: only the halo is
-        // written, as the interior is written after).
-        auto zeroColumns = [&](OpBuilder &b, Value row, int64_t from,
+        // Vectors at columns from, from + lanes, ... < to (the last one
+        // masked at `to`).
+        auto fillColumns = [&](OpBuilder &b, Value row, int64_t from,
                                int64_t to) {
           for (int64_t col = from; col < to; col += lanes) {
-            int64_t count = std::min(lanes, to - col);
             Value mask = vector::CreateMaskOp::create(
                 b, loc, VectorType::get({lanes}, b.getI1Type()),
-                ValueRange{cIdx(b, loc, count)});
+                ValueRange{cIdx(b, loc, std::min(lanes, to - col))});
             vector::MaskedStoreOp::create(b, loc, padded,
                                           ValueRange{ivs[0], ivs[1], row,
                                                      cIdx(b, loc, col)},
-                                          mask, zero);
+                                          mask, fillVector);
           }
         };
         scf::ForOp::create(
@@ -1004,17 +1003,31 @@ Value mlir::pconv::createZeroHaloBuffer(OpBuilder &b, Location loc, int64_t n,
               scf::IfOp::create(
                   b, loc, inside,
                   [&](OpBuilder &b, Location loc) {
-                    zeroColumns(b, row, 0, left);
-                    zeroColumns(b, row, left + w, paddedWidthValue);
+                    fillColumns(b, row, 0, left);
+                    fillColumns(b, row, left + w, paddedWidth);
                     scf::YieldOp::create(b, loc);
                   },
                   [&](OpBuilder &b, Location loc) {
-                    zeroColumns(b, row, 0, paddedWidthValue);
+                    fillColumns(b, row, 0, paddedWidth);
                     scf::YieldOp::create(b, loc);
                   });
               scf::YieldOp::create(b, loc);
             });
       });
+}
+
+Value mlir::pconv::createZeroHaloBuffer(OpBuilder &b, Location loc, int64_t n,
+                                        int64_t c, int64_t h, int64_t w,
+                                        int64_t paddedHeight,
+                                        int64_t paddedWidthValue, int64_t top,
+                                        int64_t left, int64_t lanes) {
+  Type f32 = b.getF32Type();
+  Value padded = memref::AllocOp::create(
+      b, loc, MemRefType::get({n, c, paddedHeight, paddedWidthValue}, f32),
+      b.getI64IntegerAttr(64));
+  fillHalo(b, loc, padded,
+           arith::ConstantOp::create(b, loc, b.getFloatAttr(f32, 0)), h, w,
+           top, left, lanes);
   return padded;
 }
 

@@ -270,18 +270,24 @@ int64_t paddedWidth(int64_t width, int64_t left, int64_t minWidth,
 /// The lowering allocates it, the tile model counts its bytes.
 int64_t paddedPhaseWidth(const ConvShape &s, const TileShape &t);
 
-/// Allocates an N x C x `paddedHeight` x `paddedWidth` buffer holding `source`
-/// (a memref N x C x H x W) at row `top`, column `left`, zeros elsewhere. The
-/// copy is parallel over (N, C) and vectorized `lanes` wide; `paddedWidth`
-/// must come from paddedWidth().
+/// Writes `value` (a scalar) into all of `padded` (a static N x C x PH x PW
+/// memref) but its H x W interior at (top, left), which a producer writes:
+/// parallel over (N, C), `lanes`-wide (masked) vector stores row by row.
+void fillHalo(OpBuilder &b, Location loc, Value padded, Value value, int64_t h,
+              int64_t w, int64_t top, int64_t left, int64_t lanes);
+
 /// Allocates an N x C x `paddedHeight` x `paddedWidth` buffer and zeroes all
 /// of it but the H x W interior at (top, left), which a producer then writes
-/// (parallel over (N, C), `lanes`-wide stores).
+/// (fillHalo).
 Value createZeroHaloBuffer(OpBuilder &b, Location loc, int64_t n, int64_t c,
                            int64_t h, int64_t w, int64_t paddedHeight,
                            int64_t paddedWidth, int64_t top, int64_t left,
                            int64_t lanes);
 
+/// Allocates an N x C x `paddedHeight` x `paddedWidth` buffer holding `source`
+/// (a memref N x C x H x W) at row `top`, column `left`, zeros elsewhere. The
+/// copy is parallel over (N, C) and vectorized `lanes` wide; `paddedWidth`
+/// must come from paddedWidth().
 Value createZeroPaddedCopy(OpBuilder &b, Location loc, Value source,
                            int64_t paddedHeight, int64_t paddedWidth,
                            int64_t top, int64_t left, int64_t lanes);

@@ -1,4 +1,5 @@
 // RUN: pconv-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(pconv-fold-pad-copies))' | FileCheck %s
+// RUN: pconv-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(pconv-fold-pad-copies{vector-width=4}))' | FileCheck %s --check-prefix=HALO
 
 // A buffer written by vector stores, then copied into the interior of a
 // filled padded buffer: the padded buffer is allocated and filled first and
@@ -12,6 +13,29 @@
 // CHECK-NOT: memref.copy
 // CHECK: memref.dealloc %[[P]]
 // CHECK-NOT: memref.dealloc
+// With vector-width: the fill writes only the halo, 4-lane masked stores
+// per row of each (n, c): the first and last column of the interior rows
+// (1 lane each), the whole first and last rows (4 + 2 lanes).
+// HALO-LABEL: func.func @fold
+// HALO-DAG: %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
+// HALO-DAG: %[[P:.*]] = memref.alloc() : memref<1x2x6x6xf32>
+// HALO-NOT: linalg.map
+// HALO: %[[V:.*]] = vector.broadcast %[[NEGINF]] : f32 to vector<4xf32>
+// HALO: scf.parallel (%[[N:.*]], %[[C:.*]]) =
+// HALO: scf.for %[[ROW:.*]] =
+// HALO: scf.if
+// HALO: %[[M1:.*]] = vector.create_mask %c1{{.*}} : vector<4xi1>
+// HALO: vector.maskedstore %[[P]][%[[N]], %[[C]], %[[ROW]], %{{.*}}], %[[M1]], %[[V]]
+// HALO: vector.maskedstore %[[P]][%[[N]], %[[C]], %[[ROW]], %{{.*}}], %{{.*}}, %[[V]]
+// HALO: } else {
+// HALO: %[[M4:.*]] = vector.create_mask %c4{{.*}} : vector<4xi1>
+// HALO: vector.maskedstore %[[P]][%[[N]], %[[C]], %[[ROW]], %{{.*}}], %[[M4]], %[[V]]
+// HALO: %[[M2:.*]] = vector.create_mask %c2{{.*}} : vector<4xi1>
+// HALO: vector.maskedstore %[[P]][%[[N]], %[[C]], %[[ROW]], %{{.*}}], %[[M2]], %[[V]]
+// HALO-NOT: vector.maskedstore
+// HALO: %[[IN:.*]] = memref.subview %[[P]][0, 0, 1, 1] [1, 2, 4, 4] [1, 1, 1, 1]
+// HALO-NEXT: vector.store %{{.*}}, %[[IN]][
+// HALO-NOT: memref.copy
 func.func @fold(%v: vector<4xf32>) -> vector<4xf32> {
   %c0 = arith.constant 0 : index
   %cst = arith.constant 0xFF800000 : f32
@@ -35,6 +59,9 @@ func.func @fold(%v: vector<4xf32>) -> vector<4xf32> {
 // The source is read after the copy: left alone.
 // CHECK-LABEL: func.func @read_after_copy
 // CHECK: memref.copy
+// HALO-LABEL: func.func @read_after_copy
+// HALO: linalg.fill
+// HALO: memref.copy
 func.func @read_after_copy(%v: vector<4xf32>) -> vector<4xf32> {
   %c0 = arith.constant 0 : index
   %cst = arith.constant 0.0 : f32
@@ -58,6 +85,11 @@ func.func @read_after_copy(%v: vector<4xf32>) -> vector<4xf32> {
 // CHECK-NEXT: %[[IN:.*]] = memref.subview %[[P]]
 // CHECK-NEXT: linalg.copy ins(%{{.*}} : memref<1x2x4x4xf32>) outs(%[[IN]] : memref<1x2x4x4xf32, strided<[72, 36, 6, 1], offset: 7>>)
 // CHECK-NOT: memref.copy
+// HALO-LABEL: func.func @linalg_producer
+// HALO-NOT: linalg.fill
+// HALO: scf.parallel
+// HALO: vector.maskedstore
+// HALO: linalg.copy
 func.func @linalg_producer(%x: memref<1x2x4x4xf32>) -> memref<1x2x6x6xf32> {
   %cst = arith.constant 0.0 : f32
   %a = memref.alloc() : memref<1x2x4x4xf32>
@@ -196,4 +228,48 @@ func.func @insert_alias(%v: vector<4xf32>, %base: memref<2x2x8x4xf32>) -> vector
   %view = memref.subview %full[0, 0, 2, 0] [1, 2, 2, 4] [1, 1, 1, 1] : memref<1x2x8x4xf32, strided<[64, 32, 4, 1]>> to memref<1x2x2x4xf32, strided<[64, 32, 4, 1], offset: 8>>
   memref.copy %a, %view : memref<1x2x2x4xf32> to memref<1x2x2x4xf32, strided<[64, 32, 4, 1], offset: 8>>
   return %r : vector<4xf32>
+}
+
+// -----
+
+// A pad of the channels too: folded, but the fill stays whole (the halo
+// fill covers rows and columns only).
+// HALO-LABEL: func.func @pad_channels
+// HALO: linalg.fill
+// HALO-NOT: scf.parallel
+// HALO-NOT: memref.copy
+func.func @pad_channels(%v: vector<4xf32>) -> memref<1x4x6x6xf32> {
+  %c0 = arith.constant 0 : index
+  %cst = arith.constant 0.0 : f32
+  %a = memref.alloc() : memref<1x2x4x4xf32>
+  vector.store %v, %a[%c0, %c0, %c0, %c0] : memref<1x2x4x4xf32>, vector<4xf32>
+  %p = memref.alloc() : memref<1x4x6x6xf32>
+  linalg.fill ins(%cst : f32) outs(%p : memref<1x4x6x6xf32>)
+  %in = memref.subview %p[0, 1, 1, 1] [1, 2, 4, 4] [1, 1, 1, 1] : memref<1x4x6x6xf32> to memref<1x2x4x4xf32, strided<[144, 36, 6, 1], offset: 43>>
+  memref.copy %a, %in : memref<1x2x4x4xf32> to memref<1x2x4x4xf32, strided<[144, 36, 6, 1], offset: 43>>
+  memref.dealloc %a : memref<1x2x4x4xf32>
+  return %p : memref<1x4x6x6xf32>
+}
+
+// -----
+
+// The "fill" yields a value computed per element (here its own output
+// element): folded, but not a scalar fill, so it stays whole.
+// HALO-LABEL: func.func @not_a_scalar_fill
+// HALO: linalg.map
+// HALO-NOT: scf.parallel
+func.func @not_a_scalar_fill(%v: vector<4xf32>) -> memref<1x2x6x6xf32> {
+  %c0 = arith.constant 0 : index
+  %a = memref.alloc() : memref<1x2x4x4xf32>
+  vector.store %v, %a[%c0, %c0, %c0, %c0] : memref<1x2x4x4xf32>, vector<4xf32>
+  %p = memref.alloc() : memref<1x2x6x6xf32>
+  linalg.map outs(%p : memref<1x2x6x6xf32>)
+    (%init: f32) {
+      %d = arith.addf %init, %init : f32
+      linalg.yield %d : f32
+    }
+  %in = memref.subview %p[0, 0, 1, 1] [1, 2, 4, 4] [1, 1, 1, 1] : memref<1x2x6x6xf32> to memref<1x2x4x4xf32, strided<[72, 36, 6, 1], offset: 7>>
+  memref.copy %a, %in : memref<1x2x4x4xf32> to memref<1x2x4x4xf32, strided<[72, 36, 6, 1], offset: 7>>
+  memref.dealloc %a : memref<1x2x4x4xf32>
+  return %p : memref<1x2x6x6xf32>
 }

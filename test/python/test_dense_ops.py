@@ -64,6 +64,21 @@ def test_maxpool_with_padding_odd_width(ceil_mode):
     _check(model, torch.randn(1, 3, 21, 37))
 
 
+@pytest.mark.parametrize("vector_width", [16, 4])
+def test_maxpool_after_conv_negative_halo(vector_width):
+    """The conv writes straight into the pool's padded buffer and only the
+    halo is filled (pconv-fold-pad-copies): with no ReLU between, many
+    border windows hold only negative values, so the halo must hold -inf,
+    not zero."""
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.MaxPool2d(3, stride=2, padding=1))
+    x = torch.randn(1, 3, 13, 37)
+    with torch.no_grad():
+        ref = model.eval()(x).numpy()
+    assert (ref < 0).any()
+    _check(model, x, vector_width=vector_width)
+
+
 @pytest.mark.parametrize("width,vector_width", [(64, 16), (65, 16), (97, 16), (130, 16), (23, 4), (30, 4)])
 def test_maxpool_3x3_stride2_separable(width, vector_width):
     """The 3-wide, stride-2 max window (ResNet's pool after the stem) is taken
