@@ -10,7 +10,10 @@ region that scales badly, time spent between regions). This tool runs the artifa
 ``benchmarks/micro/region_timer.c`` preloaded: it interposes libomp's
 ``__kmpc_fork_call`` and times each call. Per region (named from the artifact's
 symbol table, ``forward..omp_par.N``, in the order the model runs them) it prints
-the calls per run, microseconds per run at each thread count, the speed-up from the
+the op it was lowered from (recorded at compile time in ``meta.json``'s ``regions``
+by ``pconv-report-regions``: the source line's op and shapes, marked "no FMA" where
+the region's code holds no vector FMA: a padded copy, a fill, a pool), the calls per
+run, microseconds per run at each thread count, the speed-up from the
 first thread count to each other one, and the region's share of the run; then the
 regions' sum and the mean run, whose difference is the time outside regions
 (allocation, the runtime's call overhead, sequential loops). Threads are bound as
@@ -113,9 +116,16 @@ def profile(artifact: Path, threads: list[int], runs: int) -> dict:
     order: list[int] = []
     for t in threads:
         order += [r["offset"] for r in results[t]["regions"] if r["offset"] not in order]
+    # Labels from the compiler, in fork order: valid when every region ran
+    # (once each, in program order) and the counts agree.
+    recorded = meta.get("regions") or []
+    labels = recorded if len(recorded) == len(order) else []
     rows = []
-    for offset in order:
+    for i, offset in enumerate(order):
         row = {"region": names.get(offset, hex(offset)), "calls_per_run": None, "us_per_run": {}}
+        if labels:
+            row["source"] = labels[i].get("source")
+            row["op"] = _op_cell(labels[i])
         for t in threads:
             hit = next((r for r in results[t]["regions"] if r["offset"] == offset), None)
             if hit:
@@ -124,24 +134,42 @@ def profile(artifact: Path, threads: list[int], runs: int) -> dict:
         rows.append(row)
     totals = {t: {"regions_us": sum(r["us_per_run"].get(t, 0.0) for r in rows),
                   "median_run_us": results[t]["median_us"], "mean_run_us": results[t]["mean_us"]} for t in threads}
-    return {"artifact": str(artifact), "threads": threads, "runs": runs, "rows": rows, "totals": totals}
+    result = {"artifact": str(artifact), "threads": threads, "runs": runs, "rows": rows, "totals": totals}
+    if not labels:
+        result["labels"] = (f"none: the artifact records {len(recorded)} regions, {len(order)} ran"
+                            if recorded else "none: the artifact records no regions (compiled before they were)")
+    return result
+
+
+def _op_cell(record: dict) -> str:
+    """A region's source op for the table: its label, "(no FMA)" when its
+    code holds no vector FMA (a copy, a fill, a pool), and its source line."""
+    cell = record.get("label") or "?"
+    if not record.get("vector_fmas"):
+        cell += " (no FMA)"
+    if record.get("source"):
+        cell += f" [{record['source']}]"
+    return cell
 
 
 def format_table(result: dict) -> str:
     threads = result["threads"]
     base = threads[0]
-    head = ["region", "calls/run"] + [f"us at {t}t" for t in threads]
+    labelled = any("op" in row for row in result["rows"])
+    head = ["region"] + (["source op"] if labelled else []) + ["calls/run"] + [f"us at {t}t" for t in threads]
     head += [f"{base}t/{t}t" for t in threads[1:]] + [f"share at {base}t"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     total_base = result["totals"][base]["mean_run_us"]
     for row in result["rows"]:
         us = row["us_per_run"]
-        cells = [row["region"], f"{row['calls_per_run']:.2f}"]
+        cells = [row["region"]] + ([row.get("op", "?")] if labelled else []) + [f"{row['calls_per_run']:.2f}"]
         cells += [f"{us[t]:.1f}" if t in us else "-" for t in threads]
         cells += [f"{us[base] / us[t]:.2f}x" if base in us and t in us and us[t] > 0 else "-" for t in threads[1:]]
         cells.append(f"{100 * us.get(base, 0.0) / total_base:.1f}%")
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
+    if "labels" in result:
+        lines.append(f"Source ops: {result['labels']}.")
     for t in threads:
         tot = result["totals"][t]
         lines.append(f"{t} thread(s): regions {tot['regions_us']:.1f} us, mean run {tot['mean_run_us']:.1f} us "

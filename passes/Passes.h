@@ -151,6 +151,11 @@ struct ToLLVMPipelineOptions
                      "that finish early take the others' remaining tasks "
                      "(pconv-steal-tasks); off: OpenMP's static schedule"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> reportRegions{
+      *this, "report-regions",
+      llvm::cl::desc("A remark per parallel region at its source op, in fork "
+                     "order (pconv-report-regions)"),
+      llvm::cl::init(false)};
   PassOptions::Option<unsigned> numThreads{
       *this, "num-threads",
       llvm::cl::desc("OpenMP threads per parallel region (0: the runtime's "

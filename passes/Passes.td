@@ -768,6 +768,31 @@ def FenceStreamingStoresPass
   ];
 }
 
+def ReportRegionsPass : Pass<"pconv-report-regions", "func::FuncOp"> {
+  let summary = "Remark per parallel region: its position and the op it came from";
+  let description = [{
+    Emits one remark per outermost `omp.parallel` of the function, in
+    program order (the order the function forks them at run time: no
+    control flow encloses them in the generated code), at the region's
+    location, i.e. the source op it was lowered from:
+
+    ```
+    linalg.mlir:152:10: remark: parallel region 7: 96 vector FMAs
+    ```
+
+    The count of `vector.fma` ops in the region (in the IR, not executed)
+    tells a kernel from a copy or a fill. `pconv-to-llvm{report-regions}`
+    runs it right after `convert-scf-to-openmp`; the Python driver records
+    the remarks in the artifact's `meta.json` (`regions`) and
+    `benchmarks.regions` labels the regions it times with them (libomp is
+    handed outlined functions named `forward..omp_par.N`, numbered in no
+    useful order). Regions nested in a reported one are not reported.
+  }];
+  let statistics = [
+    Statistic<"numRegions", "num-regions", "Parallel regions reported">,
+  ];
+}
+
 def StealTasksPass : Pass<"pconv-steal-tasks", "ModuleOp"> {
   let summary = "Parallel loops: static shares whose tasks idle threads steal";
   let description = [{

@@ -182,6 +182,8 @@ void mlir::pconv::buildToLLVMPipeline(OpPassManager &pm,
   // Outermost scf.parallel loops -> OpenMP parallel worksharing loops.
   addUpstream(pm, "convert-scf-to-openmp{num-threads=" +
                       std::to_string(options.numThreads) + "}");
+  if (options.reportRegions)
+    pm.addNestedPass<func::FuncOp>(createReportRegionsPass());
 
   // To the LLVM dialect. memref lowering runs before scf-to-cf because the
   // omp regions wrap their bodies in memref.alloca_scope, whose region must

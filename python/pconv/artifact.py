@@ -61,6 +61,9 @@ class Artifact:
     outputs: list[TensorSpec]
     stages: dict[str, str] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
+    #: The parallel regions in fork order: source op and label per region
+    #: (``pconv-report-regions``; what ``benchmarks.regions`` names them by).
+    regions: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def library(self) -> Path:
@@ -75,6 +78,7 @@ class Artifact:
             "inputs": [asdict(s) for s in self.inputs],
             "outputs": [asdict(s) for s in self.outputs],
             "stats": self.stats,
+            "regions": self.regions,
             "library": "model.so",
             "sha256": _sha256(self.library),
         }

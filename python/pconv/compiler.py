@@ -248,10 +248,10 @@ class _Session:
     def __init__(self, workdir: Path):
         self.workdir = workdir
 
-    def run(self, stage: str, argv: list[str], inputs: Sequence[Path] = ()) -> None:
+    def run(self, stage: str, argv: list[str], inputs: Sequence[Path] = ()) -> subprocess.CompletedProcess:
         proc = subprocess.run(argv, capture_output=True, text=True)
         if proc.returncode == 0:
-            return
+            return proc
         repro = Path(tempfile.mkdtemp(prefix=f"pconv-repro-{stage}-"))
         mapping = {}
         for p in inputs:
@@ -324,7 +324,7 @@ def compile_linalg(imported: ImportedModule, opts: CompileOptions) -> Artifact:
             from .tuning import tune_module
 
             tiles = tune_module(pconv_bc, opts)
-        library_path = _lower_to_library(session, pconv_bc, opts, target, stages, tiles)
+        library_path, regions = _lower_to_library(session, pconv_bc, opts, target, stages, tiles)
         if not opts.keep_workdir:
             _remove_all_but(workdir, library_path)
         artifact = Artifact(
@@ -336,6 +336,7 @@ def compile_linalg(imported: ImportedModule, opts: CompileOptions) -> Artifact:
             outputs=outputs,
             stages=stages,
             stats=_stage_stats(stages["pconv"]),
+            regions=describe_regions(regions, {linalg.name: imported.text}),
         )
         if tiles:
             artifact.stats["tuned_convs"] = len(tiles)
@@ -364,13 +365,14 @@ def format_tiles(tiles: dict[int, Sequence[int]]) -> str:
 
 def _lower_to_library(session: "_Session", pconv_input: Path, opts: CompileOptions, target: Target,
                       stages: "OrderedDict[str, str] | None" = None,
-                      tiles: dict[int, Sequence[int]] | None = None) -> Path:
+                      tiles: dict[int, Sequence[int]] | None = None) -> tuple[Path, list[RegionRemark]]:
     """The rest of pconv-to-llvm (import already done), then LLVM: bitcode
-    (weights stay binary), IR optimizations, code generation, link."""
+    (weights stay binary), IR optimizations, code generation, link. Also
+    returns the parallel regions in fork order (``pconv-report-regions``)."""
     workdir = session.workdir
     llvm_bc = workdir / "llvm.mlirbc"
     tile_option = f' tiles="{format_tiles(tiles)}"' if tiles else ""
-    session.run("llvm", [tool("pconv-opt"), str(pconv_input),
+    proc = session.run("llvm", [tool("pconv-opt"), str(pconv_input), "--mlir-print-op-on-diagnostic=false",
                          f"--pass-pipeline=builtin.module(pconv-to-llvm{{import=false import-dense=false "
                          f"num-threads={opts.threads} "
                          f"fuse-residual={str(opts.fuse_residual).lower()} "
@@ -388,8 +390,11 @@ def _lower_to_library(session: "_Session", pconv_input: Path, opts: CompileOptio
                          f"streaming-bytes={opts.streaming_bytes} "
                          f"band-rows={opts.band_rows} band-min-bytes={opts.band_min_bytes} "
                          f"band-max-bytes={opts.band_max_bytes} "
-                         f"sparse-linear={str(opts.sparse_linear).lower()}}})",
+                         f"sparse-linear={str(opts.sparse_linear).lower()} report-regions=true}})",
                          "--emit-bytecode", "-o", str(llvm_bc)], inputs=[pconv_input])
+    regions = parse_region_remarks(proc.stderr)
+    if len(regions) > _MAX_RECORDED_REGIONS:
+        regions = []  # meta.json stays small (the C runtime reads at most 1 MiB of it)
     if stages is not None:
         stages["llvm"] = session.print_stage(llvm_bc)
 
@@ -401,7 +406,76 @@ def _lower_to_library(session: "_Session", pconv_input: Path, opts: CompileOptio
     session.run("llc", llc_command(target, optimized, obj), inputs=[optimized])
     library_path = workdir / "model.so"
     session.run("link", _link_command(target, obj, library_path), inputs=[obj])
-    return library_path
+    return library_path, regions
+
+
+_MAX_RECORDED_REGIONS = 2000
+
+
+@dataclass(frozen=True)
+class RegionRemark:
+    """One ``pconv-report-regions`` remark: the region's fork-order index, its
+    source location (file name, line; None where unknown) and the vector
+    FMAs in its IR."""
+
+    index: int
+    file: str | None
+    line: int | None
+    vector_fmas: int
+
+
+_REGION_REMARK_RE = re.compile(
+    r"^(?P<loc>.*?): remark: parallel region (?P<index>\d+): (?P<fmas>\d+) vector FMAs$", re.M)
+_FILE_LINE_RE = re.compile(r"^(?P<file>.+):(?P<line>\d+):\d+$")
+
+
+def parse_region_remarks(stderr: str) -> list[RegionRemark]:
+    """The remarks of ``pconv-report-regions`` in ``stderr``, in fork order."""
+    regions = []
+    for m in _REGION_REMARK_RE.finditer(stderr):
+        loc = _FILE_LINE_RE.match(m["loc"])
+        regions.append(RegionRemark(int(m["index"]), Path(loc["file"]).name if loc else None,
+                                    int(loc["line"]) if loc else None, int(m["fmas"])))
+    regions.sort(key=lambda r: r.index)
+    return regions
+
+
+_OP_RE = re.compile(r"\b((?:linalg|tensor|pconv|memref|arith)\.[a-z_0-9]+)")
+_STRIDES_RE = re.compile(r"strides(?: =)? (?:dense<(\d+)>|\[(\d+), (\d+)\])")
+_SHAPE_RE = re.compile(r"tensor<([0-9x?]+)x[a-z0-9]+>")
+_INS_RE = re.compile(r"\bins\([^:]*:([^)]*)\)")
+_FUNCTIONAL_RE = re.compile(r":\s*\(([^)]*)\)\s*->")
+_RESULT_RE = re.compile(r"-> (?:\()?tensor<([0-9x?]+)x[a-z0-9]+>")
+
+
+def describe_regions(regions: Sequence[RegionRemark], sources: dict[str, str]) -> list[dict[str, Any]]:
+    """JSON-ready region records: index, source (``file:line``), the source
+    op's name and a short label (its tensor shapes, its strides), and the
+    IR's vector FMA count (0: a copy or a fill, not a kernel). ``sources``
+    maps file names to their text."""
+    lines = {name: text.splitlines() for name, text in sources.items()}
+    records = []
+    for r in regions:
+        text = ""
+        if r.file in lines and r.line is not None and 0 < r.line <= len(lines[r.file]):
+            text = lines[r.file][r.line - 1]
+        op = _OP_RE.search(text)
+        label = op[1] if op else "?"
+        ins, result = _INS_RE.search(text), _RESULT_RE.search(text)
+        if ins:
+            operands = _SHAPE_RE.findall(ins[1])
+        else:  # generic form (`: (input, weights, ...) -> result`): the input
+            functional = _FUNCTIONAL_RE.search(text)
+            operands = _SHAPE_RE.findall(functional[1])[:1] if functional else []
+        shapes = ", ".join(operands) + (" -> " + result[1] if result else "")
+        if shapes:
+            label += " " + shapes.strip()
+        strides = _STRIDES_RE.search(text)
+        if strides and op and "conv" in op[1]:
+            label += f" stride {strides[1] or strides[2]}"
+        records.append({"index": r.index, "source": f"{r.file}:{r.line}" if r.file else None,
+                        "op": op[1] if op else None, "label": label, "vector_fmas": r.vector_fmas})
+    return records
 
 
 def compile_pconv(text: str, opts: CompileOptions | None = None, func_name: str = "forward",
@@ -415,11 +489,12 @@ def compile_pconv(text: str, opts: CompileOptions | None = None, func_name: str 
         source = workdir / "pconv.mlir"
         source.write_text(text)
         inputs, outputs = _func_signature(text, func_name)
-        library_path = _lower_to_library(session, source, opts, target, tiles=tiles)
+        library_path, regions = _lower_to_library(session, source, opts, target, tiles=tiles)
         if not opts.keep_workdir:
             _remove_all_but(workdir, library_path)
         artifact = Artifact(directory=workdir, target=target.name, triple=target.triple,
-                            symbol=f"_mlir_ciface_{func_name}", inputs=inputs, outputs=outputs)
+                            symbol=f"_mlir_ciface_{func_name}", inputs=inputs, outputs=outputs,
+                            regions=describe_regions(regions, {source.name: text}))
         if not opts.keep_workdir:
             weakref.finalize(artifact, shutil.rmtree, workdir, True)
         return artifact

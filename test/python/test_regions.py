@@ -48,6 +48,31 @@ def test_regions_are_named_and_timed(artifact: Path) -> None:
     json.dumps(result)
 
 
+def test_regions_carry_their_source_ops(artifact: Path) -> None:
+    """The compiler records each region's source op (pconv-report-regions), in
+    the order the model forks them; the table names regions by them: the two
+    convs' kernels (vector FMAs) and their padded copies or halos (none)."""
+    meta = json.loads((artifact / "meta.json").read_text())
+    recorded = meta["regions"]
+    assert [r["index"] for r in recorded] == list(range(len(recorded)))
+    kernels = [r for r in recorded if r["vector_fmas"] > 0]
+    assert len(kernels) == 2
+    assert all(r["op"] == "linalg.conv_2d_nchw_fchw" and r["source"].startswith("linalg.mlir:") for r in kernels)
+    assert kernels[0]["label"].startswith("linalg.conv_2d_nchw_fchw 1x16x34x34, 32x16x3x3 -> 1x32x32x32")
+    result = regions.profile(artifact, [1], runs=5)
+    assert [row["op"].split(" [")[0] for row in result["rows"]] == [
+        r["label"] + ("" if r["vector_fmas"] else " (no FMA)") for r in recorded]
+    assert "source op" in regions.format_table(result)
+    # An artifact that records none (or a different count) is still profiled, unlabelled.
+    (artifact / "meta.json").write_text(json.dumps(dict(meta, regions=recorded[:-1])))
+    try:
+        result = regions.profile(artifact, [1], runs=2)
+    finally:
+        (artifact / "meta.json").write_text(json.dumps(meta))
+    assert "op" not in result["rows"][0] and "records" in result["labels"]
+    assert "Source ops: none" in regions.format_table(result)
+
+
 def test_cli_rejects_bad_input(artifact: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as e:
         regions.main([str(tmp_path)])
