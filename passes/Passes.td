@@ -705,10 +705,13 @@ def FoldPadCopiesPass : Pass<"pconv-fold-pad-copies", "func::FuncOp"> {
     one scalar (`linalg.fill`, or a `linalg.map`/`linalg.generic` yielding
     a value defined outside it) becomes a loop parallel over (N, C) storing
     `vector-width`-lane vectors into the halo rows and columns only
-    (`pconv-lower-to-vectors`' zero halos are built the same way). ResNet's
-    stem writes its 64 x 112 x 112 map into the max pool's -inf-padded
-    114 x 114 buffer: the fill stores ~2% of the 3.3 MB instead of all of
-    it.
+    (`pconv-lower-to-vectors`' zero halos are built the same way).
+    `pconv-to-llvm` leaves it off: on ResNet's stem (its 64 x 112 x 112 map
+    written into the max pool's -inf-padded 114 x 114 buffer) the halo-only
+    fill stored ~2% of the 3.3 MB and saved ~125 us, but the stem conv's
+    stores into the interior (one column off alignment) then missed the
+    cache and it took ~200 us longer: the whole fill had brought those lines
+    in.
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "unsigned", /*default=*/"0",

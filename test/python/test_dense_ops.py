@@ -66,10 +66,9 @@ def test_maxpool_with_padding_odd_width(ceil_mode):
 
 @pytest.mark.parametrize("vector_width", [16, 4])
 def test_maxpool_after_conv_negative_halo(vector_width):
-    """The conv writes straight into the pool's padded buffer and only the
-    halo is filled (pconv-fold-pad-copies): with no ReLU between, many
-    border windows hold only negative values, so the halo must hold -inf,
-    not zero."""
+    """The conv writes straight into the pool's padded buffer
+    (pconv-fold-pad-copies): with no ReLU between, many border windows hold
+    only negative values, so the buffer's halo must hold -inf, not zero."""
     torch.manual_seed(3)
     model = nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.MaxPool2d(3, stride=2, padding=1))
     x = torch.randn(1, 3, 13, 37)
