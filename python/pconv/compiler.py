@@ -265,7 +265,7 @@ class _Session:
         # Outputs too: the work directory is removed after a failure.
         cmd = cmd.replace(str(self.workdir), str(repro))
         (repro / "command.sh").write_text("#!/bin/sh\n" + cmd + "\n")
-        raise CompileError(stage, proc.stderr or proc.stdout or f"exit code {proc.returncode}",
+        raise CompileError(stage, without_region_remarks(proc.stderr) or proc.stdout or f"exit code {proc.returncode}",
                            command=cmd, repro_dir=str(repro))
 
     def print_stage(self, path: Path) -> str:
@@ -427,6 +427,17 @@ class RegionRemark:
 _REGION_REMARK_RE = re.compile(
     r"^(?P<loc>.*?): remark: parallel region (?P<index>\d+): (?P<fmas>\d+) vector FMAs$", re.M)
 _FILE_LINE_RE = re.compile(r"^(?P<file>.+):(?P<line>\d+):\d+$")
+
+
+# A remark, then (for a location in a file) the source line and a caret line.
+_REGION_REMARK_BLOCK_RE = re.compile(
+    r"^[^\n]*: remark: parallel region \d+: \d+ vector FMAs\n(?:[^\n]*\n[ \t]*\^[^\n]*(?:\n|$))?", re.M)
+
+
+def without_region_remarks(stderr: str) -> str:
+    """``stderr`` without the ``pconv-report-regions`` remarks (each with its
+    source excerpt): what a failing stage reports is its error."""
+    return _REGION_REMARK_BLOCK_RE.sub("", stderr)
 
 
 def parse_region_remarks(stderr: str) -> list[RegionRemark]:

@@ -217,3 +217,25 @@ def test_bad_library_raises():
         PatternLibrary([(4, 9)])
     with pytest.raises(ValueError, match="unknown target"):
         pconv.compile(torch.nn.Conv2d(1, 1, 3), (torch.randn(1, 1, 4, 4),), target="riscv")
+
+
+def test_region_remarks_are_parsed_and_kept_out_of_errors():
+    """pconv-report-regions' remarks (with their source excerpts) become the
+    artifact's region records, and a failing stage's error leaves them out."""
+    from pconv.compiler import describe_regions, parse_region_remarks, without_region_remarks
+
+    conv = ("    %1 = linalg.conv_2d_nchw_fchw {strides = dense<2> : vector<2xi64>} ins(%a, %b : "
+            "tensor<1x3x9x9xf32>, tensor<4x3x3x3xf32>) outs(%c : tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>")
+    error = "/w/linalg.mlir:3:3: error: 'llvm.foo' op failed\n    %2 = foo\n    ^\n"
+    stderr = (f"/w/linalg.mlir:2:10: remark: parallel region 1: 0 vector FMAs\n{conv}\n         ^\n"
+              f"/w/linalg.mlir:2:10: remark: parallel region 0: 12 vector FMAs\n{conv}\n         ^\n"
+              "loc(unknown): remark: parallel region 2: 0 vector FMAs\n" + error)
+    regions = parse_region_remarks(stderr)
+    assert [(r.index, r.file, r.line, r.vector_fmas) for r in regions] == [
+        (0, "linalg.mlir", 2, 12), (1, "linalg.mlir", 2, 0), (2, None, None, 0)]
+    assert without_region_remarks(stderr) == error
+    records = describe_regions(regions, {"linalg.mlir": "module {\n" + conv + "\n}\n"})
+    assert records[0] == {"index": 0, "source": "linalg.mlir:2", "op": "linalg.conv_2d_nchw_fchw",
+                          "label": "linalg.conv_2d_nchw_fchw 1x3x9x9, 4x3x3x3 -> 1x4x4x4 stride 2",
+                          "vector_fmas": 12}
+    assert records[2]["source"] is None and records[2]["label"] == "?"
