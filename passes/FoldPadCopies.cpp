@@ -127,7 +127,7 @@ struct PadCopy {
 
   /// The scalar the fill writes everywhere: a linalg.fill's value, or what
   /// the body of a linalg.map / linalg.generic without inputs yields when
-  /// it is defined outside the body (or is a constant there, cloned at
+  /// it is defined outside the body (or is an f32 constant there, cloned at
   /// `b`'s insertion point); null otherwise.
   Value fillScalar(OpBuilder &b) {
     if (auto f = dyn_cast<linalg::FillOp>(fill.getOperation()))
@@ -141,7 +141,8 @@ struct PadCopy {
     Value value = yield->getOperand(0);
     if (value.getParentRegion() != &fill->getRegion(0))
       return value;
-    if (auto constant = value.getDefiningOp<arith::ConstantOp>())
+    auto constant = value.getDefiningOp<arith::ConstantOp>();
+    if (constant && constant.getType().isF32())
       return b.clone(*constant)->getResult(0);
     return Value();
   }
