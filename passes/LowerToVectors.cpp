@@ -305,6 +305,10 @@ struct OutputTile {
   /// Whether store() writes whole vectors with streaming stores (an i1 of
   /// streamingCondition()); null: never.
   Value streaming;
+  /// Compact mode (setCompact): the tile is one row of V vectors over the
+  /// whole flat grid `pitch` wide (grid position q = y * pitch + x), and
+  /// `out` is the N x F x OH x OW output itself, not the grid.
+  int64_t pitch = 0, outHeight = 0, outWidth = 0;
 
   OutputTile(OpBuilder &b, Location loc, Value out, const TaskOrigin &task,
              const TileShape &tile, int64_t height, int64_t width,
@@ -340,6 +344,88 @@ struct OutputTile {
       masks.push_back(
           vector::CreateMaskOp::create(b, loc, maskType, ValueRange{lanes}));
     }
+  }
+
+  /// Writes and reads the output itself instead of a flat grid `pitch`
+  /// wide (see writesCompact): grid vector v holds positions q = v vw + l.
+  void setCompact(int64_t gridPitch, int64_t height, int64_t width) {
+    assert(R == 1 && "a compact tile is one row of the flat grid");
+    pitch = gridPitch;
+    outHeight = height;
+    outWidth = width;
+  }
+
+  /// A run of grid vector v's lanes [lane0, lane0 + length) that holds
+  /// output row y's columns [x0, x0 + length).
+  struct RowSegment {
+    int64_t y, x0, length, lane0;
+  };
+
+  /// Vector v's lanes inside the output (x < OW, y < OH), in runs along
+  /// output rows; constants, as the compact tile's vectors start at v vw.
+  SmallVector<RowSegment> rowSegments(int64_t v) const {
+    SmallVector<RowSegment> segments;
+    for (int64_t l = 0; l < vw; ++l) {
+      int64_t q = v * vw + l, y = q / pitch, x = q % pitch;
+      if (y >= outHeight || x >= outWidth)
+        continue;
+      if (!segments.empty() && segments.back().y == y &&
+          segments.back().lane0 + segments.back().length == l)
+        ++segments.back().length;
+      else
+        segments.push_back({y, x, 1, l});
+    }
+    return segments;
+  }
+
+  Value segmentMask(OpBuilder &b, int64_t length) const {
+    return vector::ConstantMaskOp::create(
+        b, loc, VectorType::get({vw}, b.getI1Type()),
+        ArrayRef<int64_t>{length});
+  }
+
+  /// Compact mode: filter `filter`'s V grid vectors read from `buffer`
+  /// (N x F x OH x OW): each row segment one masked load, its lanes moved
+  /// to their grid places by a constant shuffle; lanes outside the output
+  /// are zero.
+  SmallVector<Value> loadCompact(OpBuilder &b, Value filter,
+                                 Value buffer) const {
+    SmallVector<Value> acc;
+    for (int64_t v = 0; v < V; ++v) {
+      Value grid = zeroVec;
+      for (const RowSegment &seg : rowSegments(v)) {
+        Value row = vector::MaskedLoadOp::create(
+            b, loc, vecType, buffer,
+            ValueRange{batch, filter, cIdx(b, loc, seg.y),
+                       cIdx(b, loc, seg.x0)},
+            segmentMask(b, seg.length), zeroVec);
+        SmallVector<int64_t> pick;
+        for (int64_t l = 0; l < vw; ++l)
+          pick.push_back(l >= seg.lane0 && l < seg.lane0 + seg.length
+                             ? vw + l - seg.lane0
+                             : l);
+        grid = vector::ShuffleOp::create(b, loc, grid, row, pick);
+      }
+      acc.push_back(grid);
+    }
+    return acc;
+  }
+
+  /// Compact mode: each row segment of the V grid vectors shuffled to the
+  /// front and stored with a mask at its place in the output.
+  void storeCompact(OpBuilder &b, Value filter, ArrayRef<Value> acc) const {
+    for (int64_t v = 0; v < V; ++v)
+      for (const RowSegment &seg : rowSegments(v)) {
+        SmallVector<int64_t> pick;
+        for (int64_t l = 0; l < vw; ++l)
+          pick.push_back(l < seg.length ? seg.lane0 + l : seg.lane0);
+        Value row = vector::ShuffleOp::create(b, loc, acc[v], acc[v], pick);
+        vector::MaskedStoreOp::create(
+            b, loc, out,
+            ValueRange{batch, filter, cIdx(b, loc, seg.y),
+                       cIdx(b, loc, seg.x0)},
+            segmentMask(b, seg.length), row);
+      }
   }
 
   /// Runs `body` for tile row r if it lies inside the output (no guard when
@@ -381,6 +467,8 @@ struct OutputTile {
                           Value buffer = Value()) const {
     if (!buffer)
       buffer = out;
+    if (pitch)
+      return loadCompact(b, filter, buffer);
     SmallVector<Value> acc;
     for (int64_t r = 0; r < R; ++r)
       llvm::append_range(acc, perRow(b, r, true, [&](OpBuilder &b) {
@@ -413,6 +501,8 @@ struct OutputTile {
   }
 
   void store(OpBuilder &b, Value filter, ArrayRef<Value> acc) const {
+    if (pitch)
+      return storeCompact(b, filter, acc);
     for (int64_t r = 0; r < R; ++r)
       perRow(b, r, false, [&](OpBuilder &b) {
         for (int64_t v = 0; v < V; ++v) {
@@ -652,21 +742,36 @@ static Value residualBuffer(OpBuilder &b, Location loc, Conv2DOp op) {
   return toReadOnlyBuffer(b, loc, op.getResidual());
 }
 
+/// Whether a pitched tile writes the output directly (OutputTile's compact
+/// mode): one task covers the whole flat grid (one row block, one chunk:
+/// the 7x7 maps), so every vector's grid positions are compile-time
+/// constants and its x < OW lanes can be moved to their output places by
+/// constant shuffles. Then there is no grid buffer and no copy out of it
+/// (finishOutput), and the tiles add the residual and apply the activation
+/// as in the row form.
+static bool writesCompact(Conv2DOp op, const TileShape &tile) {
+  return tile.pitch && tile.rowBlocks == 1 && tile.chunks == 1 &&
+         tile.rows == 1 && !tile.tailVectors && !op.getMaxPool();
+}
+
 /// The op's residual as a buffer shaped like the output view the tiles
 /// write, if the tiles add it; null without a residual and in the pitched
-/// form (there finishOutput() adds it on the copy out of the grid).
+/// form unless it writes compact (else finishOutput() adds it on the copy
+/// out of the grid).
 static Value createResidualView(OpBuilder &b, Location loc, Conv2DOp op,
                                 const TileShape &tile) {
-  if (!op.getResidual() || tile.pitch)
+  if (!op.getResidual() || (tile.pitch && !writesCompact(op, tile)))
     return Value();
   Value residual = residualBuffer(b, loc, op);
   return tile.flatten ? flatView(b, loc, residual) : residual;
 }
 
 /// Whether the tiles apply the op's ReLU in registers; in the pitched form
-/// with a residual, finishOutput() applies it after the residual is added.
+/// with a residual (not compact), finishOutput() applies it after the
+/// residual is added.
 static bool tilesApplyRelu(Conv2DOp op, const TileShape &tile) {
-  return op.getRelu() && !(op.getResidual() && tile.pitch);
+  return op.getRelu() &&
+         !(op.getResidual() && tile.pitch && !writesCompact(op, tile));
 }
 
 /// The output buffer and the N x F x H' x W' view the tiles write.
@@ -703,8 +808,11 @@ static std::pair<Value, Value> createOutput(OpBuilder &b, Location loc,
   width = s.outWidth;
   if (tile.pitch) {
     // Tiles write a flat grid `pitch` wide; finishOutput() keeps x < OW.
+    // In the compact mode they write the output itself.
     width = height * tile.pitch;
     height = 1;
+    if (writesCompact(op, tile))
+      return {out, out};
     Value grid = memref::AllocOp::create(
         b, loc,
         MemRefType::get({resultType.getDimSize(0), resultType.getDimSize(1), 1,
@@ -837,7 +945,7 @@ createTaskLoop(OpBuilder &b, Location loc, const ConvShape &s,
 /// residual and applying the activation there, if the op has a residual).
 static void finishOutput(OpBuilder &b, Location loc, Conv2DOp op,
                          const TileShape &tile, Value out, Value view) {
-  if (tile.pitch) {
+  if (tile.pitch && !writesCompact(op, tile)) {
     auto type = cast<MemRefType>(out.getType());
     Value residual =
         op.getResidual() ? residualBuffer(b, loc, op) : Value();
@@ -1098,6 +1206,8 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
         arith::AddIOp::create(b, loc, task.group, c1));
     OutputTile outTile(b, loc, io.view, task, tile, io.height, io.width, zeroVec);
     outTile.streaming = streaming;
+    if (writesCompact(op, tile))
+      outTile.setCompact(tile.pitch, s.outHeight, s.outWidth);
 
     OpBuilder::InsertionGuard guard(b);
     ChannelBlocks cb(b, loc, blocks, zero, zeroVec, op.getReluMax());
@@ -1637,6 +1747,8 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile,
             groupBound(arith::AddIOp::create(b, loc, task.group, c1));
         OutputTile outTile(b, loc, io.view, task, tile, io.height, io.width, zeroVec);
         outTile.streaming = streaming;
+        if (writesCompact(op, tile))
+          outTile.setCompact(tile.pitch, s.outHeight, s.outWidth);
 
         OpBuilder::InsertionGuard guard(b);
         ChannelBlocks cb(b, loc, blocks, zero, zeroVec, op.getReluMax());

@@ -296,7 +296,10 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
       flat padded map (a grid `pitch` wide, one zero gap between input rows
       serving as the right and left padding, taps at flat offsets
       dy * pitch + dx, one flat row of vectors; the columns past the output
-      width are dropped when the grid is copied to the result), and so are
+      width are dropped when the grid is copied to the result, or, where
+      one task covers the whole grid (7x7 maps), when each output row's
+      lanes are shuffled to the front and stored with a mask straight into
+      the result), and so are
       dense convs at stride 1 wherever the grid fills more lanes than rows
       (56x56, 28x28 maps); at stride 2
       (undilated, filters with more than one kernel) the same on the 2 x 2

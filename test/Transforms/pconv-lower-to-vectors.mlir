@@ -161,7 +161,11 @@ func.func @relu_epilogue(%x: tensor<1x1x6x7xf32>, %w: tensor<4xf32>) -> tensor<1
 // Output rows of at most half a vector (3 columns, 8 lanes) at stride 1 are
 // computed on the flat padded map (pitch 5): 3 x 5 = 15 grid positions in 2
 // full 8-lane vectors, taps at flat offsets dy * 5 + dx of one flat copy of
-// the input; the x < 3 columns of the grid are copied to the result.
+// the input. One task covers the whole grid, so the x < 3 lanes of each
+// grid vector are known: each output row's run of them is moved to the
+// front by a constant shuffle and stored with a mask straight into the
+// result (rows 0 and 1 from the first vector, row 2 from the second; no
+// grid buffer and no copy out of it).
 // With aligned loads the flat copy has a vector of slack for the upper
 // aligned vector, and the grid starts 2 columns into it, so that the centre
 // tap (flat offset 6, in every pattern) reads aligned vectors: the taps at
@@ -176,7 +180,7 @@ func.func @relu_epilogue(%x: tensor<1x1x6x7xf32>, %w: tensor<4xf32>) -> tensor<1
 // ALIGNED: vector.shuffle %{{.*}}, %{{.*}} [7, 8, 9, 10, 11, 12, 13, 14]
 // ALIGNED: vector.shuffle %{{.*}}, %{{.*}} [1, 2, 3, 4, 5, 6, 7, 8]
 // ALIGNED: vector.shuffle %{{.*}}, %{{.*}} [1, 2, 3, 4, 5, 6, 7, 8]
-// ALIGNED: vector.store
+// ALIGNED: vector.maskedstore
 // By default (mixed-shifts) every other straddling tap vector, by the
 // parity of (tap row + grid vector), is an unaligned load instead: each of
 // the three shifts is one shuffle and one load (6 tap vectors at offsets
@@ -187,15 +191,21 @@ func.func @relu_epilogue(%x: tensor<1x1x6x7xf32>, %w: tensor<4xf32>) -> tensor<1
 // MIXED: vector.shuffle %{{.*}}, %{{.*}} [7, 8, 9, 10, 11, 12, 13, 14]
 // MIXED-NOT: vector.shuffle %{{.*}}, %{{.*}} [7, 8, 9, 10, 11, 12, 13, 14]
 // MIXED: vector.shuffle %{{.*}}, %{{.*}} [1, 2, 3, 4, 5, 6, 7, 8]
-// MIXED-NOT: vector.shuffle
-// MIXED: vector.store
+// MIXED-NOT: vector.shuffle %{{.*}}, %{{.*}} [1, 2, 3, 4, 5, 6, 7, 8]
+// MIXED: vector.maskedstore
 // CHECK-LABEL: func.func @short_rows
 // CHECK: %[[FLAT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x1x1x1x32xf32>
-// CHECK: %[[GRID:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x1x1x16xf32>
+// CHECK: %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x1x3x3xf32>
+// CHECK-NOT: memref.alloc
 // CHECK: vector.load %[[FLAT]]
 // CHECK: vector.fma {{.*}} : vector<8xf32>
-// CHECK: vector.store {{.*}}, %[[GRID]]
-// CHECK: vector.maskedload %[[GRID]]
+// CHECK: %[[R0:.*]] = vector.shuffle %[[V0:.*]], %[[V0]] [0, 1, 2, 0, 0, 0, 0, 0]
+// CHECK: vector.maskedstore %[[OUT]][%{{.*}}, %{{.*}}, %c0{{[_0-9]*}}, %c0{{[_0-9]*}}], %{{.*}}, %[[R0]]
+// CHECK: %[[R1:.*]] = vector.shuffle %[[V0]], %[[V0]] [5, 6, 7, 5, 5, 5, 5, 5]
+// CHECK: vector.maskedstore %[[OUT]][%{{.*}}, %{{.*}}, %c1{{[_0-9]*}}, %c0{{[_0-9]*}}], %{{.*}}, %[[R1]]
+// CHECK: %[[R2:.*]] = vector.shuffle %[[V1:.*]], %[[V1]] [2, 3, 4, 2, 2, 2, 2, 2]
+// CHECK: vector.maskedstore %[[OUT]][%{{.*}}, %{{.*}}, %c2{{[_0-9]*}}, %c0{{[_0-9]*}}], %{{.*}}, %[[R2]]
+// CHECK-NOT: vector.maskedload
 // CHECK: return
 func.func @short_rows(%x: tensor<1x1x5x5xf32>, %w: tensor<4xf32>) -> tensor<1x1x3x3xf32> {
   %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
@@ -214,7 +224,7 @@ func.func @short_rows(%x: tensor<1x1x5x5xf32>, %w: tensor<4xf32>) -> tensor<1x1x
 // CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK: scf.yield
 // CHECK-COUNT-2: arith.addf {{.*}} : vector<8xf32>
-// CHECK: vector.store
+// CHECK: vector.maskedstore
 func.func @short_rows_two_sets(%x: tensor<1x2x5x5xf32>, %w: tensor<8xf32>) -> tensor<1x1x3x3xf32> {
   %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
          kernels dense<0> : tensor<1x2xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1]
@@ -377,14 +387,14 @@ func.func @dense_1x1_tail(%x: tensor<1x8x7x7xf32>) -> tensor<1x16x7x7xf32> {
 // CHECK: arith.remui
 // CHECK: arith.divui
 // CHECK: memref.store %{{.*}}, %[[PLANES]]
-// CHECK: %[[GRID:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x1x1x24xf32>
+// CHECK: %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x1x4x4xf32>
 // CHECK: scf.parallel
 // CHECK-COUNT-3: vector.load %[[PLANES]][%{{.*}}, %{{.*}}, %{{.*}}, %c1
 // CHECK-COUNT-3: vector.load %[[PLANES]][%{{.*}}, %{{.*}}, %{{.*}}, %c2
 // CHECK-COUNT-3: vector.load %[[PLANES]][%{{.*}}, %{{.*}}, %{{.*}}, %c3
 // CHECK-COUNT-3: vector.load %[[PLANES]][%{{.*}}, %{{.*}}, %{{.*}}, %c2
-// CHECK: vector.store {{.*}}, %[[GRID]]
-// CHECK: vector.maskedload %[[GRID]]
+// CHECK-COUNT-4: vector.maskedstore %[[OUT]]
+// CHECK-NOT: vector.maskedload
 func.func @strided_short_rows(%x: tensor<1x2x8x8xf32>, %w: tensor<8xf32>) -> tensor<1x1x4x4xf32> {
   %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
          kernels dense<0> : tensor<1x2xi8> strides [2, 2] padding [1, 1, 1, 1] dilations [1, 1]

@@ -292,7 +292,7 @@ def _residual_cnn():
     conv plus the identity (ReLU after the add), a downsampling block whose
     shortcut is a strided 1x1 conv (both summands convs), a 1x1 bottleneck
     conv plus the identity on the flat matmul form, a 3x3 conv on a 7x7 map
-    (the pitched flat form, residual and ReLU6 added on the copy out), and
+    (the pitched flat form, residual and ReLU6 added by the tiles), and
     an add with no activation after it; batch 2."""
     import random
 
@@ -948,8 +948,8 @@ def _short_rows_cnn():
     14 x 14 and 4 x 4 maps (784, 196 and 16 pixels: a narrower tail chunk
     ends the row), and 3x3 stride-2 convs with at most 8 outputs per row
     (the pitched form on 2 x 2 phase planes, at even and odd padded widths):
-    pattern-pruned with a residual add and ReLU (added on the copy out of the
-    grid), depthwise, and group-shared pattern pruning; batch 2."""
+    pattern-pruned with a residual add and ReLU (added by the tiles, which
+    write the output directly), depthwise, and group-shared pattern pruning; batch 2."""
     import random
 
     from pconv.prune import project_connectivity, project_pattern
@@ -1002,6 +1002,61 @@ def test_short_rows_tail_chunks_and_strided_pitch(vector_width, tail_chunks):
 @pytest.mark.skipif(not HAS_QEMU, reason="needs qemu-aarch64 and the AArch64 cross compiler")
 def test_short_rows_aarch64():
     _matches_on_aarch64(*_short_rows_cnn(), seed=63)
+
+
+def _whole_grid_cnn():
+    """Convs on 7 x 7 maps, whose one task covers the whole pitched grid and
+    so writes the output directly (no grid, no copy out): a pattern conv
+    with a residual and ReLU, a dense conv with ReLU6 and a strided pattern
+    conv on phase planes (4 x 4 out); batch 2."""
+    import random
+
+    from pconv.testing import apply_random_patterns, random_library
+
+    torch.manual_seed(71)
+    nn = torch.nn
+    rng = random.Random(71)
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = nn.Conv2d(16, 16, 3, padding=1)
+            self.b = nn.Conv2d(16, 24, 3, padding=1)
+            self.c = nn.Conv2d(24, 8, 3, stride=2, padding=1)
+
+        def forward(self, x):
+            x = torch.relu(self.a(x) + x)
+            return self.c(nn.functional.relu6(self.b(x)))
+
+    model = Net().eval()
+    library = random_library(rng)
+    for conv in (model.a, model.c):
+        apply_random_patterns(conv, library, rng, keep=0.6)
+    return model, (2, 16, 7, 7)
+
+
+@pytest.mark.parametrize("vector_width", [16, 8])
+@pytest.mark.parametrize("tiles", [None, {0: (0, 0, 4, 0), 1: (0, 0, 8, 0, 4), 2: (0, 0, 5, 0)}],
+                         ids=["model", "channel-blocks"])
+def test_whole_grid_tiles_write_the_output(vector_width, tiles):
+    """The tiles of a whole pitched grid store each output row's lanes with a
+    shuffle and a masked store, add the residual from the output's layout and
+    (with channel blocks) reload their partial sums from it: outputs match,
+    and at 16 lanes (where 7-wide rows take the pitched form; at 8 they take
+    the row form) no conv has a copy region out of a grid (at most one
+    region without FMAs per conv: its input's padded copy)."""
+    model, shape = _whole_grid_cnn()
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(72))
+    art = pconv.compile(model, (x,), vector_width=vector_width, tiles=tiles)
+    assert art.stats["residual_convs"] == 1
+    np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
+    if vector_width != 16:
+        return
+    copies: dict[str | None, int] = {}
+    for region in art.regions:
+        if region["vector_fmas"] == 0:
+            copies[region["source"]] = copies.get(region["source"], 0) + 1
+    assert art.regions and all(n <= 1 for n in copies.values()), art.regions
 
 
 def _filter_lanes_cnn():
