@@ -19,6 +19,14 @@ regions' sum and the mean run, whose difference is the time outside regions
 (allocation, the runtime's call overhead, sequential loops). Threads are bound as
 in the harness (``OMP_PROC_BIND=spread``, ``OMP_PLACES=cores``) unless set. The
 input is random (from a fixed seed): timing only. ``--json`` writes the table.
+
+Around every run with more than one thread it measures the core-to-core round
+trip (``benchmarks.peak.core_round_trip_ns``) and prints it with the totals: on
+the shared host of sessions 21-27 the two vCPUs move between a placement with a
+~70 ns round trip and one with ~350 ns, where whatever one core reads of the
+other's writes is slow and a 2-thread run goes at about 1-thread speed
+(docs/rationale.md, "Session 27"); a table from the slow placement says so, and
+2-thread figures from the two placements do not compare.
 """
 
 from __future__ import annotations
@@ -112,7 +120,12 @@ def profile(artifact: Path, threads: list[int], runs: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         timer = build_timer(work)
-        results = {t: measure(artifact, t, runs, timer, work) for t in threads}
+        results = {}
+        for t in threads:
+            before = _round_trip_ns() if t > 1 else None
+            results[t] = measure(artifact, t, runs, timer, work)
+            if t > 1:
+                results[t]["round_trip_ns"] = [before, _round_trip_ns()]
     order: list[int] = []
     for t in threads:
         order += [r["offset"] for r in results[t]["regions"] if r["offset"] not in order]
@@ -134,11 +147,29 @@ def profile(artifact: Path, threads: list[int], runs: int) -> dict:
         rows.append(row)
     totals = {t: {"regions_us": sum(r["us_per_run"].get(t, 0.0) for r in rows),
                   "median_run_us": results[t]["median_us"], "mean_run_us": results[t]["mean_us"]} for t in threads}
+    for t in threads:
+        if "round_trip_ns" in results[t]:
+            totals[t]["round_trip_ns"] = results[t]["round_trip_ns"]
     result = {"artifact": str(artifact), "threads": threads, "runs": runs, "rows": rows, "totals": totals}
     if not labels:
         result["labels"] = (f"none: the artifact records {len(recorded)} regions, {len(order)} ran"
                             if recorded else "none: the artifact records no regions (compiled before they were)")
     return result
+
+
+#: A core-to-core round trip above this marks the host's slow two-core placement.
+SLOW_ROUND_TRIP_NS = 200.0
+
+
+def _round_trip_ns() -> float | None:
+    """The core-to-core round trip now (None where it cannot be measured: one
+    CPU, no C compiler)."""
+    from benchmarks.peak import core_round_trip_ns
+
+    try:
+        return core_round_trip_ns(rounds=20_000)
+    except (RuntimeError, OSError, subprocess.CalledProcessError):
+        return None
 
 
 def _op_cell(record: dict) -> str:
@@ -172,8 +203,15 @@ def format_table(result: dict) -> str:
         lines.append(f"Source ops: {result['labels']}.")
     for t in threads:
         tot = result["totals"][t]
-        lines.append(f"{t} thread(s): regions {tot['regions_us']:.1f} us, mean run {tot['mean_run_us']:.1f} us "
-                     f"(median {tot['median_run_us']:.1f}), outside regions {tot['mean_run_us'] - tot['regions_us']:.1f} us")
+        line = (f"{t} thread(s): regions {tot['regions_us']:.1f} us, mean run {tot['mean_run_us']:.1f} us "
+                f"(median {tot['median_run_us']:.1f}), outside regions {tot['mean_run_us'] - tot['regions_us']:.1f} us")
+        trips = [x for x in tot.get("round_trip_ns") or [] if x is not None]
+        if trips:
+            line += "; core-to-core round trip " + " / ".join(f"{x:.0f}" for x in trips) + " ns (before / after)"
+            if max(trips) > SLOW_ROUND_TRIP_NS:
+                line += (" -- the slow two-core placement for at least part of the run: its "
+                         f"{t}-thread times do not compare with a run in the fast one")
+        lines.append(line)
     return "\n".join(lines)
 
 

@@ -43,9 +43,29 @@ def test_regions_are_named_and_timed(artifact: Path) -> None:
         total = result["totals"][t]
         # Regions run inside the timed calls: their mean sum is part of the mean call.
         assert 0 < total["regions_us"] <= total["mean_run_us"]
+    # The 2-thread run is bracketed by core-to-core round trips (the host's
+    # two-core placement), the 1-thread run is not.
+    assert "round_trip_ns" not in result["totals"][1]
+    trips = result["totals"][2]["round_trip_ns"]
+    assert len(trips) == 2 and all(t is None or t > 0 for t in trips)
     table = regions.format_table(result)
     assert "| forward..omp_par" in table and "outside regions" in table
+    if all(t is not None for t in trips):
+        assert "core-to-core round trip" in table
     json.dumps(result)
+
+
+def test_slow_placement_is_flagged() -> None:
+    """A round trip above SLOW_ROUND_TRIP_NS marks the 2-thread totals as taken
+    in the slow placement."""
+    result = {"threads": [1, 2], "rows": [],
+              "totals": {1: {"regions_us": 1.0, "mean_run_us": 2.0, "median_run_us": 2.0},
+                         2: {"regions_us": 1.0, "mean_run_us": 2.0, "median_run_us": 2.0,
+                             "round_trip_ns": [70.0, 350.0]}}}
+    table = regions.format_table(result)
+    assert "round trip 70 / 350 ns" in table and "slow two-core placement" in table
+    result["totals"][2]["round_trip_ns"] = [70.0, 75.0]
+    assert "slow two-core placement" not in regions.format_table(result)
 
 
 def test_regions_carry_their_source_ops(artifact: Path) -> None:
