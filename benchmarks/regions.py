@@ -120,12 +120,12 @@ def profile(artifact: Path, threads: list[int], runs: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         timer = build_timer(work)
-        results = {}
+        results, round_trips = {}, {}
         for t in threads:
             before = _round_trip_ns() if t > 1 else None
             results[t] = measure(artifact, t, runs, timer, work)
             if t > 1:
-                results[t]["round_trip_ns"] = [before, _round_trip_ns()]
+                round_trips[t] = [before, _round_trip_ns()]
     order: list[int] = []
     for t in threads:
         order += [r["offset"] for r in results[t]["regions"] if r["offset"] not in order]
@@ -147,9 +147,8 @@ def profile(artifact: Path, threads: list[int], runs: int) -> dict:
         rows.append(row)
     totals = {t: {"regions_us": sum(r["us_per_run"].get(t, 0.0) for r in rows),
                   "median_run_us": results[t]["median_us"], "mean_run_us": results[t]["mean_us"]} for t in threads}
-    for t in threads:
-        if "round_trip_ns" in results[t]:
-            totals[t]["round_trip_ns"] = results[t]["round_trip_ns"]
+    for t, trips in round_trips.items():
+        totals[t]["round_trip_ns"] = trips
     result = {"artifact": str(artifact), "threads": threads, "runs": runs, "rows": rows, "totals": totals}
     if not labels:
         result["labels"] = (f"none: the artifact records {len(recorded)} regions, {len(order)} ran"

@@ -305,10 +305,10 @@ struct OutputTile {
   /// Whether store() writes whole vectors with streaming stores (an i1 of
   /// streamingCondition()); null: never.
   Value streaming;
-  /// Compact mode (setCompact): the tile is one row of V vectors over the
-  /// whole flat grid `pitch` wide (grid position q = y * pitch + x), and
-  /// `out` is the N x F x OH x OW output itself, not the grid.
-  int64_t pitch = 0, outHeight = 0, outWidth = 0;
+  /// Compact mode (setCompact; 0: off): the tile is one row of V vectors
+  /// over the whole flat grid `compactPitch` wide (grid position q = y *
+  /// compactPitch + x), and `out` is the N x F x OH x OW output itself.
+  int64_t compactPitch = 0, outHeight = 0, outWidth = 0;
 
   OutputTile(OpBuilder &b, Location loc, Value out, const TaskOrigin &task,
              const TileShape &tile, int64_t height, int64_t width,
@@ -346,11 +346,11 @@ struct OutputTile {
     }
   }
 
-  /// Writes and reads the output itself instead of a flat grid `pitch`
+  /// Writes and reads the output itself instead of a flat grid `gridPitch`
   /// wide (see writesCompact): grid vector v holds positions q = v vw + l.
   void setCompact(int64_t gridPitch, int64_t height, int64_t width) {
     assert(R == 1 && "a compact tile is one row of the flat grid");
-    pitch = gridPitch;
+    compactPitch = gridPitch;
     outHeight = height;
     outWidth = width;
   }
@@ -366,7 +366,7 @@ struct OutputTile {
   SmallVector<RowSegment> rowSegments(int64_t v) const {
     SmallVector<RowSegment> segments;
     for (int64_t l = 0; l < vw; ++l) {
-      int64_t q = v * vw + l, y = q / pitch, x = q % pitch;
+      int64_t q = v * vw + l, y = q / compactPitch, x = q % compactPitch;
       if (y >= outHeight || x >= outWidth)
         continue;
       if (!segments.empty() && segments.back().y == y &&
@@ -467,7 +467,7 @@ struct OutputTile {
                           Value buffer = Value()) const {
     if (!buffer)
       buffer = out;
-    if (pitch)
+    if (compactPitch)
       return loadCompact(b, filter, buffer);
     SmallVector<Value> acc;
     for (int64_t r = 0; r < R; ++r)
@@ -501,7 +501,7 @@ struct OutputTile {
   }
 
   void store(OpBuilder &b, Value filter, ArrayRef<Value> acc) const {
-    if (pitch)
+    if (compactPitch)
       return storeCompact(b, filter, acc);
     for (int64_t r = 0; r < R; ++r)
       perRow(b, r, false, [&](OpBuilder &b) {

@@ -424,14 +424,12 @@ class RegionRemark:
     vector_fmas: int
 
 
-_REGION_REMARK_RE = re.compile(
-    r"^(?P<loc>.*?): remark: parallel region (?P<index>\d+): (?P<fmas>\d+) vector FMAs$", re.M)
-_FILE_LINE_RE = re.compile(r"^(?P<file>.+):(?P<line>\d+):\d+$")
-
-
+_REGION_REMARK = r": remark: parallel region (?P<index>\d+): (?P<fmas>\d+) vector FMAs"
+_REGION_REMARK_RE = re.compile(r"^(?P<loc>.*?)" + _REGION_REMARK + "$", re.M)
 # A remark, then (for a location in a file) the source line and a caret line.
 _REGION_REMARK_BLOCK_RE = re.compile(
-    r"^[^\n]*: remark: parallel region \d+: \d+ vector FMAs\n(?:[^\n]*\n[ \t]*\^[^\n]*(?:\n|$))?", re.M)
+    r"^[^\n]*" + _REGION_REMARK + r"\n(?:[^\n]*\n[ \t]*\^[^\n]*(?:\n|$))?", re.M)
+_FILE_LINE_RE = re.compile(r"^(?P<file>.+):(?P<line>\d+):\d+$")
 
 
 def without_region_remarks(stderr: str) -> str:
