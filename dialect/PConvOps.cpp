@@ -119,6 +119,8 @@ LogicalResult Conv2DOp::verify() {
   FailureOr<SmallVector<int64_t, 4>> shape = inferResultShape();
   if (failed(shape))
     return emitOpError("kernel does not fit in the padded input");
+  if ((getPoolStrides() || getPoolPadding()) && !getMaxPool())
+    return emitOpError("pool_strides and pool_padding require max_pool");
   if (std::optional<ArrayRef<int64_t>> pool = getMaxPool()) {
     if (pool->size() != 2 || (*pool)[0] < 1 || (*pool)[1] < 1)
       return emitOpError("max_pool expects two positive window sizes [h, w]");
@@ -126,13 +128,39 @@ LogicalResult Conv2DOp::verify() {
       return emitOpError("max_pool cannot be combined with a residual (it "
                          "is added at the convolution's resolution)");
     int64_t ph = (*pool)[0], pw = (*pool)[1];
-    if ((*shape)[2] % ph || (*shape)[3] % pw)
-      return emitOpError("convolution output ")
-             << (*shape)[2] << "x" << (*shape)[3]
-             << " is not a multiple of the max_pool window " << ph << "x"
-             << pw;
-    (*shape)[2] /= ph;
-    (*shape)[3] /= pw;
+    if (std::optional<ArrayRef<int64_t>> st = getPoolStrides();
+        st && (st->size() != 2 || (*st)[0] < 1 || (*st)[1] < 1 ||
+               (*st)[0] > ph || (*st)[1] > pw))
+      return emitOpError("pool_strides expects two positive strides [h, w] "
+                         "no larger than the max_pool window");
+    if (std::optional<ArrayRef<int64_t>> pad = getPoolPadding();
+        pad && (pad->size() != 4 ||
+                llvm::any_of(*pad, [](int64_t p) { return p < 0; }) ||
+                (*pad)[0] >= ph || (*pad)[2] >= ph || (*pad)[1] >= pw ||
+                (*pad)[3] >= pw))
+      return emitOpError("pool_padding expects 4 values [top, left, bottom, "
+                         "right], each non-negative and less than the "
+                         "max_pool window");
+    if (hasTiledPool()) {
+      if ((*shape)[2] % ph || (*shape)[3] % pw)
+        return emitOpError("convolution output ")
+               << (*shape)[2] << "x" << (*shape)[3]
+               << " is not a multiple of the max_pool window " << ph << "x"
+               << pw;
+      (*shape)[2] /= ph;
+      (*shape)[3] /= pw;
+    } else {
+      auto [sh, sw] = getPoolStride();
+      SmallVector<int64_t, 4> pads = getPoolPads();
+      int64_t h = (*shape)[2] + pads[0] + pads[2];
+      int64_t w = (*shape)[3] + pads[1] + pads[3];
+      if (h < ph || w < pw)
+        return emitOpError("max_pool window ")
+               << ph << "x" << pw << " does not fit in the padded "
+               << h << "x" << w << " convolution output";
+      (*shape)[2] = (h - ph) / sh + 1;
+      (*shape)[3] = (w - pw) / sw + 1;
+    }
   }
   if (resultType.getShape() != ArrayRef<int64_t>(*shape))
     return emitOpError("result shape ")

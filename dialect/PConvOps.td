@@ -29,11 +29,16 @@ def PConv_Conv2DOp : PConv_Op<"conv2d", [Pure, AttrSizedOperandSegments]> {
     `max(x, 0)` to every output before it is stored (fused activation); with
     `relu_max` (positive, and only with `relu`) also `min(x, relu_max)`: a
     clamped ReLU such as ReLU6. With `max_pool [ph, pw]` the result is
-    the max over non-overlapping `ph x pw` windows (stride = window, no
-    padding) of those activated outputs: a following max-pool computed in
-    registers before the store, so the full-resolution map is never
-    written (the conv's output height and width must be multiples of the
-    window; no `residual`, which would apply at the conv's resolution).
+    the max over `ph x pw` windows of those activated outputs: a following
+    max-pool computed before the store, so the full-resolution map is never
+    written (no `residual`, which would apply at the conv's resolution).
+    By default the windows do not overlap (stride = window, no padding; the
+    conv's output height and width must be multiples of the window);
+    `pool_strides [sh, sw]` (at most the window) and `pool_padding [top,
+    left, bottom, right]` (each less than the window; padded positions never
+    win, as in a pool over a -inf padded map) give overlapping windows such
+    as ResNet's 3x3 / 2 pool with padding 1: the result is
+    `(H + top + bottom - ph) / sh + 1` rows (floor), likewise columns.
 
     Example (2 filters, 2 input channels, filter 1 keeps only channel 0):
 
@@ -57,7 +62,9 @@ def PConv_Conv2DOp : PConv_Op<"conv2d", [Pure, AttrSizedOperandSegments]> {
     DenseI64ArrayAttr:$dilations,
     UnitAttr:$relu,
     OptionalAttr<F32Attr>:$relu_max,
-    OptionalAttr<DenseI64ArrayAttr>:$max_pool
+    OptionalAttr<DenseI64ArrayAttr>:$max_pool,
+    OptionalAttr<DenseI64ArrayAttr>:$pool_strides,
+    OptionalAttr<DenseI64ArrayAttr>:$pool_padding
   );
   let results = (outs 4DTensorOf<[F32]>:$result);
   let assemblyFormat = [{
@@ -66,6 +73,7 @@ def PConv_Conv2DOp : PConv_Op<"conv2d", [Pure, AttrSizedOperandSegments]> {
     `kernels` $kernel_patterns
     `strides` $strides `padding` $padding `dilations` $dilations
     (`relu` $relu^)? (`relu_max` $relu_max^)? (`max_pool` $max_pool^)?
+    (`pool_strides` $pool_strides^)? (`pool_padding` $pool_padding^)?
     attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
@@ -85,6 +93,26 @@ def PConv_Conv2DOp : PConv_Op<"conv2d", [Pure, AttrSizedOperandSegments]> {
       if (auto pool = getMaxPool(); pool && pool->size() == 2)
         return {(*pool)[0], (*pool)[1]};
       return {1, 1};
+    }
+    /// The fused max-pool's strides [sh, sw]: the window unless
+    /// `pool_strides` says otherwise.
+    std::pair<int64_t, int64_t> getPoolStride() {
+      if (auto st = getPoolStrides(); st && st->size() == 2)
+        return {(*st)[0], (*st)[1]};
+      return getPoolWindow();
+    }
+    /// The fused max-pool's padding [top, left, bottom, right]; zeros
+    /// without `pool_padding`.
+    ::llvm::SmallVector<int64_t, 4> getPoolPads() {
+      if (auto pad = getPoolPadding(); pad && pad->size() == 4)
+        return ::llvm::SmallVector<int64_t, 4>(*pad);
+      return {0, 0, 0, 0};
+    }
+    /// Whether the fused max-pool (if any) has non-overlapping windows that
+    /// tile the conv's output: stride = window, no padding.
+    bool hasTiledPool() {
+      return getPoolStride() == getPoolWindow() &&
+             ::llvm::all_of(getPoolPads(), [](int64_t p) { return p == 0; });
     }
   }];
 }

@@ -3,6 +3,7 @@
 #include "dialect/PConvOps.h"
 #include "passes/Passes.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
 
 namespace mlir {
@@ -149,35 +150,66 @@ static std::pair<Conv2DOp, Value> matchResidualAdd(linalg::GenericOp generic) {
   return {};
 }
 
-/// A max-pool the conv can take into its epilogue: `pool` reads the
-/// single-use result of a conv that has no residual and no pool yet, with
-/// non-overlapping windows (strides = window, dilations 1) tiling the
-/// conv's output exactly (no floor-dropped rows or columns), into an init
-/// filled with -inf (so the pool is the window max alone). Returns the conv
-/// and the window.
-static std::pair<Conv2DOp, SmallVector<int64_t, 2>>
-matchMaxPool(linalg::PoolingNchwMaxOp pool) {
-  auto conv = pool.getInputs()[0].getDefiningOp<Conv2DOp>();
-  if (!conv || !conv->hasOneUse() || conv.getResidual() || conv.getMaxPool())
-    return {};
+/// Whether `value` is a constant -inf.
+static bool isMinusInfinity(Value value) {
+  FloatAttr attr;
+  return value && matchPattern(value, m_Constant(&attr)) &&
+         attr.getValue().isInfinity() && attr.getValue().isNegative();
+}
+
+/// A max-pool the conv can take into its epilogue.
+struct PoolMatch {
+  Conv2DOp conv;
+  SmallVector<int64_t, 2> window, strides;
+  SmallVector<int64_t, 4> padding; // top, left, bottom, right
+  tensor::PadOp pad;               // the -inf padding, if any
+};
+
+/// `pool` reads the single-use result of a conv that has no residual and no
+/// pool yet, directly or through a single-use tensor.pad with -inf (rows and
+/// columns only, each less than the window), with dilations 1, strides at
+/// most the window, into an init filled with -inf (so the pool is the
+/// window max alone). Windows that do not overlap and are not padded must
+/// tile the conv's output exactly (no floor-dropped rows or columns).
+static std::optional<PoolMatch> matchMaxPool(linalg::PoolingNchwMaxOp pool) {
+  PoolMatch m;
+  Value input = pool.getInputs()[0];
+  m.padding.assign(4, 0);
+  if ((m.pad = input.getDefiningOp<tensor::PadOp>())) {
+    ArrayRef<int64_t> low = m.pad.getStaticLow(), high = m.pad.getStaticHigh();
+    if (!m.pad->hasOneUse() || !m.pad.getLow().empty() ||
+        !m.pad.getHigh().empty() || low.size() != 4 || low[0] || low[1] ||
+        high[0] || high[1] || !isMinusInfinity(m.pad.getConstantPaddingValue()))
+      return std::nullopt;
+    m.padding = {low[2], low[3], high[2], high[3]};
+    input = m.pad.getSource();
+  }
+  m.conv = input.getDefiningOp<Conv2DOp>();
+  if (!m.conv || !m.conv->hasOneUse() || m.conv.getResidual() ||
+      m.conv.getMaxPool())
+    return std::nullopt;
   auto window = dyn_cast<RankedTensorType>(pool.getInputs()[1].getType());
   if (!window || !window.hasStaticShape() || window.getRank() != 2)
-    return {};
-  SmallVector<int64_t, 2> size(window.getShape());
-  if (llvm::to_vector(pool.getStrides().getValues<int64_t>()) !=
-          ArrayRef<int64_t>(size) ||
+    return std::nullopt;
+  m.window.assign(window.getShape().begin(), window.getShape().end());
+  m.strides = llvm::to_vector(pool.getStrides().getValues<int64_t>());
+  if (m.strides.size() != 2 || m.strides[0] > m.window[0] ||
+      m.strides[1] > m.window[1] ||
       !llvm::all_of(pool.getDilations().getValues<int64_t>(),
-                    [](int64_t d) { return d == 1; }))
-    return {};
-  auto convType = conv.getResult().getType();
-  if (convType.getDimSize(2) % size[0] || convType.getDimSize(3) % size[1])
-    return {};
+                    [](int64_t d) { return d == 1; }) ||
+      m.padding[0] >= m.window[0] || m.padding[2] >= m.window[0] ||
+      m.padding[1] >= m.window[1] || m.padding[3] >= m.window[1])
+    return std::nullopt;
+  bool tiled = m.strides == m.window &&
+               llvm::all_of(m.padding, [](int64_t p) { return p == 0; });
+  auto convType = m.conv.getResult().getType();
+  if (tiled && (convType.getDimSize(2) % m.window[0] ||
+                convType.getDimSize(3) % m.window[1]))
+    return std::nullopt;
   auto fill = pool.getOutputs()[0].getDefiningOp<linalg::FillOp>();
-  FloatAttr init;
-  if (!fill || !matchPattern(fill.getInputs()[0], m_Constant(&init)) ||
-      !init.getValue().isInfinity() || !init.getValue().isNegative())
-    return {};
-  return {conv, size};
+  if (!fill || !isMinusInfinity(fill.getInputs()[0]))
+    return std::nullopt;
+  return m;
 }
 
 struct FuseActivationPass
@@ -235,15 +267,23 @@ struct FuseActivationPass
     getOperation().walk(
         [&](linalg::PoolingNchwMaxOp op) { pools.push_back(op); });
     for (linalg::PoolingNchwMaxOp pool : pools) {
-      auto [conv, window] = matchMaxPool(pool);
-      if (!conv)
+      std::optional<PoolMatch> m = matchMaxPool(pool);
+      if (!m)
         continue;
-      conv.setMaxPoolAttr(DenseI64ArrayAttr::get(&getContext(), window));
+      Conv2DOp conv = m->conv;
+      MLIRContext *ctx = &getContext();
+      conv.setMaxPoolAttr(DenseI64ArrayAttr::get(ctx, m->window));
+      if (m->strides != m->window)
+        conv.setPoolStridesAttr(DenseI64ArrayAttr::get(ctx, m->strides));
+      if (m->pad)
+        conv.setPoolPaddingAttr(DenseI64ArrayAttr::get(ctx, m->padding));
       conv.getResult().setType(
           cast<RankedTensorType>(pool.getResult(0).getType()));
       pool.getResult(0).replaceAllUsesWith(conv.getResult());
       auto fill = pool.getOutputs()[0].getDefiningOp<linalg::FillOp>();
       pool.erase();
+      if (m->pad)
+        m->pad.erase();
       if (fill && fill->use_empty())
         fill.erase();
       ++numPooled;

@@ -167,6 +167,9 @@ struct BandChain {
       return std::nullopt;
     BandChain chain;
     chain.convs.push_back(op);
+    // Bands map pooled rows to conv rows by the window: tiled pools only.
+    if (op.getMaxPool() && !op.hasTiledPool())
+      return std::nullopt;
     while (!chain.convs.back().getMaxPool()) {
       Conv2DOp last = chain.convs.back();
       ConvShape s = ConvShape::of(last);
@@ -175,6 +178,7 @@ struct BandChain {
       OpOperand *use = onlyLiveUse(last);
       auto next = use ? dyn_cast<Conv2DOp>(use->getOwner()) : Conv2DOp();
       if (!next || use->getOperandNumber() != 0 || !isBandable(next) ||
+          (next.getMaxPool() && !next.hasTiledPool()) ||
           next->getBlock() != op->getBlock())
         break;
       chain.convs.push_back(next);

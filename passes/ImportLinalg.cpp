@@ -350,7 +350,9 @@ struct ImportLinalgPass
         b.getDenseI64ArrayAttr(toVector("strides")),
         b.getDenseI64ArrayAttr(padding),
         b.getDenseI64ArrayAttr(toVector("dilations")), /*relu=*/UnitAttr(),
-        /*relu_max=*/FloatAttr(), /*max_pool=*/DenseI64ArrayAttr());
+        /*relu_max=*/FloatAttr(), /*max_pool=*/DenseI64ArrayAttr(),
+        /*pool_strides=*/DenseI64ArrayAttr(),
+        /*pool_padding=*/DenseI64ArrayAttr());
     conv->getResult(0).replaceAllUsesWith(op.getResult());
     conv->erase();
     if (denseImport)

@@ -579,7 +579,7 @@ struct OutputTile {
 /// blocks). Otherwise the pool is split off again (unfuseMaxPool).
 static bool poolsInRegisters(Conv2DOp op, const TileShape &tile) {
   auto [ph, pw] = op.getPoolWindow();
-  return ph == 2 && pw == 2 && !tile.pitch && !tile.flatten &&
+  return ph == 2 && pw == 2 && op.hasTiledPool() && !tile.pitch && !tile.flatten &&
          tile.rows % 2 == 0 && tile.vectorWidth % 2 == 0 &&
          tile.channelBlock >= op.getNumChannels();
 }
@@ -1627,6 +1627,199 @@ static LogicalResult lowerFilterLaneConv(Conv2DOp op, const TileShape &tile,
   return success();
 }
 
+/// Whether the dense lowering applies `op`'s fused max-pool in its epilogue
+/// (lowerPooledTasks): ResNet's stem, a dense conv whose 3x3 / 2 pool with
+/// padding 1 (top and left; bottom and right 0 or 1) would otherwise read a
+/// 3.2 MB map back after a -inf fill of its padded copy. Even output height
+/// and width (then the pool halves them and never reads the bottom and right
+/// padding), tiles of an even number of rows that cover the height exactly,
+/// one channel block, row form (neither pitched nor flat), no tail chunk.
+static bool poolsInEpilogue(Conv2DOp op, const TileShape &tile) {
+  if (!op.getMaxPool() || op.hasTiledPool() || !isDenseConv(op))
+    return false;
+  ConvShape s = ConvShape::of(op);
+  SmallVector<int64_t, 4> pads = op.getPoolPads();
+  return op.getPoolWindow() == std::make_pair<int64_t, int64_t>(3, 3) &&
+         op.getPoolStride() == std::make_pair<int64_t, int64_t>(2, 2) &&
+         pads[0] == 1 && pads[1] == 1 && pads[2] <= 1 && pads[3] <= 1 &&
+         s.outHeight % 2 == 0 && s.outWidth % 2 == 0 && tile.rows % 2 == 0 &&
+         tile.rowBlocks * tile.rows == s.outHeight && !tile.pitch &&
+         !tile.flatten && !tile.filterLanes && !tile.tailVectors &&
+         tile.channelBlock >= s.channels;
+}
+
+/// The task loop of a conv whose 3x3 / 2 max-pool (padding 1) is applied
+/// in its epilogue (poolsInEpilogue). Tasks are (image, filter block); each
+/// walks the whole map down, row block by row block: `tile` computes a
+/// register tile of the block's filters (the accumulators of filter j, row
+/// r, vector v at (j * R + r) * V + v), which is activated and stored into
+/// an L1 scratch of R + 1 conv rows per filter (row 0 carries the previous
+/// block's last row, column 0 is the pool's left padding, -inf); then each
+/// pair of rows is pooled: the vertical max of three scratch rows, the
+/// horizontal max of columns 2x, 2x + 1, 2x + 2 by even / odd lane
+/// shuffles, one (masked) vector store of `vw` pooled columns into `out`
+/// (N x F x OH / 2 x OW / 2, any view). The conv's full-resolution map is
+/// never written, the pool's padded copy never filled, and no row is
+/// computed twice.
+static void lowerPooledTasks(
+    OpBuilder &b, Location loc, Conv2DOp op, const TileShape &tile, Value out,
+    int64_t filterBlocks, Value zeroVec,
+    function_ref<SmallVector<Value>(OpBuilder &, Location, const OutputTile &,
+                                    Value, Value, Value, Value)>
+        computeTile) {
+  ConvShape s = ConvShape::of(op);
+  int64_t FB = tile.filterBlock, R = tile.rows, V = tile.vectors;
+  int64_t vw = tile.vectorWidth;
+  int64_t pooledWidth = s.outWidth / 2;
+  int64_t pooledVectors = llvm::divideCeil(pooledWidth, vw);
+  // Scratch columns: 1 + the tiles' columns, and the pool's reads up to
+  // 2 * vw * pooledVectors + vw + 2.
+  int64_t width = llvm::alignTo(
+      std::max(2 * vw * pooledVectors + 2 * vw,
+               1 + tile.chunks * V * vw),
+      vw);
+  auto vecType = cast<VectorType>(zeroVec.getType());
+  Type f32 = vecType.getElementType();
+  auto scratchType = MemRefType::get({1, FB, R + 1, width}, f32);
+  Value lowest = arith::ConstantOp::create(
+      b, loc, b.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
+  Value lowestVec = vector::BroadcastOp::create(b, loc, vecType, lowest);
+  Value reluMax;
+  if (std::optional<APFloat> max = op.getReluMax())
+    reluMax = vector::BroadcastOp::create(
+        b, loc, vecType,
+        arith::ConstantOp::create(b, loc,
+                                  b.getF32FloatAttr(max->convertToFloat())));
+  Value c0 = cIdx(b, loc, 0), c1 = cIdx(b, loc, 1);
+  SmallVector<int64_t> even, odd;
+  for (int64_t l = 0; l < vw; ++l) {
+    even.push_back(2 * l);
+    odd.push_back(2 * l + 1);
+  }
+  scf::ParallelOp::create(
+      b, loc, ValueRange{c0, c0},
+      ValueRange{cIdx(b, loc, s.batch), cIdx(b, loc, filterBlocks)},
+      ValueRange{c1, c1}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+        Value batch = ivs[0], filterBlock = ivs[1];
+        Value filter0 =
+            arith::MulIOp::create(b, loc, filterBlock, cIdx(b, loc, FB));
+        // On the heap (freed at the end of the task by the deallocation
+        // pipeline): a stack allocation in an OpenMP loop body would need an
+        // alloca scope, whose lowering splits the body's block.
+        Value scratch = memref::AllocOp::create(b, loc, scratchType,
+                                                b.getI64IntegerAttr(64));
+        auto at = [&](OpBuilder &b, int64_t j, int64_t row,
+                      int64_t col) -> SmallVector<Value> {
+          return {c0, cIdx(b, loc, j), cIdx(b, loc, row), cIdx(b, loc, col)};
+        };
+        // Above the first row and left of every row: the pool's padding.
+        for (int64_t j = 0; j < FB; ++j) {
+          for (int64_t col = 0; col < width; col += vw)
+            vector::StoreOp::create(b, loc, lowestVec, scratch,
+                                    at(b, j, 0, col));
+          for (int64_t row = 1; row <= R; ++row)
+            memref::StoreOp::create(b, loc, lowest, scratch,
+                                    at(b, j, row, 0));
+        }
+        // The tiles write rows 1 .. R from column 1 on.
+        Value tileView = memref::SubViewOp::create(
+            b, loc, scratch,
+            ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0),
+                                   b.getIndexAttr(1), b.getIndexAttr(1)},
+            ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(FB),
+                                   b.getIndexAttr(R),
+                                   b.getIndexAttr(width - 1)},
+            ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
+                                   b.getIndexAttr(1), b.getIndexAttr(1)});
+        auto rowLoop = scf::ForOp::create(b, loc, c0,
+                                          cIdx(b, loc, tile.rowBlocks), c1);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(rowLoop.getBody());
+        Value row0 = arith::MulIOp::create(b, loc, rowLoop.getInductionVar(),
+                                           cIdx(b, loc, R));
+        Value inRow0 =
+            arith::MulIOp::create(b, loc, row0, cIdx(b, loc, s.strides[0]));
+        auto chunkLoop =
+            scf::ForOp::create(b, loc, c0, cIdx(b, loc, tile.chunks), c1);
+        {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(chunkLoop.getBody());
+          TaskOrigin task;
+          task.batch = c0;
+          task.row0 = c0;
+          task.col0 = arith::MulIOp::create(b, loc, chunkLoop.getInductionVar(),
+                                            cIdx(b, loc, V * vw));
+          task.vectors = V;
+          task.mayBeLast = true;
+          OutputTile outTile(b, loc, tileView, task, tile,
+                             tile.rowBlocks * R, s.outWidth, zeroVec);
+          SmallVector<Value> acc = computeTile(b, loc, outTile, batch, inRow0,
+                                               task.col0, filterBlock);
+          for (Value &a : acc) {
+            if (op.getRelu())
+              a = activationMax(b, loc, a, zeroVec);
+            if (reluMax)
+              a = activationMin(b, loc, a, reluMax);
+          }
+          for (int64_t j = 0; j < FB; ++j)
+            outTile.store(b, cIdx(b, loc, j),
+                          ArrayRef<Value>(acc).slice(j * R * V, R * V));
+        }
+        // Pooled row pr of the block reads scratch rows 2 pr .. 2 pr + 2;
+        // pooled column x the scratch columns 2x .. 2x + 2.
+        Value pooledRow0 = arith::DivUIOp::create(b, loc, row0, cIdx(b, loc, 2));
+        for (int64_t j = 0; j < FB; ++j) {
+          Value filter = arith::AddIOp::create(b, loc, filter0, cIdx(b, loc, j));
+          for (int64_t pr = 0; pr < R / 2; ++pr) {
+            Value y = arith::AddIOp::create(b, loc, pooledRow0, cIdx(b, loc, pr));
+            for (int64_t m = 0; m < pooledVectors; ++m) {
+              // Columns 2 m vw + {0, vw, 2, vw + 2}, max over the 3 rows.
+              SmallVector<Value, 4> cols;
+              for (int64_t offset : {int64_t(0), vw, int64_t(2), vw + 2}) {
+                Value v;
+                for (int64_t k = 0; k < 3; ++k) {
+                  Value x = vector::LoadOp::create(
+                      b, loc, vecType, scratch,
+                      at(b, j, 2 * pr + k, 2 * m * vw + offset));
+                  v = v ? arith::MaximumFOp::create(b, loc, v, x).getResult()
+                        : x;
+                }
+                cols.push_back(v);
+              }
+              Value first =
+                  vector::ShuffleOp::create(b, loc, cols[0], cols[1], even);
+              Value second =
+                  vector::ShuffleOp::create(b, loc, cols[0], cols[1], odd);
+              Value third =
+                  vector::ShuffleOp::create(b, loc, cols[2], cols[3], even);
+              Value pooled = arith::MaximumFOp::create(
+                  b, loc, first,
+                  arith::MaximumFOp::create(b, loc, second, third));
+              SmallVector<Value, 4> index{batch, filter, y,
+                                          cIdx(b, loc, m * vw)};
+              int64_t lanes = std::min(vw, pooledWidth - m * vw);
+              if (lanes == vw) {
+                vector::StoreOp::create(b, loc, pooled, out, index);
+              } else {
+                Value mask = vector::ConstantMaskOp::create(
+                    b, loc, VectorType::get({vw}, b.getI1Type()),
+                    ArrayRef<int64_t>{lanes});
+                vector::MaskedStoreOp::create(b, loc, out, index, mask,
+                                              pooled);
+              }
+            }
+          }
+          // The block's last row is the next block's row 0.
+          for (int64_t col = 0; col < width; col += vw)
+            vector::StoreOp::create(
+                b, loc,
+                vector::LoadOp::create(b, loc, vecType, scratch,
+                                       at(b, j, R, col)),
+                scratch, at(b, j, 0, col));
+        }
+      });
+}
+
 /// A dense conv (every kernel kept, every tap): register tiles of
 /// filterBlock filters x R rows x V vectors; each input vector feeds the
 /// taps of all the block's filters, each broadcast weight all R x V output
@@ -1718,18 +1911,109 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile,
   // with them ResNet-50's 256 -> 256 3x3 at 14x14 ran 3.06 ms against 1.94.
   TapSource src = createTapSource(b, loc, op, s, tile, {}, inPadded);
   ConvOutput io = createConvOutput(b, loc, op, tile, outInto, outPadded);
-  Value streaming =
-      streamingCondition(b, loc, op, io.view, tile, blocks, streamingBytes);
+  Value streaming = poolsInEpilogue(op, tile)
+                        ? Value()
+                        : streamingCondition(b, loc, op, io.view, tile, blocks,
+                                             streamingBytes);
   streamed = bool(streaming);
   Value c1 = cIdx(b, loc, 1);
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
   Value zeroVec = vector::BroadcastOp::create(b, loc, vecType, zero);
 
+  // One register tile: where it reads and writes (the OutputTile), its
+  // input origin and its vectors per row.
+  struct TileOrigin {
+    const OutputTile &out;
+    Value batch, inRow0, col0;
+    int64_t vectors;
+  };
+  // The FMAs of one kernel (input channel ch, taps at `positions`, weights
+  // from `base` on) into the block's accumulators.
+  auto kernel = [&](OpBuilder &b, Location loc, const TileOrigin &at,
+                    Value ch, Value base, ArrayRef<int64_t> positions,
+                    ValueRange iter) {
+    TapLoads in{src, at.out, at.batch, ch, at.inRow0, at.col0, true, {}};
+    int64_t V = at.vectors;
+    SmallVector<Value> next(iter.begin(), iter.end());
+    for (int64_t t = 0; t < taps; ++t) {
+      int64_t dy = (positions[t] / kw) * dil[0];
+      int64_t dx = (positions[t] % kw) * dil[1];
+      for (int64_t j = 0; j < FB; ++j) {
+        Value wt = memref::LoadOp::create(
+            b, loc, weights,
+            ValueRange{arith::AddIOp::create(
+                b, loc, base, cIdx(b, loc, t * FB + j))});
+        Value w = vector::BroadcastOp::create(b, loc, vecType, wt);
+        for (int64_t r = 0; r < R; ++r)
+          for (int64_t v = 0; v < V; ++v) {
+            Value &a = next[(j * R + r) * V + v];
+            a = vector::FMAOp::create(
+                b, loc, in.get(b, loc, r * sh + dy, dx, v), w, a);
+          }
+      }
+    }
+    return next;
+  };
+  // A dense filter block's channels [begin, end) into `acc`: weights of
+  // (filter block, channel) start at (filterBlock * C + c) * taps * FB.
+  auto denseChannels = [&](OpBuilder &b, Location loc, const TileOrigin &at,
+                           Value filterBlock, Value begin, Value end,
+                           ValueRange acc) {
+    Value blockBase = arith::MulIOp::create(b, loc, filterBlock,
+                                            cIdx(b, loc, C * taps * FB));
+    auto channelLoop = scf::ForOp::create(
+        b, loc, begin, end, c1, acc,
+        [&](OpBuilder &b, Location loc, Value ch, ValueRange iter) {
+          Value base = arith::AddIOp::create(
+              b, loc, blockBase,
+              arith::MulIOp::create(b, loc, ch, cIdx(b, loc, taps * FB)));
+          scf::YieldOp::create(b, loc,
+                               kernel(b, loc, at, ch, base, positions, iter));
+        });
+    return SmallVector<Value>(channelLoop.getResults());
+  };
+  // The bias of filters [filter0, filter0 + FB), each broadcast to the
+  // R x V accumulators of its filter.
+  auto biasAccumulators = [&](OpBuilder &b, Location loc, Value filter0,
+                              int64_t V, SmallVectorImpl<Value> &filters) {
+    SmallVector<Value> fresh;
+    for (int64_t j = 0; j < FB; ++j) {
+      filters.push_back(
+          arith::AddIOp::create(b, loc, filter0, cIdx(b, loc, j)));
+      Value init = vector::BroadcastOp::create(
+          b, loc, vecType,
+          io.bias ? memref::LoadOp::create(b, loc, io.bias, filters.back())
+                        .getResult()
+                  : zero);
+      fresh.append(R * V, init);
+    }
+    return fresh;
+  };
+  int64_t filterBlocks = s.filters / FB;
+  if (poolsInEpilogue(op, tile)) {
+    lowerPooledTasks(b, loc, op, tile, io.view, filterBlocks, zeroVec,
+                     [&](OpBuilder &b, Location loc, const OutputTile &out,
+                         Value batch, Value inRow0, Value col0,
+                         Value filterBlock) {
+                       Value filter0 = arith::MulIOp::create(
+                           b, loc, filterBlock, cIdx(b, loc, FB));
+                       SmallVector<Value> filters;
+                       SmallVector<Value> acc = biasAccumulators(
+                           b, loc, filter0, tile.vectors, filters);
+                       return denseChannels(
+                           b, loc,
+                           TileOrigin{out, batch, inRow0, col0, tile.vectors},
+                           filterBlock, cIdx(b, loc, 0), cIdx(b, loc, C), acc);
+                     });
+    finishOutput(b, loc, op, tile, io.out, io.view);
+    return success();
+  }
+
   // Parallel tasks: (image, row block, column chunk, filter group), a
   // group being a run of whole filter blocks. Inside a task, channel blocks
   // outside and the group's filter blocks inside: the block's tile input
   // stays in L1 while every filter block uses it.
-  int64_t filterBlocks = s.filters / FB, groups = tile.groups;
+  int64_t groups = tile.groups;
   createTaskLoop(
       b, loc, s, tile, groups,
       [&](OpBuilder &b, Location loc, const TaskOrigin &task) {
@@ -1749,6 +2033,7 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile,
         outTile.streaming = streaming;
         if (writesCompact(op, tile))
           outTile.setCompact(tile.pitch, s.outHeight, s.outWidth);
+        TileOrigin origin{outTile, batch, inRow0, col0, V};
 
         OpBuilder::InsertionGuard guard(b);
         ChannelBlocks cb(b, loc, blocks, zero, zeroVec, op.getReluMax());
@@ -1762,17 +2047,9 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile,
         Value filterBlock = blockLoop.getInductionVar();
         Value filter0 =
             arith::MulIOp::create(b, loc, filterBlock, cIdx(b, loc, FB));
-        SmallVector<Value> filters, fresh;
-        for (int64_t j = 0; j < FB; ++j) {
-          filters.push_back(
-              arith::AddIOp::create(b, loc, filter0, cIdx(b, loc, j)));
-          Value init = vector::BroadcastOp::create(
-              b, loc, vecType,
-              io.bias ? memref::LoadOp::create(b, loc, io.bias, filters.back())
-                         .getResult()
-                   : zero);
-          fresh.append(R * V, init);
-        }
+        SmallVector<Value> filters;
+        SmallVector<Value> fresh =
+            biasAccumulators(b, loc, filter0, V, filters);
         SmallVector<Value> acc =
             cb.init(b, loc, fresh, [&](OpBuilder &b) {
               SmallVector<Value> partial;
@@ -1780,31 +2057,6 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile,
                 llvm::append_range(partial, outTile.load(b, f));
               return partial;
             });
-        // The FMAs of one kernel (input channel ch, taps at `positions`,
-        // weights from `base` on) into the block's accumulators.
-        auto kernel = [&](OpBuilder &b, Location loc, Value ch, Value base,
-                          ArrayRef<int64_t> positions, ValueRange iter) {
-          TapLoads in{src, outTile, batch, ch, inRow0, col0, true, {}};
-          SmallVector<Value> next(iter.begin(), iter.end());
-          for (int64_t t = 0; t < taps; ++t) {
-            int64_t dy = (positions[t] / kw) * dil[0];
-            int64_t dx = (positions[t] % kw) * dil[1];
-            for (int64_t j = 0; j < FB; ++j) {
-              Value wt = memref::LoadOp::create(
-                  b, loc, weights,
-                  ValueRange{arith::AddIOp::create(
-                      b, loc, base, cIdx(b, loc, t * FB + j))});
-              Value w = vector::BroadcastOp::create(b, loc, vecType, wt);
-              for (int64_t r = 0; r < R; ++r)
-                for (int64_t v = 0; v < V; ++v) {
-                  Value &a = next[(j * R + r) * V + v];
-                  a = vector::FMAOp::create(
-                      b, loc, in.get(b, loc, r * sh + dy, dx, v), w, a);
-                }
-            }
-          }
-          return next;
-        };
         if (shared) {
           // One loop per pattern over the block's kernels of that pattern;
           // kernel k's weights start at k * taps * FB.
@@ -1848,28 +2100,15 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile,
                       b, loc, k, cIdx(b, loc, taps * FB));
                   scf::YieldOp::create(
                       b, loc,
-                      kernel(b, loc, ch, base, op.getLibrary().getPattern(p),
-                             iter));
+                      kernel(b, loc, origin, ch, base,
+                             op.getLibrary().getPattern(p), iter));
                 });
             acc.assign(patternLoop.getResults().begin(),
                        patternLoop.getResults().end());
           }
         } else {
-          // Weights of (filter block, channel) start at
-          // (filterBlock * C + c) * taps * FB.
-          Value blockBase = arith::MulIOp::create(
-              b, loc, filterBlock, cIdx(b, loc, C * taps * FB));
-          auto channelLoop = scf::ForOp::create(
-              b, loc, channelBegin, channelEnd, c1, acc,
-              [&](OpBuilder &b, Location loc, Value ch, ValueRange iter) {
-                Value base = arith::AddIOp::create(
-                    b, loc, blockBase,
-                    arith::MulIOp::create(b, loc, ch, cIdx(b, loc, taps * FB)));
-                scf::YieldOp::create(b, loc,
-                                     kernel(b, loc, ch, base, positions, iter));
-              });
-          acc.assign(channelLoop.getResults().begin(),
-                     channelLoop.getResults().end());
+          acc = denseChannels(b, loc, origin, filterBlock, channelBegin,
+                              channelEnd, acc);
         }
         if (io.residual)
           cb.addInLast(b, loc, acc, [&](OpBuilder &b) {
@@ -1939,7 +2178,8 @@ struct LowerToVectorsPass
       Value inPadded = prePadded.lookup(op);
       // Only the pattern tiles pool in registers; elsewhere the conv is
       // computed whole and pooled by the pooling op split off it.
-      if (op.getMaxPool() && (dense || !poolsInRegisters(op, *tile)))
+      if (op.getMaxPool() && !(dense ? poolsInEpilogue(op, *tile)
+                                     : poolsInRegisters(op, *tile)))
         op = unfuseMaxPool(op);
       std::optional<PaddedGeometry> into;
       Conv2DOp consumer;

@@ -8,6 +8,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -20,13 +21,13 @@ using namespace mlir::pconv;
 
 ConvShape ConvShape::of(Conv2DOp op) {
   auto in = op.getInput().getType();
-  auto out = op.getResult().getType();
   ArrayRef<int64_t> kernel = op.getLibrary().getKernelShape();
-  auto [ph, pw] = op.getPoolWindow(); // the conv's output, before its pool
-  return {in.getDimSize(0),  in.getDimSize(1),  in.getDimSize(2),
-          in.getDimSize(3),  out.getDimSize(1), out.getDimSize(2) * ph,
-          out.getDimSize(3) * pw, kernel[0],    kernel[1],
-          op.getPadding(),   op.getStrides(),   op.getDilations()};
+  // The conv's output, before its pool (the verifier checked it exists).
+  SmallVector<int64_t, 4> out = *op.inferResultShape();
+  return {in.getDimSize(0), in.getDimSize(1), in.getDimSize(2),
+          in.getDimSize(3), out[1],           out[2],
+          out[3],           kernel[0],        kernel[1],
+          op.getPadding(),  op.getStrides(),  op.getDilations()};
 }
 
 SmallVector<int32_t> mlir::pconv::packedOffsets(ArrayRef<int8_t> ids,
@@ -601,7 +602,7 @@ FailureOr<TileShape> mlir::pconv::chooseTile(Conv2DOp op,
     // A fused 2 x 2 max-pool is applied to the tile's row pairs in
     // registers: an even row count where the budget allows one.
     if (op.getPoolWindow() == std::make_pair<int64_t, int64_t>(2, 2) &&
-        !t.pitch && t.rows % 2 && height % 2 == 0)
+        op.hasTiledPool() && !t.pitch && t.rows % 2 && height % 2 == 0)
       t.rows = t.rows > 1 ? t.rows - 1
                : 2 * t.vectors <= model.maxAccumulators ? 2
                                                          : 1;
@@ -744,13 +745,32 @@ Conv2DOp mlir::pconv::unfuseMaxPool(Conv2DOp op) {
   Location loc = op.getLoc();
   RankedTensorType pooledType = op.getResult().getType();
   Type f32 = pooledType.getElementType();
+  auto [sh, sw] = op.getPoolStride();
+  SmallVector<int64_t, 4> pads = op.getPoolPads();
   auto conv = cast<Conv2DOp>(b.clone(*op));
   conv.removeMaxPoolAttr();
+  conv.removePoolStridesAttr();
+  conv.removePoolPaddingAttr();
   conv.getResult().setType(RankedTensorType::get(
       {s.batch, s.filters, s.outHeight, s.outWidth}, f32));
   Value lowest = arith::ConstantOp::create(
       b, loc,
       b.getFloatAttr(f32, -std::numeric_limits<float>::infinity()));
+  // Padded positions never win: the pool reads a -inf padded map.
+  Value pooled = conv.getResult();
+  if (llvm::any_of(pads, [](int64_t p) { return p != 0; }))
+    pooled = tensor::PadOp::create(
+        b, loc,
+        RankedTensorType::get({s.batch, s.filters,
+                               s.outHeight + pads[0] + pads[2],
+                               s.outWidth + pads[1] + pads[3]},
+                              f32),
+        pooled,
+        getAsIndexOpFoldResult(b.getContext(),
+                               ArrayRef<int64_t>{0, 0, pads[0], pads[1]}),
+        getAsIndexOpFoldResult(b.getContext(),
+                               ArrayRef<int64_t>{0, 0, pads[2], pads[3]}),
+        lowest);
   Value init = linalg::FillOp::create(
                    b, loc, lowest,
                    tensor::EmptyOp::create(b, loc, pooledType.getShape(), f32)
@@ -759,8 +779,8 @@ Conv2DOp mlir::pconv::unfuseMaxPool(Conv2DOp op) {
   Value window =
       tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{ph, pw}, f32);
   auto pool = linalg::PoolingNchwMaxOp::create(
-      b, loc, TypeRange{pooledType}, ValueRange{conv.getResult(), window},
-      ValueRange{init}, b.getI64VectorAttr({ph, pw}),
+      b, loc, TypeRange{pooledType}, ValueRange{pooled, window},
+      ValueRange{init}, b.getI64VectorAttr({sh, sw}),
       b.getI64VectorAttr({1, 1}));
   op.getResult().replaceAllUsesWith(pool.getResult(0));
   op.erase();

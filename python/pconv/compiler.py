@@ -71,8 +71,9 @@ class CompileOptions:
         fuse_residual: add a residual block's shortcut in the epilogue of the
             conv that produces the other summand (``relu(conv(x) + shortcut)`` in
             one op, the conv's sum never stored and re-read).
-        fuse_pool: take a non-overlapping max-pool of a conv's result into the
-            conv (VGG's 2x2 / 2 pools): pattern tiles pool in registers and the
+        fuse_pool: take a max-pool of a conv's result into the conv (VGG's 2x2 /
+            2 pools: pattern tiles pool in registers; ResNet's 3x3 / 2 stem pool
+            with padding 1: the dense conv pools in its epilogue), so the
             full-resolution map is never written; elsewhere it is split off again.
         fold_batchnorm: fold eval-mode BatchNorm into the preceding conv before
             import (weights and bias), so it costs nothing at run time.

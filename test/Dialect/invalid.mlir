@@ -240,3 +240,50 @@ func.func @f(%x: tensor<1x1x6x6xf32>, %w: tensor<4xf32>, %r: tensor<1x1x2x2xf32>
          : (tensor<1x1x6x6xf32>, tensor<4xf32>, tensor<1x1x2x2xf32>) -> tensor<1x1x2x2xf32>
   return %y : tensor<1x1x2x2xf32>
 }
+
+// -----
+
+// Pool strides larger than the window would skip outputs.
+func.func @f(%x: tensor<1x1x10x10xf32>, %w: tensor<4xf32>) -> tensor<1x1x2x2xf32> {
+  // expected-error @+1 {{pool_strides expects two positive strides [h, w] no larger than the max_pool window}}
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1]
+         max_pool [2, 2] pool_strides [3, 3]
+         : (tensor<1x1x10x10xf32>, tensor<4xf32>) -> tensor<1x1x2x2xf32>
+  return %y : tensor<1x1x2x2xf32>
+}
+
+// -----
+
+// A window made only of padding would have no value to pool.
+func.func @f(%x: tensor<1x1x10x10xf32>, %w: tensor<4xf32>) -> tensor<1x1x5x5xf32> {
+  // expected-error @+1 {{pool_padding expects 4 values [top, left, bottom, right], each non-negative and less than the max_pool window}}
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1]
+         max_pool [3, 3] pool_strides [2, 2] pool_padding [3, 1, 1, 1]
+         : (tensor<1x1x10x10xf32>, tensor<4xf32>) -> tensor<1x1x5x5xf32>
+  return %y : tensor<1x1x5x5xf32>
+}
+
+// -----
+
+func.func @f(%x: tensor<1x1x10x10xf32>, %w: tensor<4xf32>) -> tensor<1x1x8x8xf32> {
+  // expected-error @+1 {{pool_strides and pool_padding require max_pool}}
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1]
+         pool_strides [2, 2]
+         : (tensor<1x1x10x10xf32>, tensor<4xf32>) -> tensor<1x1x8x8xf32>
+  return %y : tensor<1x1x8x8xf32>
+}
+
+// -----
+
+// Overlapping windows: (8 + 1 + 1 - 3) / 2 + 1 = 4 rows and columns.
+func.func @f(%x: tensor<1x1x10x10xf32>, %w: tensor<4xf32>) -> tensor<1x1x5x5xf32> {
+  // expected-error @+1 {{result shape 'tensor<1x1x5x5xf32>' does not match the expected shape 'tensor<1x1x4x4xf32>'}}
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1]
+         max_pool [3, 3] pool_strides [2, 2] pool_padding [1, 1, 1, 1]
+         : (tensor<1x1x10x10xf32>, tensor<4xf32>) -> tensor<1x1x5x5xf32>
+  return %y : tensor<1x1x5x5xf32>
+}

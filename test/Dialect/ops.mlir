@@ -44,6 +44,24 @@ func.func @fused_max_pool(%x: tensor<1x1x6x6xf32>, %w: tensor<4xf32>) -> tensor<
   return %y : tensor<1x1x2x2xf32>
 }
 
+// An overlapping 3x3 / 2 pool with padding 1 (ResNet's stem): an 8x8 conv
+// output pools to 4x4; without padding to 3x3.
+// CHECK-LABEL: func.func @fused_overlapping_max_pool
+// CHECK: relu max_pool [3, 3] pool_strides [2, 2] pool_padding [1, 1, 1, 1] : {{.*}} -> tensor<1x1x4x4xf32>
+// CHECK: max_pool [3, 3] pool_strides [2, 2] : {{.*}} -> tensor<1x1x3x3xf32>
+func.func @fused_overlapping_max_pool(%x: tensor<1x1x10x10xf32>, %w: tensor<4xf32>)
+    -> (tensor<1x1x4x4xf32>, tensor<1x1x3x3xf32>) {
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1] relu
+         max_pool [3, 3] pool_strides [2, 2] pool_padding [1, 1, 1, 1]
+         : (tensor<1x1x10x10xf32>, tensor<4xf32>) -> tensor<1x1x4x4xf32>
+  %z = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1]
+         max_pool [3, 3] pool_strides [2, 2]
+         : (tensor<1x1x10x10xf32>, tensor<4xf32>) -> tensor<1x1x3x3xf32>
+  return %y, %z : tensor<1x1x4x4xf32>, tensor<1x1x3x3xf32>
+}
+
 // A residual (the result's type) joins after the bias, before the ReLU;
 // with or without a bias.
 // CHECK-LABEL: func.func @residual

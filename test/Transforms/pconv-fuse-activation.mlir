@@ -257,24 +257,68 @@ func.func @max_pool(%x: tensor<1x1x10x10xf32>, %w: tensor<8xf32>) -> tensor<1x2x
 
 // -----
 
-// Not fused: overlapping windows (3x3 / 2), a window that leaves a row and a
-// column out (2x2 / 2 over 7x7), an init that is not -inf (it joins the max),
-// a conv with a residual (added at the conv's resolution).
+// Overlapping windows: ResNet's 3x3 / 2 pool over the -inf padded map (the
+// pad goes too: pool_padding), and a 3x3 / 2 pool without padding (the
+// last row and column are dropped by the floor, as in the pool).
+// CHECK-LABEL: func.func @max_pool_overlapping
+// CHECK: %[[P:.*]] = pconv.conv2d {{.*}} relu max_pool [3, 3] pool_strides [2, 2] pool_padding [1, 1, 1, 1] : {{.*}} -> tensor<1x1x4x4xf32>
+// CHECK: %[[Q:.*]] = pconv.conv2d {{.*}} max_pool [3, 3] pool_strides [2, 2] : {{.*}} -> tensor<1x1x3x3xf32>
+// CHECK-NOT: linalg.
+// CHECK-NOT: tensor.pad
+// CHECK: return %[[P]], %[[Q]]
+func.func @max_pool_overlapping(%x: tensor<1x1x10x10xf32>, %w: tensor<4xf32>)
+    -> (tensor<1x1x4x4xf32>, tensor<1x1x3x3xf32>) {
+  %ninf = arith.constant 0xFF800000 : f32
+  %zero = arith.constant 0.0 : f32
+  %a = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1] relu
+         : (tensor<1x1x10x10xf32>, tensor<4xf32>) -> tensor<1x1x8x8xf32>
+  %pad = tensor.pad %a low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%i: index, %j: index, %k: index, %l: index):
+    tensor.yield %ninf : f32
+  } : tensor<1x1x8x8xf32> to tensor<1x1x10x10xf32>
+  %e4 = tensor.empty() : tensor<1x1x4x4xf32>
+  %i4 = linalg.fill ins(%ninf : f32) outs(%e4 : tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32>
+  %w3 = tensor.empty() : tensor<3x3xf32>
+  %pa = linalg.pooling_nchw_max {dilations = dense<1> : vector<2xi64>, strides = dense<2> : vector<2xi64>}
+          ins(%pad, %w3 : tensor<1x1x10x10xf32>, tensor<3x3xf32>) outs(%i4 : tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32>
+  %b = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
+         kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1]
+         : (tensor<1x1x10x10xf32>, tensor<4xf32>) -> tensor<1x1x8x8xf32>
+  %e3 = tensor.empty() : tensor<1x1x3x3xf32>
+  %i3 = linalg.fill ins(%ninf : f32) outs(%e3 : tensor<1x1x3x3xf32>) -> tensor<1x1x3x3xf32>
+  %pb = linalg.pooling_nchw_max {dilations = dense<1> : vector<2xi64>, strides = dense<2> : vector<2xi64>}
+          ins(%b, %w3 : tensor<1x1x8x8xf32>, tensor<3x3xf32>) outs(%i3 : tensor<1x1x3x3xf32>) -> tensor<1x1x3x3xf32>
+  return %pa, %pb : tensor<1x1x4x4xf32>, tensor<1x1x3x3xf32>
+}
+
+// -----
+
+// Not fused: a pool over a zero-padded map (the zeros join the max), a
+// window that leaves a row and a column out (2x2 / 2 over 7x7), an init that
+// is not -inf (it joins the max), a conv with a residual (added at the conv's
+// resolution).
 // CHECK-LABEL: func.func @max_pool_not_fused
 // CHECK-NOT: max_pool
 // CHECK-COUNT-4: linalg.pooling_nchw_max
 func.func @max_pool_not_fused(%x: tensor<1x1x10x10xf32>, %x9: tensor<1x1x9x9xf32>, %w: tensor<4xf32>, %res: tensor<1x1x8x8xf32>)
-    -> (tensor<1x1x3x3xf32>, tensor<1x1x3x3xf32>, tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>) {
+    -> (tensor<1x1x4x4xf32>, tensor<1x1x3x3xf32>, tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>) {
   %ninf = arith.constant 0xFF800000 : f32
   %zero = arith.constant 0.0 : f32
   %a = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
          kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1]
          : (tensor<1x1x10x10xf32>, tensor<4xf32>) -> tensor<1x1x8x8xf32>
-  %e3 = tensor.empty() : tensor<1x1x3x3xf32>
-  %i3 = linalg.fill ins(%ninf : f32) outs(%e3 : tensor<1x1x3x3xf32>) -> tensor<1x1x3x3xf32>
+  %pad = tensor.pad %a low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%i: index, %j: index, %k: index, %l: index):
+    tensor.yield %zero : f32
+  } : tensor<1x1x8x8xf32> to tensor<1x1x10x10xf32>
+  %ea = tensor.empty() : tensor<1x1x4x4xf32>
+  %ia = linalg.fill ins(%ninf : f32) outs(%ea : tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32>
   %w3 = tensor.empty() : tensor<3x3xf32>
   %pa = linalg.pooling_nchw_max {dilations = dense<1> : vector<2xi64>, strides = dense<2> : vector<2xi64>}
-          ins(%a, %w3 : tensor<1x1x8x8xf32>, tensor<3x3xf32>) outs(%i3 : tensor<1x1x3x3xf32>) -> tensor<1x1x3x3xf32>
+          ins(%pad, %w3 : tensor<1x1x10x10xf32>, tensor<3x3xf32>) outs(%ia : tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32>
+  %e3 = tensor.empty() : tensor<1x1x3x3xf32>
+  %i3 = linalg.fill ins(%ninf : f32) outs(%e3 : tensor<1x1x3x3xf32>) -> tensor<1x1x3x3xf32>
   %b = pconv.conv2d %x9, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5]]>
          kernels dense<0> : tensor<1x1xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1]
          : (tensor<1x1x9x9xf32>, tensor<4xf32>) -> tensor<1x1x7x7xf32>
@@ -294,5 +338,5 @@ func.func @max_pool_not_fused(%x: tensor<1x1x10x10xf32>, %x9: tensor<1x1x9x9xf32
   %i4 = linalg.fill ins(%ninf : f32) outs(%e4 : tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32>
   %pd = linalg.pooling_nchw_max {dilations = dense<1> : vector<2xi64>, strides = dense<2> : vector<2xi64>}
           ins(%d, %w2 : tensor<1x1x8x8xf32>, tensor<2x2xf32>) outs(%i4 : tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32>
-  return %pa, %pb, %pc, %pd : tensor<1x1x3x3xf32>, tensor<1x1x3x3xf32>, tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>
+  return %pa, %pb, %pc, %pd : tensor<1x1x4x4xf32>, tensor<1x1x3x3xf32>, tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>
 }

@@ -356,7 +356,8 @@ def _pooled_cnn():
     width 16 one vector of 16 lanes or two of 8 per row), on a 12x20 map
     with ReLU6 (a masked last vector at 8 and 16 lanes), on a 6x6 map
     without an activation (the pitched form: the pool is split off again),
-    and a 3x3 / 2 pool that stays a pool; batch 2."""
+    and a 3x3 / 2 pool (overlapping windows: fused, then split off again by
+    the pattern lowering); batch 2."""
     import random
 
     from pconv.testing import apply_random_patterns, random_library
@@ -385,9 +386,10 @@ def test_max_pool_fused_into_the_conv_epilogue(vector_width):
     x = torch.randn(*shape, generator=torch.Generator().manual_seed(8))
     ref = model(x).detach().numpy()
     art = pconv.compile(model, (x,), vector_width=vector_width)
-    # Four 2x2 / 2 pools fused, the overlapping 3x3 / 2 one left alone.
-    assert art.stats["pooled_convs"] == 4, art.stages["pconv"]
-    assert art.stages["pconv"].count("linalg.pooling_nchw_max") == 1
+    # Four 2x2 / 2 pools fused, and the overlapping 3x3 / 2 one.
+    assert art.stats["pooled_convs"] == 5, art.stages["pconv"]
+    assert "pool_strides [2, 2]" in art.stages["pconv"]
+    assert art.stages["pconv"].count("linalg.pooling_nchw_max") == 0
     np.testing.assert_allclose(art.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
     off = pconv.compile(model, (x,), vector_width=vector_width, fuse_pool=False)
     assert off.stats["pooled_convs"] == 0
@@ -673,7 +675,16 @@ def test_module_called_twice_shares_its_weights():
 @pytest.mark.aarch64
 @pytest.mark.skipif(not HAS_QEMU, reason="needs qemu-aarch64 and the AArch64 cross compiler")
 def test_max_pool_fused_aarch64():
-    assert _matches_on_aarch64(*_pooled_cnn(), seed=9).stats["pooled_convs"] == 4
+    assert _matches_on_aarch64(*_pooled_cnn(), seed=9).stats["pooled_convs"] == 5
+
+
+@pytest.mark.aarch64
+@pytest.mark.skipif(not HAS_QEMU, reason="needs qemu-aarch64 and the AArch64 cross compiler")
+def test_stem_pool_in_the_epilogue_aarch64():
+    """ResNet's stem with its 3x3 / 2 pool in the conv's epilogue, NEON's 4
+    lanes (a pooled row of 16 columns: 4 vectors), batch 1."""
+    art = _matches_on_aarch64(_stem_cnn("relu", True), (1, 3, 64, 64), seed=10)
+    assert art.stats["pooled_convs"] == 1
 
 
 @pytest.mark.aarch64
@@ -1246,3 +1257,63 @@ def test_streaming_stores_match(vector_width, threads, last, monkeypatch):
 def test_streaming_bytes_is_checked():
     with pytest.raises(ValueError, match="streaming_bytes"):
         pconv.CompileOptions(streaming_bytes=-1)
+
+
+def _stem_cnn(activation: str, bias: bool):
+    """ResNet's stem: a 7x7 / 2 conv (3 -> 24), its activation, the 3x3 / 2
+    max-pool with padding 1, then a residual block on the pooled map (a
+    3x3 conv reading it zero-padded, the pooled map added back): the pooled
+    output is written into that conv's padded input and read as a residual
+    view. Without an activation the pool sees negative values, so the
+    padding must never win."""
+    torch.manual_seed(73)
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stem = nn.Conv2d(3, 24, 7, 2, 3, bias=bias)
+            self.pool = nn.MaxPool2d(3, 2, 1)
+            self.conv = nn.Conv2d(24, 24, 3, 1, 1)
+
+        def forward(self, x):
+            y = self.stem(x)
+            if activation == "relu":
+                y = torch.relu(y)
+            elif activation == "relu6":
+                y = nn.functional.relu6(y)
+            y = self.pool(y)
+            return torch.relu(self.conv(y) + y)
+
+    return Net().eval()
+
+
+@pytest.mark.parametrize("vector_width", [16, 8])
+@pytest.mark.parametrize("activation,bias,shape,epilogue", [
+    ("relu", True, (1, 3, 64, 64), True),     # pooled rows of 16: whole vectors
+    ("relu6", False, (2, 3, 56, 56), True),   # 14 pooled columns: masked stores; batch 2
+    ("none", True, (1, 3, 128, 128), True),   # negative values meet the -inf padding
+    ("relu", True, (1, 3, 30, 30), False),    # 15x15 conv output: the pool is split off
+    ("none", True, (1, 3, 40, 40), False),    # 20 columns: a tail chunk, split off
+])
+def test_stem_pool_in_the_epilogue(vector_width, activation, bias, shape, epilogue):
+    """A dense conv followed by a 3x3 / 2 max-pool with padding 1 takes the
+    pool into its epilogue (pconv-fuse-activation, pool_strides /
+    pool_padding) and, where the conv's output is even, computes it there
+    (no pooling region left); elsewhere the pool is split off again. Outputs
+    match PyTorch's either way. Against the pool left unfused: with the
+    epilogue no region fills a padded map or pools (and there are fewer
+    regions); the split-off pool leaves as many regions as before."""
+    model = _stem_cnn(activation, bias)
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(74))
+    art = pconv.compile(model, (x,), vector_width=vector_width)
+    assert art.stats["pooled_convs"] == 1
+    np.testing.assert_allclose(art.load()(x.numpy()), model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
+    unfused = pconv.compile(model, (x,), vector_width=vector_width, fuse_pool=False)
+    assert unfused.stats["pooled_convs"] == 0
+    if not epilogue:
+        assert len(art.regions) == len(unfused.regions), (art.regions, unfused.regions)
+    else:
+        assert len(art.regions) < len(unfused.regions), (art.regions, unfused.regions)
+        pooling = {"tensor.pad", "linalg.fill", "linalg.pooling_nchw_max"}
+        assert not [r for r in art.regions if r["op"] in pooling], art.regions
