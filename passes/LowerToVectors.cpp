@@ -1672,8 +1672,8 @@ static void lowerPooledTasks(
   int64_t vw = tile.vectorWidth;
   int64_t pooledWidth = s.outWidth / 2;
   int64_t pooledVectors = llvm::divideCeil(pooledWidth, vw);
-  // Scratch columns: 1 + the tiles' columns, and the pool's reads up to
-  // 2 * vw * pooledVectors + vw + 2.
+  // Scratch columns: 1 + the tiles' columns, and the pool's last read
+  // (column 2 vw pooledVectors + 1) in whole vectors.
   int64_t width = llvm::alignTo(
       std::max(2 * vw * pooledVectors + 2 * vw,
                1 + tile.chunks * V * vw),
