@@ -338,7 +338,14 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
       kernels visit input channels in no order the hardware prefetcher
       follows, so each kernel prefetches into L1 the tile input rows of the
       kernel that many schedule entries ahead (per-kernel patterns at stride
-      1 on a row-form padded copy; shared-kernel blocks at any stride);
+      1 on a row-form padded copy; shared-kernel blocks at any stride).
+      Weights that come from memory on every call are prefetched too (any
+      non-zero `prefetch-distance`): a pattern conv whose kept weights reach
+      half of `row-block-bytes` prefetches its weight stream and channel
+      table 1 KiB ahead of each kernel (the hardware prefetcher restarts at
+      every 4 KiB page), and a filter-lane 1x1 conv's runs after a group's
+      first prefetch the next group's weights into L2, one line per channel
+      iteration;
     - streaming stores (`streaming-bytes`, 4 MiB by default): a conv whose
       result the function returns (nothing else reads it), of at least that
       many bytes, in rows of whole vectors, with one channel block and not
@@ -438,7 +445,8 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
            "The L2 share a task re-reads. Pattern convs: fewer rows per "
            "tile while one row block's padded input rows over all channels "
            "exceed it; filter-lane 1x1 convs: more filter groups while a "
-           "group's weights exceed half of it; 0: no limit">,
+           "group's weights exceed an eighth of it; pattern convs whose "
+           "kept weights reach half of it prefetch them; 0: no limit">,
     Option<"minTasks", "min-tasks", "unsigned", /*default=*/"32",
            "Parallel tasks to aim for (filter groups are added until reached)">,
     Option<"denseCacheBytes", "dense-cache-bytes", "unsigned", /*default=*/"24576",
@@ -594,7 +602,8 @@ def ChooseTilesPass : Pass<"pconv-choose-tiles", "ModuleOp"> {
     B channels of tile input fit `cache-bytes` (all channels when 0, the
     default), and G filter groups give at
     least `min-tasks` parallel tasks (filter-lane 1x1 convs: also enough
-    groups that a group's weights fit half of `row-block-bytes`). A `pconv.tile` already on an op is
+    groups that a group's weights fit an eighth of `row-block-bytes`, the
+    next group's weights being prefetched beside them). A `pconv.tile` already on an op is
     kept (missing fields are filled in). Dense convs and convs whose
     filters share their kernels in blocks (see `pconv-lower-to-vectors`)
     also get `filter_block` (for the latter it divides the block), and their
@@ -630,7 +639,7 @@ def ChooseTilesPass : Pass<"pconv-choose-tiles", "ModuleOp"> {
            "The L2 share a task re-reads. Pattern convs: fewer rows per "
            "tile while one row block's padded input rows over all channels "
            "exceed it; filter-lane 1x1 convs: more filter groups while a "
-           "group's weights exceed half of it; 0: no limit">,
+           "group's weights exceed an eighth of it; 0: no limit">,
     Option<"minTasks", "min-tasks", "unsigned", /*default=*/"32",
            "Parallel tasks to aim for">,
     Option<"denseCacheBytes", "dense-cache-bytes", "unsigned", /*default=*/"24576",

@@ -124,7 +124,10 @@ class CompileOptions:
             a filter's kernels visit channels in no order the hardware
             prefetcher follows. Per-kernel patterns at stride 1 (VGG-16's layers
             0.91-0.97x the time, the whole network 0.97x; stride 2 ran slower
-            with it) and shared-kernel blocks; 0 turns it off.
+            with it) and shared-kernel blocks. Any non-zero value also prefetches
+            weights that come from memory on every call (pattern convs with at
+            least 512 KiB of kept weights, filter-lane 1x1 convs' next filter
+            group; ResNet-50 0.97x the time); 0 turns all of it off.
         band_rows: a chain of convs whose intermediate maps (each at least
             ``band_min_bytes``) feed only the next conv (VGG-16's first two, 12.8 MB
             at 224x224) runs band by band of at most this many output rows of its

@@ -61,19 +61,20 @@ func.func @dense_1x1_7x7(%x: tensor<1x128x7x7xf32>) -> tensor<1x64x7x7xf32> {
 // -----
 
 // Filter-lane runs of pixels each read all of their group's weights: enough
-// groups that a group's weights take at most half of `row-block-bytes`. 128 x
-// 512 weights are 256 KiB: 4 groups for 32 tasks by default (64 KiB each),
-// 8 within 64 KiB (half of 65536 bytes would be 32 KiB per group).
+// groups that a group's weights take at most an eighth of `row-block-bytes`
+// (the next group's weights are prefetched beside them). 128 x 2048 weights
+// are 1 MiB: 8 groups of 128 KiB by default (4 would do for 32 tasks of 9
+// runs), and within 65536 bytes one 64-filter block per group, 32 groups.
 // CHECK-LABEL: func.func @dense_1x1_7x7_groups
-// CHECK: filter_groups = 4 : i64, filter_lanes = 1 : i64, rows = 6 : i64, vectors = 4 : i64
+// CHECK: filter_groups = 8 : i64, filter_lanes = 1 : i64, rows = 6 : i64, vectors = 4 : i64
 // WEIGHTS-LABEL: func.func @dense_1x1_7x7_groups
-// WEIGHTS: filter_groups = 8 : i64, filter_lanes = 1 : i64, rows = 6 : i64, vectors = 4 : i64
-func.func @dense_1x1_7x7_groups(%x: tensor<1x128x7x7xf32>) -> tensor<1x512x7x7xf32> {
-  %w = arith.constant dense<0.5> : tensor<65536xf32>
+// WEIGHTS: filter_groups = 32 : i64, filter_lanes = 1 : i64, rows = 6 : i64, vectors = 4 : i64
+func.func @dense_1x1_7x7_groups(%x: tensor<1x128x7x7xf32>) -> tensor<1x2048x7x7xf32> {
+  %w = arith.constant dense<0.5> : tensor<262144xf32>
   %y = pconv.conv2d %x, %w library #pconv.patterns<1x1, taps = 1, [[0]]>
-         kernels dense<0> : tensor<512x128xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1]
-         : (tensor<1x128x7x7xf32>, tensor<65536xf32>) -> tensor<1x512x7x7xf32>
-  return %y : tensor<1x512x7x7xf32>
+         kernels dense<0> : tensor<2048x128xi8> strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1]
+         : (tensor<1x128x7x7xf32>, tensor<262144xf32>) -> tensor<1x2048x7x7xf32>
+  return %y : tensor<1x2048x7x7xf32>
 }
 
 // -----

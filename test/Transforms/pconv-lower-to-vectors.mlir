@@ -10,6 +10,7 @@
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8 write-padded=false},canonicalize))' | FileCheck %s --check-prefix=COPY
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8}))' | FileCheck %s --check-prefix=PREFETCH
 // RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8 prefetch-distance=0}))' | FileCheck %s --check-prefix=NOPREFETCH
+// RUN: pconv-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(pconv-lower-to-vectors{vector-width=8 row-block-bytes=128}))' | FileCheck %s --check-prefix=STREAM
 
 // 6 output columns in one 8-lane vector (V = 1), R = 6 rows per tile (the
 // model allows 16 accumulators: all 6 rows in one block); the tile's 6
@@ -44,9 +45,10 @@
 // loops), plus 3 loads making the shifted copies; @write_padded_dense 141
 // loads and 384 FMAs (dense tiles of 16 accumulators: 2 filters x 8 rows x
 // 1 vector); @write_padded_residual 167 loads and 192 FMAs (three convs);
-// @dense_1x1_stride3 1 load (and 1 masked) for 16 FMAs.
-// LOADS: 726
-// FMAS: 1294
+// @dense_1x1_stride3 1 load (and 1 masked) for 16 FMAs; @weight_stream 53
+// loads and 64 FMAs.
+// LOADS: 779
+// FMAS: 1358
 // The padded input has room for one whole tile of 6 rows (+2 halo rows);
 // with shifted-copies it is copied once per column shift (3 copies of 8
 // columns), so every tap load is an aligned vector; by default (NOSHIFT) the
@@ -512,6 +514,20 @@ func.func @shared_blocks(%x: tensor<1x3x6x6xf32>) -> tensor<1x4x6x6xf32> {
 // padded with zero rows to 8 (3 stages) and stored masked. Tasks are
 // (image, filter group, run): runs inner, so consecutive tasks reuse a
 // group's weights.
+// Runs after a group's first prefetch the next group's weights into L2,
+// one line per channel iteration (run r from line (r - 1) x the run's
+// iterations on, clamped to the last weight: this conv has one group).
+// PREFETCH-LABEL: func.func @dense_1x1_filter_lanes
+// PREFETCH: scf.for
+// PREFETCH: arith.muli %{{.*}}, %c16{{.*}} : index
+// PREFETCH: arith.minui %{{.*}}, %c511{{.*}} : index
+// PREFETCH: %[[LATER:.*]] = arith.cmpi ne, %{{.*}}, %c0{{.*}} : index
+// PREFETCH: scf.if %[[LATER]] {
+// PREFETCH-NEXT: memref.prefetch %{{.*}}[%{{.*}}], read, locality<3>, data : memref<512xf32>
+// PREFETCH: vector.load
+// NOPREFETCH-LABEL: func.func @dense_1x1_filter_lanes
+// NOPREFETCH-NOT: memref.prefetch
+// NOPREFETCH: return
 // CHECK-LABEL: func.func @dense_1x1_filter_lanes
 // CHECK: scf.parallel {{.*}} to (%{{.*}}, %{{.*}}, %c2)
 // CHECK: scf.if
@@ -692,4 +708,32 @@ func.func @write_padded_residual(%x: tensor<1x2x8x8xf32>, %w: tensor<16xf32>) ->
          kernels dense<[[0, 1], [1, 0]]> : tensor<2x2xi8> strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1] relu
          : (tensor<1x2x8x8xf32>, tensor<16xf32>, tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
   return %r : tensor<1x2x8x8xf32>
+}
+
+// -----
+
+// Kept weights of at least half `row-block-bytes` (here 4 kernels x 4 taps
+// = 64 bytes of 128) come from memory on every call, one stream in schedule
+// order: each kernel prefetches the weights and the channel table 1 KiB
+// ahead (clamped to the last of the 4 entries). Below that (the default
+// 1 MiB), no weight prefetches.
+// STREAM-LABEL: func.func @weight_stream
+// STREAM: scf.for %[[E:[a-z0-9]+]] = {{.*}} -> (vector<8xf32>
+// STREAM: %[[W:.*]] = arith.addi %[[E]], %c64 : index
+// STREAM: %[[WC:.*]] = arith.minui %[[W]], %c3{{.*}} : index
+// STREAM: %[[WO:.*]] = arith.muli %[[WC]], %c4{{.*}} : index
+// STREAM: memref.prefetch %{{.*}}[%[[WO]]], read, locality<3>, data : memref<16xf32>
+// STREAM: %[[C:.*]] = arith.addi %[[E]], %c256 : index
+// STREAM: %[[CC:.*]] = arith.minui %[[C]], %c3{{.*}} : index
+// STREAM: memref.prefetch %{{.*}}[%[[CC]]], read, locality<3>, data : memref<4xi32>
+// STREAM: vector.fma
+// PREFETCH-LABEL: func.func @weight_stream
+// PREFETCH-NOT: memref.prefetch %{{.*}}[%{{.*}}], read, locality<3>, data : memref<16xf32>
+// PREFETCH: return
+func.func @weight_stream(%x: tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32> {
+  %w = arith.constant dense<[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0]> : tensor<16xf32>
+  %y = pconv.conv2d %x, %w library #pconv.patterns<3x3, taps = 4, [[1, 3, 4, 5], [3, 4, 5, 7]]>
+         kernels dense<[[0, 1], [1, 0]]> : tensor<2x2xi8> strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1] relu
+         : (tensor<1x2x8x8xf32>, tensor<16xf32>) -> tensor<1x2x8x8xf32>
+  return %y : tensor<1x2x8x8xf32>
 }

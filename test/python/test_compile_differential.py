@@ -1127,6 +1127,61 @@ def test_filter_lanes_aarch64():
     _matches_on_aarch64(*_filter_lanes_cnn(), seed=73)
 
 
+def test_weight_streams_are_prefetched():
+    """Weights that come from memory on every call are prefetched, and the
+    results stay PyTorch's: a 1x1 conv at 7 x 7 with 1 MiB of weights takes
+    filters along the lanes in 8 groups of 128 KiB (an eighth of the L2
+    share, so the next group fits beside), each group's later runs
+    prefetching the next group's weights (the last group's clamped to the
+    last weight); a 3x3 pattern conv whose kept weights reach half the L2
+    share (256 -> 512 at 1/2 kept: 1 MiB) prefetches its weight stream and
+    channel table ahead, a small one (64 -> 64) does not; with
+    prefetch_distance=0 there are no prefetches and the same results."""
+    import random
+
+    from pconv.testing import apply_random_patterns, random_library
+
+    torch.manual_seed(81)
+    nn = torch.nn
+
+    class Lanes(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = nn.Conv2d(256, 1024, 1)
+            self.skip = nn.Conv2d(256, 1024, 1, bias=False)
+
+        def forward(self, x):
+            return torch.relu(self.a(x) + self.skip(x))
+
+    lanes = Lanes().eval()
+    x = torch.randn(1, 256, 7, 7)
+    ref = lanes(x).detach().numpy()
+    for distance in (4, 0):
+        art = pconv.compile(lanes, (x,), prefetch_distance=distance)
+        assert ("llvm.intr.prefetch" in art.stages["llvm"]) == (distance > 0), distance
+        np.testing.assert_allclose(art.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
+    from pconv.toolchain import tool
+
+    tiles = subprocess.run([tool("pconv-opt"), "-",
+                            "--pass-pipeline=builtin.module(pconv-choose-tiles)"],
+                           input=art.stages["pconv"], capture_output=True, text=True, check=True).stdout
+    assert tiles.count("filter_groups = 8 : i64, filter_lanes = 1") == 2, tiles[-2000:]
+
+    rng = random.Random(82)
+    library = random_library(rng, k=8)
+    for channels, filters, prefetched in ((256, 512, True), (64, 64, False)):
+        conv = nn.Conv2d(channels, filters, 3, padding=1)
+        apply_random_patterns(conv, library, rng, keep=0.5)
+        model = nn.Sequential(conv, nn.ReLU()).eval()
+        x = torch.randn(1, channels, 7, 7)
+        ref = model(x).detach().numpy()
+        for distance in (4, 0):
+            art = pconv.compile(model, (x,), prefetch_distance=distance)
+            assert ("llvm.intr.prefetch" in art.stages["llvm"]) == (prefetched and distance > 0), \
+                (channels, distance)
+            np.testing.assert_allclose(art.load()(x.numpy()), ref, rtol=RTOL, atol=ATOL)
+
+
 def test_tuner_offers_filter_lane_tiles(tmp_path, monkeypatch):
     """Dense 1x1 convs whose filters fill vectors get filters-along-lanes
     candidates (6 fields, the last 1); a winning one reaches the lowering
