@@ -702,14 +702,20 @@ static void prefetchTileInput(OpBuilder &b, Location loc, const TapSource &src,
   }
 }
 
+/// The entry `distance` after `entry` in a table of `size` entries, clamped
+/// to the last one.
+static Value entryAhead(OpBuilder &b, Location loc, int64_t size, Value entry,
+                        int64_t distance) {
+  return arith::MinUIOp::create(
+      b, loc, arith::AddIOp::create(b, loc, entry, cIdx(b, loc, distance)),
+      cIdx(b, loc, size - 1));
+}
+
 /// The input channel of the kernel `distance` entries after `entry` in a
 /// channel table of `size` entries (the last entry's past the end).
 static Value channelAhead(OpBuilder &b, Location loc, Value table, int64_t size,
                           Value entry, int64_t distance) {
-  Value ahead = arith::MinUIOp::create(
-      b, loc, arith::AddIOp::create(b, loc, entry, cIdx(b, loc, distance)),
-      cIdx(b, loc, size - 1));
-  return loadIndex(b, loc, table, ahead);
+  return loadIndex(b, loc, table, entryAhead(b, loc, size, entry, distance));
 }
 
 /// N x F x H x W `buffer` viewed as N x F x 1 x (H * W) (no copy).
@@ -1302,14 +1308,10 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
                                prefetchDistance),
                   inRow0, col0, rowSpan, V, vw, kw, dil[1]);
             if (prefetchWeights) {
-              auto ahead = [&](int64_t entries) -> Value {
-                return arith::MinUIOp::create(
-                    b, loc,
-                    arith::AddIOp::create(b, loc, entry, cIdx(b, loc, entries)),
-                    cIdx(b, loc, numEntries - 1));
-              };
               Value w = arith::MulIOp::create(
-                  b, loc, ahead(kWeightPrefetchBytes / (4 * taps)),
+                  b, loc,
+                  entryAhead(b, loc, numEntries, entry,
+                             kWeightPrefetchBytes / (4 * taps)),
                   cIdx(b, loc, taps));
               memref::PrefetchOp::create(b, loc, weights, ValueRange{w},
                                          /*isWrite=*/false,
@@ -1317,7 +1319,8 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
                                          /*isDataCache=*/true);
               memref::PrefetchOp::create(
                   b, loc, tables.channel,
-                  ValueRange{ahead(kWeightPrefetchBytes / 4)},
+                  ValueRange{entryAhead(b, loc, numEntries, entry,
+                                        kWeightPrefetchBytes / 4)},
                   /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
             }
             Value offset =
@@ -1566,11 +1569,19 @@ static LogicalResult lowerFilterLaneConv(Conv2DOp op, const TileShape &tile,
         // line. With groups sized for two in L2 (chooseFilterLaneTile),
         // ResNet-50 (same-process A/B, the whole network): 0.978x /
         // 0.975x the time at 1 / 2 threads, MobileNet-V2 0.976x / 0.995x.
-        auto prefetchGroupAhead = [&](OpBuilder &b, Location loc, Value run,
-                                      Value block, Value ch) {
-          Value iters = arith::MulIOp::create(
+        // Per task: the channel iterations of a run, where the next group's
+        // weights start.
+        bool prefetching = prefetchNextGroup && runs > 1;
+        Value iters, nextWeights;
+        if (prefetching) {
+          iters = arith::MulIOp::create(
               b, loc, arith::SubIOp::create(b, loc, groupEnd, groupBegin),
               cIdx(b, loc, C));
+          nextWeights =
+              arith::MulIOp::create(b, loc, groupEnd, cIdx(b, loc, C * FB));
+        }
+        auto prefetchGroupAhead = [&](OpBuilder &b, Location loc, Value run,
+                                      Value block, Value ch) {
           Value iter = arith::AddIOp::create(
               b, loc,
               arith::MulIOp::create(
@@ -1585,8 +1596,7 @@ static LogicalResult lowerFilterLaneConv(Conv2DOp op, const TileShape &tile,
           Value at = arith::MinUIOp::create(
               b, loc,
               arith::AddIOp::create(
-                  b, loc,
-                  arith::MulIOp::create(b, loc, groupEnd, cIdx(b, loc, C * FB)),
+                  b, loc, nextWeights,
                   arith::MulIOp::create(b, loc, line,
                                         cIdx(b, loc, kLineFloats))),
               cIdx(b, loc, F * C - 1));
@@ -1629,7 +1639,7 @@ static LogicalResult lowerFilterLaneConv(Conv2DOp op, const TileShape &tile,
                 Value base = arith::AddIOp::create(
                     b, loc, blockBase,
                     arith::MulIOp::create(b, loc, ch, cIdx(b, loc, FB)));
-                if (prefetchNextGroup && runs > 1)
+                if (prefetching)
                   prefetchGroupAhead(b, loc, run, blockLoop.getInductionVar(),
                                      ch);
                 SmallVector<Value> w;
