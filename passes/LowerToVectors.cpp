@@ -305,6 +305,16 @@ struct OutputTile {
   /// Whether store() writes whole vectors with streaming stores (an i1 of
   /// streamingCondition()); null: never.
   Value streaming;
+  /// Halo writes (setHalo; null: none): `out` is the interior of `padded`,
+  /// a zero-padded buffer, at (halo.top, halo.left), and each store of a
+  /// filter's tile also zeroes the halo beside its rows: left of them in
+  /// the first column chunk, right of them in the last (the i1s), the rows
+  /// above and below the interior in the first chunk's tiles that hold
+  /// the first and the last row. The halo's lines are then written by the
+  /// thread that writes the rows next to them, and no fill runs before.
+  Value padded;
+  HaloGeometry halo{};
+  Value firstChunk, lastChunk;
   /// Compact mode (setCompact; 0: off): the tile is one row of V vectors
   /// over the whole flat grid `compactPitch` wide (grid position q = y *
   /// compactPitch + x), and `out` is the N x F x OH x OW output itself.
@@ -353,6 +363,50 @@ struct OutputTile {
     compactPitch = gridPitch;
     outHeight = height;
     outWidth = width;
+  }
+
+  void setHalo(OpBuilder &b, Value paddedBuffer, const HaloGeometry &g,
+               const TaskOrigin &task, const TileShape &tile) {
+    padded = paddedBuffer;
+    halo = g;
+    auto flag = [&](bool value) -> Value {
+      return arith::ConstantIntOp::create(b, loc, value, 1);
+    };
+    auto chunkAt = [&](int64_t col) -> Value {
+      return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, task.col0,
+                                   cIdx(b, loc, col));
+    };
+    firstChunk = tile.chunks == 1 ? flag(true) : chunkAt(0);
+    lastChunk = tile.chunks == 1  ? flag(true)
+                : task.mayBeLast  ? chunkAt(tile.lastChunkStart())
+                                  : flag(false);
+  }
+
+  /// The halo beside output row `row` of `filter` (setHalo).
+  void storeRowHalo(OpBuilder &b, Value filter, Value row) const {
+    fillRowHalo(b, loc, padded, zeroVec, batch, filter,
+                arith::AddIOp::create(b, loc, row, cIdx(b, loc, halo.top)),
+                halo, firstChunk, lastChunk);
+  }
+
+  /// The halo rows above and below the interior, if this tile (first
+  /// chunk) holds output row `first` == 0 / `last` >= the last row.
+  void storeEdgeRows(OpBuilder &b, Value filter, Value first,
+                     Value last) const {
+    Value atTop = arith::AndIOp::create(
+        b, loc, firstChunk,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, first,
+                              cIdx(b, loc, 0)));
+    buildIf(b, loc, atTop, [&](OpBuilder &b) {
+      fillEdgeRows(b, loc, padded, zeroVec, batch, filter, halo, true);
+    });
+    Value atBottom = arith::AndIOp::create(
+        b, loc, firstChunk,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, last,
+                              cIdx(b, loc, halo.height - 1)));
+    buildIf(b, loc, atBottom, [&](OpBuilder &b) {
+      fillEdgeRows(b, loc, padded, zeroVec, batch, filter, halo, false);
+    });
   }
 
   /// A run of grid vector v's lanes [lane0, lane0 + length) that holds
@@ -501,8 +555,12 @@ struct OutputTile {
   }
 
   void store(OpBuilder &b, Value filter, ArrayRef<Value> acc) const {
-    if (compactPitch)
-      return storeCompact(b, filter, acc);
+    if (compactPitch) {
+      storeCompact(b, filter, acc);
+      if (padded) // the compact tile is the whole plane
+        fillPlaneHalo(b, loc, padded, zeroVec, batch, filter, halo);
+      return;
+    }
     for (int64_t r = 0; r < R; ++r)
       perRow(b, r, false, [&](OpBuilder &b) {
         for (int64_t v = 0; v < V; ++v) {
@@ -513,8 +571,12 @@ struct OutputTile {
             vector::MaskedStoreOp::create(b, loc, out, idx, masks[v],
                                           acc[r * V + v]);
         }
+        if (padded)
+          storeRowHalo(b, filter, rows[r]);
         return SmallVector<Value>();
       });
+    if (padded)
+      storeEdgeRows(b, filter, rows.front(), rows.back());
   }
 
   /// Stores the max over the 2 x 2 windows of the tile (R even, the tile at
@@ -567,8 +629,13 @@ struct OutputTile {
               vector::CreateMaskOp::create(b, loc, maskType, ValueRange{lanes}),
               pooled);
         }
+        if (padded)
+          storeRowHalo(b, filter, row);
         return SmallVector<Value>();
       });
+    if (padded)
+      storeEdgeRows(b, filter, arith::DivUIOp::create(b, loc, rows.front(), c2),
+                    arith::DivUIOp::create(b, loc, rows[R - 2], c2));
   }
 };
 
@@ -791,12 +858,13 @@ static std::pair<Value, Value> createOutput(OpBuilder &b, Location loc,
   auto resultType = op.getResult().getType();
   Value out;
   if (into) {
-    // Written straight into the consumer's zero-padded input: its halo
-    // zeroed here, the tiles write the interior (a strided view).
+    // Written straight into the consumer's zero-padded input: the tiles
+    // write the interior (a strided view) and the halo beside it.
     int64_t n = resultType.getDimSize(0), f = resultType.getDimSize(1);
     int64_t h = resultType.getDimSize(2), w = resultType.getDimSize(3);
-    *padded = createZeroHaloBuffer(b, loc, n, f, h, w, into->hp, into->wp,
-                                   into->top, into->left, tile.vectorWidth);
+    *padded = memref::AllocOp::create(
+        b, loc, MemRefType::get({n, f, into->hp, into->wp}, b.getF32Type()),
+        b.getI64IntegerAttr(64));
     out = memref::SubViewOp::create(
         b, loc, *padded,
         ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0),
@@ -843,6 +911,11 @@ static std::pair<Value, Value> createOutput(OpBuilder &b, Location loc,
 struct ConvOutput {
   Value out, view, bias, residual;
   int64_t height, width; // H', W'
+  /// Written into a consumer's zero-padded input (createOutput's `into`):
+  /// that buffer, whose halo the tiles write (OutputTile::setHalo), and
+  /// where `out` lies in it; null otherwise.
+  Value padded;
+  HaloGeometry halo{};
 };
 
 static ConvOutput createConvOutput(OpBuilder &b, Location loc, Conv2DOp op,
@@ -852,6 +925,12 @@ static ConvOutput createConvOutput(OpBuilder &b, Location loc, Conv2DOp op,
   ConvOutput o;
   std::tie(o.out, o.view) =
       createOutput(b, loc, op, tile, o.height, o.width, into, padded);
+  if (into) {
+    auto type = op.getResult().getType();
+    o.padded = *padded;
+    o.halo = HaloGeometry{into->top, into->left, type.getDimSize(2),
+                          type.getDimSize(3)};
+  }
   o.bias = op.getBias() ? toReadOnlyBuffer(b, loc, op.getBias()) : Value();
   o.residual = createResidualView(b, loc, op, tile);
   return o;
@@ -952,7 +1031,8 @@ createTaskLoop(OpBuilder &b, Location loc, const ConvShape &s,
 /// x < OW columns of the flat grid `view` into the result `out` (adding the
 /// residual and applying the activation there, if the op has a residual).
 static void finishOutput(OpBuilder &b, Location loc, Conv2DOp op,
-                         const TileShape &tile, Value out, Value view) {
+                         const TileShape &tile, const ConvOutput &io) {
+  Value out = io.out, view = io.view;
   if (tile.pitch && !writesCompact(op, tile)) {
     auto type = cast<MemRefType>(out.getType());
     Value residual =
@@ -1003,6 +1083,8 @@ static void finishOutput(OpBuilder &b, Location loc, Conv2DOp op,
                 }
                 vector::MaskedStoreOp::create(b, loc, out, at, mask, v);
               });
+          if (io.padded)
+            fillPlaneHalo(b, loc, io.padded, zeroVec, nf[0], nf[1], io.halo);
         });
   }
   replaceWithOutputBuffer(b, op, out);
@@ -1232,6 +1314,8 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
         arith::AddIOp::create(b, loc, task.group, c1));
     OutputTile outTile(b, loc, io.view, task, tile, io.height, io.width, zeroVec);
     outTile.streaming = streaming;
+    if (io.padded)
+      outTile.setHalo(b, io.padded, io.halo, task, tile);
     if (writesCompact(op, tile))
       outTile.setCompact(tile.pitch, s.outHeight, s.outWidth);
 
@@ -1406,7 +1490,7 @@ static LogicalResult lowerPatternConv(Conv2DOp op, const TileShape &tile,
         taskBody(b, loc, task, true);
       });
 
-  finishOutput(b, loc, op, tile, io.out, io.view);
+  finishOutput(b, loc, op, tile, io);
   return success();
 }
 
@@ -1720,7 +1804,7 @@ static LogicalResult lowerFilterLaneConv(Conv2DOp op, const TileShape &tile,
         body(b, loc, tile.rows);
       });
 
-  finishOutput(b, loc, op, tile, io.out, io.view);
+  finishOutput(b, loc, op, tile, io);
   return success();
 }
 
@@ -1759,12 +1843,13 @@ static bool poolsInEpilogue(Conv2DOp op, const TileShape &tile) {
 /// never written, the pool's padded copy never filled, and no row is
 /// computed twice.
 static void lowerPooledTasks(
-    OpBuilder &b, Location loc, Conv2DOp op, const TileShape &tile, Value out,
-    int64_t filterBlocks, Value zeroVec,
+    OpBuilder &b, Location loc, Conv2DOp op, const TileShape &tile,
+    const ConvOutput &io, int64_t filterBlocks, Value zeroVec,
     function_ref<SmallVector<Value>(OpBuilder &, Location, const OutputTile &,
                                     Value, Value, Value, Value)>
         computeTile) {
   ConvShape s = ConvShape::of(op);
+  Value out = io.view;
   int64_t FB = tile.filterBlock, R = tile.rows, V = tile.vectors;
   int64_t vw = tile.vectorWidth;
   int64_t pooledWidth = s.outWidth / 2;
@@ -1809,6 +1894,15 @@ static void lowerPooledTasks(
                       int64_t col) -> SmallVector<Value> {
           return {c0, cIdx(b, loc, j), cIdx(b, loc, row), cIdx(b, loc, col)};
         };
+        // Written into a padded buffer: the halo rows above and below
+        // the block's planes (each pooled row's sides follow its stores).
+        for (int64_t j = 0; io.padded && j < FB; ++j) {
+          Value filter =
+              arith::AddIOp::create(b, loc, filter0, cIdx(b, loc, j));
+          for (bool above : {true, false})
+            fillEdgeRows(b, loc, io.padded, zeroVec, batch, filter, io.halo,
+                         above);
+        }
         // Above the first row and left of every row: the pool's padding.
         for (int64_t j = 0; j < FB; ++j) {
           for (int64_t col = 0; col < width; col += vw)
@@ -1904,6 +1998,13 @@ static void lowerPooledTasks(
                 vector::MaskedStoreOp::create(b, loc, out, index, mask,
                                               pooled);
               }
+            }
+            if (io.padded) {
+              Value yes = arith::ConstantIntOp::create(b, loc, 1, 1);
+              fillRowHalo(
+                  b, loc, io.padded, zeroVec, batch, filter,
+                  arith::AddIOp::create(b, loc, y, cIdx(b, loc, io.halo.top)),
+                  io.halo, yes, yes);
             }
           }
           // The block's last row is the next block's row 0.
@@ -2088,7 +2189,7 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile,
   };
   int64_t filterBlocks = s.filters / FB;
   if (poolsInEpilogue(op, tile)) {
-    lowerPooledTasks(b, loc, op, tile, io.view, filterBlocks, zeroVec,
+    lowerPooledTasks(b, loc, op, tile, io, filterBlocks, zeroVec,
                      [&](OpBuilder &b, Location loc, const OutputTile &out,
                          Value batch, Value inRow0, Value col0,
                          Value filterBlock) {
@@ -2102,7 +2203,7 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile,
                            TileOrigin{out, batch, inRow0, col0, tile.vectors},
                            filterBlock, cIdx(b, loc, 0), cIdx(b, loc, C), acc);
                      });
-    finishOutput(b, loc, op, tile, io.out, io.view);
+    finishOutput(b, loc, op, tile, io);
     return success();
   }
 
@@ -2128,6 +2229,8 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile,
             groupBound(arith::AddIOp::create(b, loc, task.group, c1));
         OutputTile outTile(b, loc, io.view, task, tile, io.height, io.width, zeroVec);
         outTile.streaming = streaming;
+        if (io.padded)
+          outTile.setHalo(b, io.padded, io.halo, task, tile);
         if (writesCompact(op, tile))
           outTile.setCompact(tile.pitch, s.outHeight, s.outWidth);
         TileOrigin origin{outTile, batch, inRow0, col0, V};
@@ -2221,7 +2324,7 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile,
                         ArrayRef<Value>(acc).slice(j * R * V, R * V));
       });
 
-  finishOutput(b, loc, op, tile, io.out, io.view);
+  finishOutput(b, loc, op, tile, io);
   return success();
 }
 

@@ -985,6 +985,81 @@ Value mlir::pconv::createSubsampledCopy(OpBuilder &b, Location loc,
   return flat;
 }
 
+void mlir::pconv::fillColumns(OpBuilder &b, Location loc, Value padded,
+                              Value fill, Value batch, Value channel,
+                              Value row, int64_t from, int64_t to) {
+  int64_t lanes = cast<VectorType>(fill.getType()).getNumElements();
+  for (int64_t col = from; col < to; col += lanes) {
+    Value mask = vector::CreateMaskOp::create(
+        b, loc, VectorType::get({lanes}, b.getI1Type()),
+        ValueRange{cIdx(b, loc, std::min(lanes, to - col))});
+    vector::MaskedStoreOp::create(
+        b, loc, padded, ValueRange{batch, channel, row, cIdx(b, loc, col)},
+        mask, fill);
+  }
+}
+
+void mlir::pconv::buildIf(OpBuilder &b, Location loc, Value cond,
+                          function_ref<void(OpBuilder &)> body) {
+  if (std::optional<int64_t> c = getConstantIntValue(cond)) {
+    if (*c)
+      body(b);
+    return;
+  }
+  auto ifOp = scf::IfOp::create(b, loc, TypeRange(), cond, false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+  body(b);
+}
+
+void mlir::pconv::fillRowHalo(OpBuilder &b, Location loc, Value padded,
+                              Value fill, Value batch, Value channel,
+                              Value row, const HaloGeometry &g,
+                              Value leftSide, Value rightSide) {
+  int64_t paddedWidth = cast<MemRefType>(padded.getType()).getDimSize(3);
+  if (g.left > 0)
+    buildIf(b, loc, leftSide, [&](OpBuilder &b) {
+      fillColumns(b, loc, padded, fill, batch, channel, row, 0, g.left);
+    });
+  if (g.left + g.width < paddedWidth)
+    buildIf(b, loc, rightSide, [&](OpBuilder &b) {
+      fillColumns(b, loc, padded, fill, batch, channel, row, g.left + g.width,
+                  paddedWidth);
+    });
+}
+
+void mlir::pconv::fillEdgeRows(OpBuilder &b, Location loc, Value padded,
+                               Value fill, Value batch, Value channel,
+                               const HaloGeometry &g, bool above) {
+  auto type = cast<MemRefType>(padded.getType());
+  int64_t from = above ? 0 : g.top + g.height;
+  int64_t to = above ? g.top : type.getDimSize(2);
+  if (from >= to)
+    return;
+  scf::ForOp::create(
+      b, loc, cIdx(b, loc, from), cIdx(b, loc, to), cIdx(b, loc, 1),
+      ValueRange{}, [&](OpBuilder &b, Location loc, Value row, ValueRange) {
+        fillColumns(b, loc, padded, fill, batch, channel, row, 0,
+                    type.getDimSize(3));
+        scf::YieldOp::create(b, loc);
+      });
+}
+
+void mlir::pconv::fillPlaneHalo(OpBuilder &b, Location loc, Value padded,
+                                Value fill, Value batch, Value channel,
+                                const HaloGeometry &g) {
+  fillEdgeRows(b, loc, padded, fill, batch, channel, g, /*above=*/true);
+  Value yes = arith::ConstantIntOp::create(b, loc, 1, 1);
+  scf::ForOp::create(
+      b, loc, cIdx(b, loc, g.top), cIdx(b, loc, g.top + g.height),
+      cIdx(b, loc, 1), ValueRange{},
+      [&](OpBuilder &b, Location loc, Value row, ValueRange) {
+        fillRowHalo(b, loc, padded, fill, batch, channel, row, g, yes, yes);
+        scf::YieldOp::create(b, loc);
+      });
+  fillEdgeRows(b, loc, padded, fill, batch, channel, g, /*above=*/false);
+}
+
 void mlir::pconv::fillHalo(OpBuilder &b, Location loc, Value padded,
                            Value value, int64_t h, int64_t w, int64_t top,
                            int64_t left, int64_t lanes) {
@@ -1002,20 +1077,6 @@ void mlir::pconv::fillHalo(OpBuilder &b, Location loc, Value padded,
   scf::ParallelOp::create(
       b, loc, ValueRange{c0, c0}, ValueRange{cIdx(b, loc, n), cIdx(b, loc, c)},
       ValueRange{c1, c1}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
-        // Vectors at columns from, from + lanes, ... < to (the last one
-        // masked at `to`).
-        auto fillColumns = [&](OpBuilder &b, Value row, int64_t from,
-                               int64_t to) {
-          for (int64_t col = from; col < to; col += lanes) {
-            Value mask = vector::CreateMaskOp::create(
-                b, loc, VectorType::get({lanes}, b.getI1Type()),
-                ValueRange{cIdx(b, loc, std::min(lanes, to - col))});
-            vector::MaskedStoreOp::create(b, loc, padded,
-                                          ValueRange{ivs[0], ivs[1], row,
-                                                     cIdx(b, loc, col)},
-                                          mask, fillVector);
-          }
-        };
         scf::ForOp::create(
             b, loc, c0, cIdx(b, loc, paddedHeight), c1, ValueRange{},
             [&](OpBuilder &b, Location loc, Value row, ValueRange) {
@@ -1025,35 +1086,24 @@ void mlir::pconv::fillHalo(OpBuilder &b, Location loc, Value padded,
                                         row, cIdx(b, loc, top)),
                   arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
                                         row, cIdx(b, loc, top + h)));
+              auto columns = [&](OpBuilder &b, int64_t from, int64_t to) {
+                fillColumns(b, loc, padded, fillVector, ivs[0], ivs[1], row,
+                            from, to);
+              };
               scf::IfOp::create(
                   b, loc, inside,
                   [&](OpBuilder &b, Location loc) {
-                    fillColumns(b, row, 0, left);
-                    fillColumns(b, row, left + w, paddedWidth);
+                    columns(b, 0, left);
+                    columns(b, left + w, paddedWidth);
                     scf::YieldOp::create(b, loc);
                   },
                   [&](OpBuilder &b, Location loc) {
-                    fillColumns(b, row, 0, paddedWidth);
+                    columns(b, 0, paddedWidth);
                     scf::YieldOp::create(b, loc);
                   });
               scf::YieldOp::create(b, loc);
             });
       });
-}
-
-Value mlir::pconv::createZeroHaloBuffer(OpBuilder &b, Location loc, int64_t n,
-                                        int64_t c, int64_t h, int64_t w,
-                                        int64_t paddedHeight,
-                                        int64_t paddedWidthValue, int64_t top,
-                                        int64_t left, int64_t lanes) {
-  Type f32 = b.getF32Type();
-  Value padded = memref::AllocOp::create(
-      b, loc, MemRefType::get({n, c, paddedHeight, paddedWidthValue}, f32),
-      b.getI64IntegerAttr(64));
-  fillHalo(b, loc, padded,
-           arith::ConstantOp::create(b, loc, b.getFloatAttr(f32, 0)), h, w,
-           top, left, lanes);
-  return padded;
 }
 
 Value mlir::pconv::createZeroPaddedCopy(OpBuilder &b, Location loc,

@@ -270,19 +270,45 @@ int64_t paddedWidth(int64_t width, int64_t left, int64_t minWidth,
 /// The lowering allocates it, the tile model counts its bytes.
 int64_t paddedPhaseWidth(const ConvShape &s, const TileShape &t);
 
+/// Where a producer's H x W output lies in a padded N x C x PH x PW buffer:
+/// rows [top, top + height), columns [left, left + width); the rest is halo.
+struct HaloGeometry {
+  int64_t top, left, height, width;
+};
+
+/// Builds `body` under `cond` (an i1): inline where it is a constant true,
+/// nothing where it is a constant false, else in an scf.if.
+void buildIf(OpBuilder &b, Location loc, Value cond,
+             function_ref<void(OpBuilder &)> body);
+
+/// Stores `fill` (a vector) over columns [from, to) of row `row` of plane
+/// (batch, channel) of `padded`, one vector at a time, the last masked.
+void fillColumns(OpBuilder &b, Location loc, Value padded, Value fill,
+                 Value batch, Value channel, Value row, int64_t from,
+                 int64_t to);
+
+/// Stores `fill` over the halo columns of row `row` (padded coordinates,
+/// inside the interior's rows) of plane (batch, channel): left of the
+/// interior if `leftSide`, right of it if `rightSide` (i1 values).
+void fillRowHalo(OpBuilder &b, Location loc, Value padded, Value fill,
+                 Value batch, Value channel, Value row, const HaloGeometry &g,
+                 Value leftSide, Value rightSide);
+
+/// Stores `fill` over the whole rows of plane (batch, channel) above the
+/// interior (`above`) or below it (`!above`).
+void fillEdgeRows(OpBuilder &b, Location loc, Value padded, Value fill,
+                  Value batch, Value channel, const HaloGeometry &g,
+                  bool above);
+
+/// Stores `fill` over the whole halo of plane (batch, channel).
+void fillPlaneHalo(OpBuilder &b, Location loc, Value padded, Value fill,
+                   Value batch, Value channel, const HaloGeometry &g);
+
 /// Writes `value` (a scalar) into all of `padded` (a static N x C x PH x PW
 /// memref) but its H x W interior at (top, left), which a producer writes:
 /// parallel over (N, C), `lanes`-wide (masked) vector stores row by row.
 void fillHalo(OpBuilder &b, Location loc, Value padded, Value value, int64_t h,
               int64_t w, int64_t top, int64_t left, int64_t lanes);
-
-/// Allocates an N x C x `paddedHeight` x `paddedWidth` buffer and zeroes all
-/// of it but the H x W interior at (top, left), which a producer then writes
-/// (fillHalo).
-Value createZeroHaloBuffer(OpBuilder &b, Location loc, int64_t n, int64_t c,
-                           int64_t h, int64_t w, int64_t paddedHeight,
-                           int64_t paddedWidth, int64_t top, int64_t left,
-                           int64_t lanes);
 
 /// Allocates an N x C x `paddedHeight` x `paddedWidth` buffer holding `source`
 /// (a memref N x C x H x W) at row `top`, column `left`, zeros elsewhere. The

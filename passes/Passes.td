@@ -322,7 +322,12 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
       position x / s), so the taps of consecutive outputs stay contiguous
       vectors at any stride; partial output vectors use masked stores;
       unless its producer (a conv, pattern or dense, with no other user)
-      wrote its output straight into that buffer (`write-padded`);
+      wrote its output straight into that buffer (`write-padded`): then
+      the producer's tiles also write the buffer's halo beside the rows
+      they store (left of a row in the first column chunk, right of it in
+      the last, the rows above and below the map in the tiles holding its
+      first and last rows), so no fill runs first and the thread that
+      writes a row writes the halo lines it shares;
     - cache blocking (off by default; `cache-bytes` or `pconv.tile`): input
       channels are cut into blocks whose tile input rows fit `cache-bytes`; a
       task runs block by block, and inside a block
@@ -488,7 +493,8 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
     Option<"writePadded", "write-padded", "bool", /*default=*/"true",
            "A conv (pattern or dense) whose result feeds one stride-1 "
            "conv that reads a row-form zero-padded copy of its input writes "
-           "its output into that padded buffer directly (its halo zeroed), "
+           "its output into that padded buffer directly (its tiles zero "
+           "the halo beside their rows), "
            "and the consumer skips the copy; later convs that add the result "
            "as their residual (not on a flat 1x1 row) read the buffer's "
            "interior in place">,
@@ -736,7 +742,8 @@ def FoldPadCopiesPass : Pass<"pconv-fold-pad-copies", "func::FuncOp"> {
     one scalar (`linalg.fill`, or a `linalg.map`/`linalg.generic` yielding
     a value defined outside it) becomes a loop parallel over (N, C) storing
     `vector-width`-lane vectors into the halo rows and columns only
-    (`pconv-lower-to-vectors`' zero halos are built the same way).
+    (`pconv-lower-to-vectors`' producers write their consumers' zero halos
+    with the same stores, row by row from their tiles).
     `pconv-to-llvm` leaves it off: on ResNet's stem (its 64 x 112 x 112 map
     written into the max pool's -inf-padded 114 x 114 buffer) the halo-only
     fill stored ~2% of the 3.3 MB and saved ~125 us, but the stem conv's

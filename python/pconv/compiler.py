@@ -100,8 +100,8 @@ class CompileOptions:
             deinterleaved) instead of first copying it into a padded buffer.
         write_padded: a conv (pattern or dense) whose result only feeds a
             stride-1 conv that reads a zero-padded copy of it writes straight
-            into that padded buffer (halo zeroed once), and the consumer copies
-            nothing.
+            into that padded buffer (its tiles zero the halo beside the rows
+            they write), and the consumer copies nothing.
         tail_chunks: dense convs (and convs whose filters share kernels in
             blocks) whose output row is not a multiple of the register tile's
             vectors end it in a narrower tile instead of masked whole vectors

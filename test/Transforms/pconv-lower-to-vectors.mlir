@@ -595,13 +595,28 @@ func.func @pooled_pitched_split(%x: tensor<1x2x4x4xf32>, %w: tensor<16xf32>) -> 
 // A pattern conv whose result only feeds a stride-1 pattern conv writes into
 // that conv's zero-padded input (8x8 at (1, 1) of 10 x 16 rows), through an
 // interior view; the consumer reads the buffer without a copy of its own.
+// The producer's tiles also write the halo (no fill loop runs first): after
+// each output row, its left column (1 lane at column 0) and its right ones
+// (columns 9-15), and the tile holding the first and last rows the padded
+// rows 0 and 9.
 // With write-padded=false the producer writes an 8x8 buffer and the
 // consumer copies it into a padded one.
 // INNER-LABEL: func.func @write_padded
 // INNER: memref.alloc() {{.*}} : memref<1x2x10x16xf32>
 // INNER: %[[PAD:.*]] = memref.alloc() {{.*}} : memref<1x2x10x16xf32>
-// INNER: %[[IN:.*]] = memref.subview %[[PAD]][0, 0, 1, 1] [1, 2, 8, 8] [1, 1, 1, 1]
+// INNER-NEXT: %[[IN:.*]] = memref.subview %[[PAD]][0, 0, 1, 1] [1, 2, 8, 8] [1, 1, 1, 1]
+// INNER-NEXT: scf.parallel
 // INNER: vector.store %{{.*}}, %[[IN]][
+// INNER-NEXT: %[[LEFT:.*]] = vector.constant_mask [1] : vector<8xi1>
+// INNER-NEXT: vector.maskedstore %[[PAD]][%{{.*}}, %[[F:.*]], %c1, %c0], %[[LEFT]], %[[ZERO:.*]] :
+// INNER-NEXT: %[[RIGHT:.*]] = vector.constant_mask [7] : vector<8xi1>
+// INNER-NEXT: vector.maskedstore %[[PAD]][%{{.*}}, %[[F]], %c1, %c9], %[[RIGHT]], %[[ZERO]] :
+// INNER-NEXT: vector.store %{{.*}}, %[[IN]][
+// INNER: vector.maskedstore %[[PAD]][%{{.*}}, %[[F]], %c8, %c9], %{{.*}}, %[[ZERO]] :
+// INNER-NEXT: vector.store %[[ZERO]], %[[PAD]][%{{.*}}, %[[F]], %c0, %c0]
+// INNER-NEXT: vector.store %[[ZERO]], %[[PAD]][%{{.*}}, %[[F]], %c0, %c8]
+// INNER-NEXT: vector.store %[[ZERO]], %[[PAD]][%{{.*}}, %[[F]], %c9, %c0]
+// INNER-NEXT: vector.store %[[ZERO]], %[[PAD]][%{{.*}}, %[[F]], %c9, %c8]
 // INNER: memref.expand_shape %[[PAD]]
 // INNER-NOT: memref.alloc() {{.*}} : memref<1x2x10x16xf32>
 // INNER: return

@@ -1373,3 +1373,70 @@ def test_stem_pool_in_the_epilogue(vector_width, activation, bias, shape, epilog
         assert len(art.regions) < len(unfused.regions), (art.regions, unfused.regions)
         pooling = {"tensor.pad", "linalg.fill", "linalg.pooling_nchw_max"}
         assert not [r for r in art.regions if r["op"] in pooling], art.regions
+
+
+class _PaddedProducers(torch.nn.Module):
+    """Every kind of producer that writes its consumer's zero-padded input:
+    a dense 7x7 / 2 stem whose 3x3 / 2 max-pool runs in its epilogue, a
+    dense 3x3 conv (pitched), pattern convs over a map wider than one column
+    chunk (two chunks, several row blocks) and a residual block."""
+
+    def __init__(self, c: int = 16):
+        super().__init__()
+        nn = torch.nn
+        self.stem = nn.Conv2d(3, c, 7, stride=2, padding=3)
+        self.pool = nn.MaxPool2d(3, stride=2, padding=1)
+        self.dense = nn.Conv2d(c, c, 3, padding=1)
+        self.convs = nn.ModuleList(nn.Conv2d(c, c, 3, padding=1) for _ in range(3))
+
+    def forward(self, x):
+        relu = torch.relu
+        y = relu(self.convs[0](self.pool(relu(self.stem(x)))))
+        y = relu(self.dense(y))
+        return relu(self.convs[2](relu(self.convs[1](y))) + y)
+
+
+_PERTURBED_RUN = """
+import sys
+import numpy as np
+import pconv
+fn = pconv.load(sys.argv[1])
+data = np.load(sys.argv[2])
+for i in range(3):
+    np.testing.assert_allclose(fn(data["x%d" % i]), data["y%d" % i], rtol=1e-4, atol=1e-4)
+print("ok")
+"""
+
+
+def test_padded_halo_written_by_producers(tmp_path):
+    """Producers that write into a consumer's zero-padded input also write its
+    halo (no fill runs first): run in a process whose allocations glibc fills
+    with garbage (MALLOC_PERTURB_), three calls against PyTorch, so a halo
+    element no tile writes shows up as a wrong result."""
+    import os
+    import random
+    import sys
+
+    from pconv.testing import apply_random_patterns, random_library
+
+    torch.manual_seed(47)
+    model = _PaddedProducers().eval()
+    rng = random.Random(47)
+    library = random_library(rng)
+    for conv in model.convs:
+        apply_random_patterns(conv, library, rng, keep=0.6)
+    shape = (1, 3, 40, 608)  # 152 columns after the stem: two column chunks
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(17))
+    art = pconv.compile(model, (x,))
+    assert art.stats["pconv_convs"] == 3 and art.stats["dense_pconv_convs"] == 2, art.stats
+    art.save(tmp_path / "art")
+    data = {}
+    for i in range(3):
+        xi = torch.randn(*shape, generator=torch.Generator().manual_seed(20 + i))
+        with torch.no_grad():
+            data[f"x{i}"], data[f"y{i}"] = xi.numpy(), model(xi).numpy()
+    np.savez(tmp_path / "data.npz", **data)
+    env = dict(os.environ, MALLOC_PERTURB_="165")
+    run = subprocess.run([sys.executable, "-c", _PERTURBED_RUN, str(tmp_path / "art"), str(tmp_path / "data.npz")],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0 and "ok" in run.stdout, run.stderr[-3000:]
