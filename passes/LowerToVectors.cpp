@@ -901,6 +901,10 @@ static std::pair<Value, Value> createOutput(OpBuilder &b, Location loc,
     return {out, out};
   width *= height;
   height = 1;
+  if (into) // filter-lane tiles: the padded planes seen flat, PH * PW
+    return {out, memref::CollapseShapeOp::create(
+                     b, loc, *padded,
+                     ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}})};
   return {out, flatView(b, loc, out)};
 }
 
@@ -1582,7 +1586,9 @@ static SmallVector<TransposedRun> transposeRows(OpBuilder &b, Location loc,
 /// the transposition otherwise.
 static LogicalResult lowerFilterLaneConv(Conv2DOp op, const TileShape &tile,
                                          ArrayRef<float> packed,
-                                         bool prefetchNextGroup) {
+                                         bool prefetchNextGroup,
+                                         const PaddedGeometry *into = nullptr,
+                                         Value *outPadded = nullptr) {
   OpBuilder b(op);
   Location loc = op.getLoc();
   Type f32 = b.getF32Type();
@@ -1600,9 +1606,103 @@ static LogicalResult lowerFilterLaneConv(Conv2DOp op, const TileShape &tile,
 
   // The input as N x C x 1 x 1 x P (a compact copy at stride > 1).
   TapSource src = createTapSource(b, loc, op, s, tile);
-  ConvOutput io = createConvOutput(b, loc, op, tile);
+  ConvOutput io = createConvOutput(b, loc, op, tile, into, outPadded);
   Value c0 = cIdx(b, loc, 0), c1 = cIdx(b, loc, 1);
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+  Value zeroVec = vector::BroadcastOp::create(b, loc, vecType, zero);
+  // Written into the consumer's zero-padded input (io.padded, its planes
+  // seen flat as io.view): pixel p lands at (top + p / W) PW + left + p % W.
+  // A run of P <= W pixels spans at most two rows: one masked store for
+  // each, the second PW - W further on. The tiles also write the halo: the
+  // run that ends a row zeroes the PW - W elements up to the next row's
+  // first pixel (its right columns, the next row's left ones), the first
+  // run everything before the first pixel, the last run everything after
+  // the last row's gap; each halo line is written by the thread that
+  // writes the pixels beside it, and no fill runs first.
+  int64_t W = s.outWidth, H = s.outHeight;
+  int64_t PH = 0, PW = 0;
+  if (io.padded) {
+    auto paddedType = cast<MemRefType>(io.padded.getType());
+    PH = paddedType.getDimSize(2);
+    PW = paddedType.getDimSize(3);
+    assert(tile.rows <= W && "a run of a padded filter-lane conv spans at "
+                             "most two rows");
+  }
+  // Zero vectors over the flat positions [start, start + length).
+  auto zeroFlat = [&](OpBuilder &b, Location loc, Value batch, Value f,
+                      Value start, int64_t length) {
+    for (int64_t k = 0; k < length; k += vw) {
+      Value mask = vector::ConstantMaskOp::create(
+          b, loc, VectorType::get({vw}, b.getI1Type()),
+          ArrayRef<int64_t>{std::min(vw, length - k)});
+      vector::MaskedStoreOp::create(
+          b, loc, io.view,
+          ValueRange{batch, f,
+                     arith::AddIOp::create(b, loc, start, cIdx(b, loc, k))},
+          mask, zeroVec);
+    }
+  };
+  // Filter f's run of P pixels from p0 (`y`: P lanes of a power-of-two
+  // vector) into the padded planes, with the halo beside it.
+  auto storePaddedRun = [&](OpBuilder &b, Location loc, Value batch,
+                            Value f, Value run, Value p0, Value y,
+                            int64_t P) {
+    auto runType = cast<VectorType>(y.getType());
+    auto maskType =
+        VectorType::get({runType.getDimSize(0)}, b.getI1Type());
+    Value x0 = arith::RemUIOp::create(b, loc, p0, cIdx(b, loc, W));
+    Value y0 = arith::DivUIOp::create(b, loc, p0, cIdx(b, loc, W));
+    Value rowStart = arith::MulIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, y0, cIdx(b, loc, io.halo.top)),
+        cIdx(b, loc, PW));
+    Value q0 = arith::AddIOp::create(
+        b, loc, rowStart,
+        arith::AddIOp::create(b, loc, x0, cIdx(b, loc, io.halo.left)));
+    Value toRowEnd = arith::SubIOp::create(b, loc, cIdx(b, loc, W), x0);
+    Value inRow = vector::CreateMaskOp::create(
+        b, loc, maskType,
+        ValueRange{arith::MinUIOp::create(b, loc, toRowEnd, cIdx(b, loc, P))});
+    vector::MaskedStoreOp::create(b, loc, io.view, ValueRange{batch, f, q0},
+                                  inRow, y);
+    if (P > 1) {
+      Value rest = arith::AndIOp::create(
+          b, loc,
+          vector::ConstantMaskOp::create(b, loc, maskType,
+                                         ArrayRef<int64_t>{P}),
+          arith::XOrIOp::create(
+              b, loc, inRow,
+              arith::ConstantOp::create(
+                  b, loc, DenseElementsAttr::get(maskType, true))));
+      vector::MaskedStoreOp::create(
+          b, loc, io.view,
+          ValueRange{batch, f,
+                     arith::AddIOp::create(b, loc, q0, cIdx(b, loc, PW - W))},
+          rest, y);
+    }
+    // The gap after row y0 if the run ends it: from column left + W on.
+    Value endsRow = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
+                                          toRowEnd, cIdx(b, loc, P));
+    buildIf(b, loc, endsRow, [&](OpBuilder &b) {
+      zeroFlat(b, loc, batch, f,
+               arith::AddIOp::create(
+                   b, loc, rowStart,
+                   cIdx(b, loc, io.halo.left + W)),
+               PW - W);
+    });
+    buildIf(b, loc,
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, run, c0),
+            [&](OpBuilder &b) {
+              zeroFlat(b, loc, batch, f, c0,
+                       io.halo.top * PW + io.halo.left);
+            });
+    int64_t tail = (io.halo.top + H) * PW + io.halo.left;
+    buildIf(b, loc,
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, run,
+                                  cIdx(b, loc, tile.chunks - 1)),
+            [&](OpBuilder &b) {
+              zeroFlat(b, loc, batch, f, cIdx(b, loc, tail), PH * PW - tail);
+            });
+  };
   std::optional<APFloat> reluMax = op.getReluMax();
   Value maxScalar =
       reluMax ? arith::ConstantOp::create(
@@ -1633,6 +1733,7 @@ static LogicalResult lowerFilterLaneConv(Conv2DOp op, const TileShape &tile,
                  cIdx(b, loc, runs)},
       ValueRange{c1, c1, c1}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
         Value batch = ivs[0], group = ivs[1], run = ivs[2];
+        Value taskRun = run; // `run` below names a transposed run
         Value p0 = arith::MulIOp::create(b, loc, run,
                                          cIdx(b, loc, tile.rows));
         auto groupBound = [&](Value g) -> Value {
@@ -1782,7 +1883,9 @@ static LogicalResult lowerFilterLaneConv(Conv2DOp op, const TileShape &tile,
                                            zeros)
                                            .getResult()));
               }
-              if (width == P)
+              if (io.padded)
+                storePaddedRun(b, loc, batch, f, taskRun, p0, y, P);
+              else if (width == P)
                 vector::StoreOp::create(b, loc, y, io.view, at);
               else
                 vector::MaskedStoreOp::create(b, loc, io.view, at, mask, y);
@@ -2037,8 +2140,9 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile,
   if (failed(packed))
     return op.emitOpError() << "cannot read its weights: " << why;
   if (tile.filterLanes) {
-    assert(!inPadded && !outInto && "flat 1x1 convs read and write no padding");
-    return lowerFilterLaneConv(op, tile, *packed, prefetchDistance > 0);
+    assert(!inPadded && "flat 1x1 convs read no padding");
+    return lowerFilterLaneConv(op, tile, *packed, prefetchDistance > 0,
+                               outInto, outPadded);
   }
 
   OpBuilder b(op);
@@ -2384,7 +2488,11 @@ struct LowerToVectorsPass
       std::optional<PaddedGeometry> into;
       Conv2DOp consumer;
       bool others = false; // residual users besides the padded consumer
-      if (writePadded && !tile->flatten) {
+      // Filter-lane 1x1 convs store runs of pixels, which span at most
+      // two rows while a run is no longer than a row.
+      if (writePadded &&
+          (!tile->flatten || (tile->filterLanes &&
+                              tile->rows <= ConvShape::of(op).outWidth))) {
         // The one live user reading it as its input (the import leaves dead
         // pads of conv results); other live users may only add it as their
         // residual, on tiles that read it as a strided view (ResNet-18's

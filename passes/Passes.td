@@ -416,7 +416,12 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
     (log2 of the power of two covering P stages of two-input shuffles) and
     each filter's P pixels are stored as one vector (masked when P is not a
     power of two); bias is loaded as vectors, and the residual and the
-    activation apply on those per-filter runs.
+    activation apply on those per-filter runs. With `write-padded`, such a
+    conv (P no longer than a row) writes into its consumer's zero-padded
+    input too: a run that crosses a row end is two masked stores, the
+    second one the halo's width further on; the run that ends a row zeroes
+    the halo between it and the next row, the first and the last run the
+    rows above and below the map.
 
     Convs whose filters share their kernels in blocks (group-shared pattern
     pruning: every run of G consecutive filters keeps the same kernels with
@@ -491,8 +496,9 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
            "kernel prefetches the tile input rows of the kernel this many "
            "entries ahead in its schedule into L1; 0: no prefetches">,
     Option<"writePadded", "write-padded", "bool", /*default=*/"true",
-           "A conv (pattern or dense) whose result feeds one stride-1 "
-           "conv that reads a row-form zero-padded copy of its input writes "
+           "A conv (pattern, dense or filter-lane 1x1) whose result feeds "
+           "one stride-1 conv that reads a row-form zero-padded copy of its "
+           "input writes "
            "its output into that padded buffer directly (its tiles zero "
            "the halo beside their rows), "
            "and the consumer skips the copy; later convs that add the result "

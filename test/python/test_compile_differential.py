@@ -1379,7 +1379,8 @@ class _PaddedProducers(torch.nn.Module):
     """Every kind of producer that writes its consumer's zero-padded input:
     a dense 7x7 / 2 stem whose 3x3 / 2 max-pool runs in its epilogue, a
     dense 3x3 conv (pitched), pattern convs over a map wider than one column
-    chunk (two chunks, several row blocks) and a residual block."""
+    chunk (two chunks, several row blocks), a residual block and a 1x1 conv
+    with its filters along the vector lanes (runs of pixels)."""
 
     def __init__(self, c: int = 16):
         super().__init__()
@@ -1388,12 +1389,15 @@ class _PaddedProducers(torch.nn.Module):
         self.pool = nn.MaxPool2d(3, stride=2, padding=1)
         self.dense = nn.Conv2d(c, c, 3, padding=1)
         self.convs = nn.ModuleList(nn.Conv2d(c, c, 3, padding=1) for _ in range(3))
+        self.expand = nn.Conv2d(c, 4 * c, 1)
+        self.last = nn.Conv2d(4 * c, c, 3, padding=1)
 
     def forward(self, x):
         relu = torch.relu
         y = relu(self.convs[0](self.pool(relu(self.stem(x)))))
         y = relu(self.dense(y))
-        return relu(self.convs[2](relu(self.convs[1](y))) + y)
+        y = relu(self.convs[2](relu(self.convs[1](y))) + y)
+        return relu(self.last(relu(self.expand(y))))
 
 
 _PERTURBED_RUN = """
@@ -1410,7 +1414,8 @@ print("ok")
 
 def test_padded_halo_written_by_producers(tmp_path):
     """Producers that write into a consumer's zero-padded input also write its
-    halo (no fill runs first): run in a process whose allocations glibc fills
+    halo (no fill runs first), a filter-lane 1x1 conv its runs of pixels
+    across rows: run in a process whose allocations glibc fills
     with garbage (MALLOC_PERTURB_), three calls against PyTorch, so a halo
     element no tile writes shows up as a wrong result."""
     import os
@@ -1423,12 +1428,17 @@ def test_padded_halo_written_by_producers(tmp_path):
     model = _PaddedProducers().eval()
     rng = random.Random(47)
     library = random_library(rng)
-    for conv in model.convs:
+    for conv in [*model.convs, model.last]:
         apply_random_patterns(conv, library, rng, keep=0.6)
     shape = (1, 3, 40, 608)  # 152 columns after the stem: two column chunks
     x = torch.randn(*shape, generator=torch.Generator().manual_seed(17))
-    art = pconv.compile(model, (x,))
-    assert art.stats["pconv_convs"] == 3 and art.stats["dense_pconv_convs"] == 2, art.stats
+    # The 1x1 conv (walk-order index 5) with its filters along the lanes;
+    # with the pixel tile instead it writes a plain buffer, which its
+    # consumer copies into a padded one (one parallel region more).
+    art = pconv.compile(model, (x,), tiles={5: (0, 0, 0, 0, 0, 1)})
+    assert art.stats["pconv_convs"] == 4 and art.stats["dense_pconv_convs"] == 3, art.stats
+    pixels = pconv.compile(model, (x,), tiles={5: (0, 0, 0, 0, 0, 0)})
+    assert len(art.regions) < len(pixels.regions), (art.regions, pixels.regions)
     art.save(tmp_path / "art")
     data = {}
     for i in range(3):
