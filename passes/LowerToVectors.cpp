@@ -278,6 +278,122 @@ static TapSource createTapSource(OpBuilder &b, Location loc, Conv2DOp op,
   return src;
 }
 
+/// What a tile lowering writes, and adds, besides its input: the output
+/// buffer, the N x F x H' x W' view its tiles write (createOutput), the bias
+/// and the residual view the tiles add (createResidualView; null where the
+/// op has none).
+struct ConvOutput {
+  Value out, view, bias, residual;
+  int64_t height, width; // H', W'
+  /// Written into a consumer's zero-padded input (createOutput's `into`):
+  /// that buffer, whose halo the tiles write (OutputTile::setHalo), and
+  /// where `out` lies in it; null otherwise.
+  Value padded;
+  HaloGeometry halo{};
+};
+
+/// Stores runs of consecutive pixels of a flat 1x1 conv's H x W output
+/// into its consumer's zero-padded input (ConvOutput::padded), seen flat as
+/// N x F x 1 x PH * PW (ConvOutput::view): pixel p lands at (top + p / W) PW
+/// + left + p % W. A run of at most W pixels spans at most two rows: one
+/// masked store per row, the second PW - W elements further on. The stores
+/// also write the halo: the run that ends a row zeroes the PW - W elements
+/// up to the next row's first pixel (its right columns, the next row's left
+/// ones, contiguous), the map's first run everything before its first
+/// pixel, its last run everything after the last row's gap. Each halo line
+/// is then written by the thread that writes the pixels beside it, and no
+/// fill runs first.
+struct FlatPaddedWriter {
+  Location loc;
+  Value flat, zeroVec;
+  int64_t H, W, PH, PW, top, left, vw;
+
+  FlatPaddedWriter(OpBuilder &b, Location loc, Conv2DOp op,
+                   const TileShape &tile, const ConvOutput &io)
+      : loc(loc), flat(io.view) {
+    auto type = cast<MemRefType>(io.padded.getType());
+    H = io.halo.height;
+    W = io.halo.width;
+    PH = type.getDimSize(2);
+    PW = type.getDimSize(3);
+    top = io.halo.top;
+    left = io.halo.left;
+    vw = tile.vectorWidth;
+    zeroVec = arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(VectorType::get({vw}, b.getF32Type()),
+                               b.getF32FloatAttr(0.0f)));
+  }
+
+  /// Zero vectors over the flat positions [start, start + length).
+  void zero(OpBuilder &b, Value batch, Value f, Value start,
+            int64_t length) const {
+    for (int64_t k = 0; k < length; k += vw) {
+      Value mask = vector::ConstantMaskOp::create(
+          b, loc, VectorType::get({vw}, b.getI1Type()),
+          ArrayRef<int64_t>{std::min(vw, length - k)});
+      vector::MaskedStoreOp::create(
+          b, loc, flat,
+          ValueRange{batch, f, cIdx(b, loc, 0),
+                     arith::AddIOp::create(b, loc, start, cIdx(b, loc, k))},
+          mask, zeroVec);
+    }
+  }
+
+  /// The first `count` (<= W, an index) lanes of `value`: filter f's pixels
+  /// p0, p0 + 1, ...; `first` / `last` (i1): whether the run is the map's
+  /// first / last.
+  void store(OpBuilder &b, Location loc, Value batch, Value f, Value p0,
+             Value value, Value count, Value first, Value last) const {
+    auto maskType = VectorType::get(
+        {cast<VectorType>(value.getType()).getDimSize(0)}, b.getI1Type());
+    Value c0 = cIdx(b, loc, 0);
+    Value x0 = arith::RemUIOp::create(b, loc, p0, cIdx(b, loc, W));
+    Value y0 = arith::DivUIOp::create(b, loc, p0, cIdx(b, loc, W));
+    Value rowStart = arith::MulIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, y0, cIdx(b, loc, top)),
+        cIdx(b, loc, PW));
+    Value q0 = arith::AddIOp::create(
+        b, loc, rowStart, arith::AddIOp::create(b, loc, x0, cIdx(b, loc, left)));
+    Value toRowEnd = arith::SubIOp::create(b, loc, cIdx(b, loc, W), x0);
+    Value inRow = vector::CreateMaskOp::create(
+        b, loc, maskType,
+        ValueRange{arith::MinUIOp::create(b, loc, toRowEnd, count)});
+    vector::MaskedStoreOp::create(b, loc, flat, ValueRange{batch, f, c0, q0},
+                                  inRow, value);
+    Value rest = arith::AndIOp::create(
+        b, loc, vector::CreateMaskOp::create(b, loc, maskType, count),
+        arith::XOrIOp::create(
+            b, loc, inRow,
+            arith::ConstantOp::create(
+                b, loc, DenseElementsAttr::get(maskType, true))));
+    vector::MaskedStoreOp::create(
+        b, loc, flat,
+        ValueRange{batch, f, c0,
+                   arith::AddIOp::create(b, loc, q0, cIdx(b, loc, PW - W))},
+        rest, value);
+    // The gap after row y0 if the run ends it: from column left + W on.
+    Value endsRow = arith::AndIOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, toRowEnd,
+                              count),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, y0,
+                              cIdx(b, loc, H)));
+    buildIf(b, loc, endsRow, [&](OpBuilder &b) {
+      zero(b, batch, f,
+           arith::AddIOp::create(b, loc, rowStart, cIdx(b, loc, left + W)),
+           PW - W);
+    });
+    buildIf(b, loc, first, [&](OpBuilder &b) {
+      zero(b, batch, f, c0, top * PW + left);
+    });
+    int64_t tail = (top + H) * PW + left;
+    buildIf(b, loc, last, [&](OpBuilder &b) {
+      zero(b, batch, f, cIdx(b, loc, tail), PH * PW - tail);
+    });
+  }
+};
+
 /// Where a parallel task's register tile starts, and its width: V vectors,
 /// or the tail chunk's (TileShape::tailVectors) when the code runs only for
 /// the last chunk.
@@ -315,6 +431,8 @@ struct OutputTile {
   Value padded;
   HaloGeometry halo{};
   Value firstChunk, lastChunk;
+  /// Flat (1x1) tiles writing a padded buffer: its writer (null: none).
+  const FlatPaddedWriter *flatPadded = nullptr;
   /// Compact mode (setCompact; 0: off): the tile is one row of V vectors
   /// over the whole flat grid `compactPitch` wide (grid position q = y *
   /// compactPitch + x), and `out` is the N x F x OH x OW output itself.
@@ -555,6 +673,31 @@ struct OutputTile {
   }
 
   void store(OpBuilder &b, Value filter, ArrayRef<Value> acc) const {
+    if (flatPadded) {
+      assert(R == 1 && "a flat tile is one row of the flat map");
+      Value full = cIdx(b, loc, vw), total = cIdx(b, loc, width);
+      for (int64_t v = 0; v < V; ++v) {
+        // Lanes inside the map: clamp(width - col, 0, vw).
+        Value count =
+            masks[v] ? arith::MaxSIOp::create(
+                           b, loc,
+                           arith::MinSIOp::create(
+                               b, loc,
+                               arith::SubIOp::create(b, loc, total, cols[v]),
+                               full),
+                           cIdx(b, loc, 0))
+                           .getResult()
+                     : full;
+        Value end = arith::AddIOp::create(b, loc, cols[v], full);
+        flatPadded->store(
+            b, loc, batch, filter, cols[v], acc[v], count,
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, cols[v],
+                                  cIdx(b, loc, 0)),
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, end,
+                                  total));
+      }
+      return;
+    }
     if (compactPitch) {
       storeCompact(b, filter, acc);
       if (padded) // the compact tile is the whole plane
@@ -901,26 +1044,9 @@ static std::pair<Value, Value> createOutput(OpBuilder &b, Location loc,
     return {out, out};
   width *= height;
   height = 1;
-  if (into) // filter-lane tiles: the padded planes seen flat, PH * PW
-    return {out, memref::CollapseShapeOp::create(
-                     b, loc, *padded,
-                     ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}})};
-  return {out, flatView(b, loc, out)};
+  // Into a padded buffer: its planes seen flat (FlatPaddedWriter).
+  return {out, flatView(b, loc, into ? *padded : out)};
 }
-
-/// What a tile lowering writes, and adds, besides its input: the output
-/// buffer, the N x F x H' x W' view its tiles write (createOutput), the bias
-/// and the residual view the tiles add (createResidualView; null where the
-/// op has none).
-struct ConvOutput {
-  Value out, view, bias, residual;
-  int64_t height, width; // H', W'
-  /// Written into a consumer's zero-padded input (createOutput's `into`):
-  /// that buffer, whose halo the tiles write (OutputTile::setHalo), and
-  /// where `out` lies in it; null otherwise.
-  Value padded;
-  HaloGeometry halo{};
-};
 
 static ConvOutput createConvOutput(OpBuilder &b, Location loc, Conv2DOp op,
                                    const TileShape &tile,
@@ -1609,100 +1735,11 @@ static LogicalResult lowerFilterLaneConv(Conv2DOp op, const TileShape &tile,
   ConvOutput io = createConvOutput(b, loc, op, tile, into, outPadded);
   Value c0 = cIdx(b, loc, 0), c1 = cIdx(b, loc, 1);
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
-  Value zeroVec = vector::BroadcastOp::create(b, loc, vecType, zero);
-  // Written into the consumer's zero-padded input (io.padded, its planes
-  // seen flat as io.view): pixel p lands at (top + p / W) PW + left + p % W.
-  // A run of P <= W pixels spans at most two rows: one masked store for
-  // each, the second PW - W further on. The tiles also write the halo: the
-  // run that ends a row zeroes the PW - W elements up to the next row's
-  // first pixel (its right columns, the next row's left ones), the first
-  // run everything before the first pixel, the last run everything after
-  // the last row's gap; each halo line is written by the thread that
-  // writes the pixels beside it, and no fill runs first.
-  int64_t W = s.outWidth, H = s.outHeight;
-  int64_t PH = 0, PW = 0;
-  if (io.padded) {
-    auto paddedType = cast<MemRefType>(io.padded.getType());
-    PH = paddedType.getDimSize(2);
-    PW = paddedType.getDimSize(3);
-    assert(tile.rows <= W && "a run of a padded filter-lane conv spans at "
-                             "most two rows");
-  }
-  // Zero vectors over the flat positions [start, start + length).
-  auto zeroFlat = [&](OpBuilder &b, Location loc, Value batch, Value f,
-                      Value start, int64_t length) {
-    for (int64_t k = 0; k < length; k += vw) {
-      Value mask = vector::ConstantMaskOp::create(
-          b, loc, VectorType::get({vw}, b.getI1Type()),
-          ArrayRef<int64_t>{std::min(vw, length - k)});
-      vector::MaskedStoreOp::create(
-          b, loc, io.view,
-          ValueRange{batch, f,
-                     arith::AddIOp::create(b, loc, start, cIdx(b, loc, k))},
-          mask, zeroVec);
-    }
-  };
-  // Filter f's run of P pixels from p0 (`y`: P lanes of a power-of-two
-  // vector) into the padded planes, with the halo beside it.
-  auto storePaddedRun = [&](OpBuilder &b, Location loc, Value batch,
-                            Value f, Value run, Value p0, Value y,
-                            int64_t P) {
-    auto runType = cast<VectorType>(y.getType());
-    auto maskType =
-        VectorType::get({runType.getDimSize(0)}, b.getI1Type());
-    Value x0 = arith::RemUIOp::create(b, loc, p0, cIdx(b, loc, W));
-    Value y0 = arith::DivUIOp::create(b, loc, p0, cIdx(b, loc, W));
-    Value rowStart = arith::MulIOp::create(
-        b, loc, arith::AddIOp::create(b, loc, y0, cIdx(b, loc, io.halo.top)),
-        cIdx(b, loc, PW));
-    Value q0 = arith::AddIOp::create(
-        b, loc, rowStart,
-        arith::AddIOp::create(b, loc, x0, cIdx(b, loc, io.halo.left)));
-    Value toRowEnd = arith::SubIOp::create(b, loc, cIdx(b, loc, W), x0);
-    Value inRow = vector::CreateMaskOp::create(
-        b, loc, maskType,
-        ValueRange{arith::MinUIOp::create(b, loc, toRowEnd, cIdx(b, loc, P))});
-    vector::MaskedStoreOp::create(b, loc, io.view, ValueRange{batch, f, q0},
-                                  inRow, y);
-    if (P > 1) {
-      Value rest = arith::AndIOp::create(
-          b, loc,
-          vector::ConstantMaskOp::create(b, loc, maskType,
-                                         ArrayRef<int64_t>{P}),
-          arith::XOrIOp::create(
-              b, loc, inRow,
-              arith::ConstantOp::create(
-                  b, loc, DenseElementsAttr::get(maskType, true))));
-      vector::MaskedStoreOp::create(
-          b, loc, io.view,
-          ValueRange{batch, f,
-                     arith::AddIOp::create(b, loc, q0, cIdx(b, loc, PW - W))},
-          rest, y);
-    }
-    // The gap after row y0 if the run ends it: from column left + W on.
-    Value endsRow = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
-                                          toRowEnd, cIdx(b, loc, P));
-    buildIf(b, loc, endsRow, [&](OpBuilder &b) {
-      zeroFlat(b, loc, batch, f,
-               arith::AddIOp::create(
-                   b, loc, rowStart,
-                   cIdx(b, loc, io.halo.left + W)),
-               PW - W);
-    });
-    buildIf(b, loc,
-            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, run, c0),
-            [&](OpBuilder &b) {
-              zeroFlat(b, loc, batch, f, c0,
-                       io.halo.top * PW + io.halo.left);
-            });
-    int64_t tail = (io.halo.top + H) * PW + io.halo.left;
-    buildIf(b, loc,
-            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, run,
-                                  cIdx(b, loc, tile.chunks - 1)),
-            [&](OpBuilder &b) {
-              zeroFlat(b, loc, batch, f, cIdx(b, loc, tail), PH * PW - tail);
-            });
-  };
+  // Written into the consumer's zero-padded input (io.padded): runs of
+  // P <= W pixels, the halo with them (FlatPaddedWriter).
+  std::optional<FlatPaddedWriter> padded;
+  if (io.padded)
+    padded.emplace(b, loc, op, tile, io);
   std::optional<APFloat> reluMax = op.getReluMax();
   Value maxScalar =
       reluMax ? arith::ConstantOp::create(
@@ -1883,8 +1920,14 @@ static LogicalResult lowerFilterLaneConv(Conv2DOp op, const TileShape &tile,
                                            zeros)
                                            .getResult()));
               }
-              if (io.padded)
-                storePaddedRun(b, loc, batch, f, taskRun, p0, y, P);
+              if (padded)
+                padded->store(
+                    b, loc, batch, f, p0, y, cIdx(b, loc, P),
+                    arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                          taskRun, c0),
+                    arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                          taskRun,
+                                          cIdx(b, loc, tile.chunks - 1)));
               else if (width == P)
                 vector::StoreOp::create(b, loc, y, io.view, at);
               else
@@ -2213,6 +2256,9 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile,
   // with them ResNet-50's 256 -> 256 3x3 at 14x14 ran 3.06 ms against 1.94.
   TapSource src = createTapSource(b, loc, op, s, tile, {}, inPadded);
   ConvOutput io = createConvOutput(b, loc, op, tile, outInto, outPadded);
+  std::optional<FlatPaddedWriter> flatPadded;
+  if (io.padded && tile.flatten)
+    flatPadded.emplace(b, loc, op, tile, io);
   Value streaming = poolsInEpilogue(op, tile)
                         ? Value()
                         : streamingCondition(b, loc, op, io.view, tile, blocks,
@@ -2333,7 +2379,9 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile,
             groupBound(arith::AddIOp::create(b, loc, task.group, c1));
         OutputTile outTile(b, loc, io.view, task, tile, io.height, io.width, zeroVec);
         outTile.streaming = streaming;
-        if (io.padded)
+        if (flatPadded)
+          outTile.flatPadded = &*flatPadded;
+        else if (io.padded)
           outTile.setHalo(b, io.padded, io.halo, task, tile);
         if (writesCompact(op, tile))
           outTile.setCompact(tile.pitch, s.outHeight, s.outWidth);
@@ -2488,11 +2536,18 @@ struct LowerToVectorsPass
       std::optional<PaddedGeometry> into;
       Conv2DOp consumer;
       bool others = false; // residual users besides the padded consumer
-      // Filter-lane 1x1 convs store runs of pixels, which span at most
-      // two rows while a run is no longer than a row.
-      if (writePadded &&
-          (!tile->flatten || (tile->filterLanes &&
-                              tile->rows <= ConvShape::of(op).outWidth))) {
+      // Flat 1x1 convs store runs of pixels (a filter-lane tile's rows, a
+      // pixel tile's vectors), which span at most two rows while no longer
+      // than a row; a pixel tile stores its partial sums between channel
+      // blocks into the flat output, so only with one block.
+      ConvShape shape = ConvShape::of(op);
+      bool flatRuns =
+          tile->flatten &&
+          (tile->filterLanes
+               ? tile->rows <= shape.outWidth
+               : tile->vectorWidth <= shape.outWidth &&
+                     tile->channelBlock >= shape.channels);
+      if (writePadded && (!tile->flatten || flatRuns)) {
         // The one live user reading it as its input (the import leaves dead
         // pads of conv results); other live users may only add it as their
         // residual, on tiles that read it as a strided view (ResNet-18's

@@ -418,10 +418,11 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
     power of two); bias is loaded as vectors, and the residual and the
     activation apply on those per-filter runs. With `write-padded`, such a
     conv (P no longer than a row) writes into its consumer's zero-padded
-    input too: a run that crosses a row end is two masked stores, the
-    second one the halo's width further on; the run that ends a row zeroes
-    the halo between it and the next row, the first and the last run the
-    rows above and below the map.
+    input too, as does a flat 1x1 conv with the pixel tile (one channel
+    block, a vector no longer than a row): a run of pixels that crosses a
+    row end is two masked stores, the second one the halo's width further
+    on; the run that ends a row zeroes the halo between it and the next
+    row, the map's first and last runs the rows above and below it.
 
     Convs whose filters share their kernels in blocks (group-shared pattern
     pruning: every run of G consecutive filters keeps the same kernels with
@@ -496,7 +497,7 @@ def LowerToVectorsPass : Pass<"pconv-lower-to-vectors", "func::FuncOp"> {
            "kernel prefetches the tile input rows of the kernel this many "
            "entries ahead in its schedule into L1; 0: no prefetches">,
     Option<"writePadded", "write-padded", "bool", /*default=*/"true",
-           "A conv (pattern, dense or filter-lane 1x1) whose result feeds "
+           "A conv (pattern, dense, flat 1x1) whose result feeds "
            "one stride-1 conv that reads a row-form zero-padded copy of its "
            "input writes "
            "its output into that padded buffer directly (its tiles zero "

@@ -1412,12 +1412,20 @@ print("ok")
 """
 
 
-def test_padded_halo_written_by_producers(tmp_path):
+def _copies_of(art, weights_shape: str) -> int:
+    """Parallel regions without FMAs lowered from the conv with these weights."""
+    return sum(1 for r in art.regions if weights_shape in r["label"] and r["vector_fmas"] == 0)
+
+
+@pytest.mark.parametrize("filter_lanes", [1, 0])
+def test_padded_halo_written_by_producers(tmp_path, filter_lanes):
     """Producers that write into a consumer's zero-padded input also write its
-    halo (no fill runs first), a filter-lane 1x1 conv its runs of pixels
-    across rows: run in a process whose allocations glibc fills
-    with garbage (MALLOC_PERTURB_), three calls against PyTorch, so a halo
-    element no tile writes shows up as a wrong result."""
+    halo (no fill runs first), a flat 1x1 conv (filters along the lanes or a
+    pixel tile) its runs of pixels across rows: run in a process whose
+    allocations glibc fills with garbage (MALLOC_PERTURB_), three calls
+    against PyTorch, so a halo element no tile writes shows up as a wrong
+    result. The last conv copies nothing (with write_padded=False it copies
+    its input into a padded buffer)."""
     import os
     import random
     import sys
@@ -1432,13 +1440,13 @@ def test_padded_halo_written_by_producers(tmp_path):
         apply_random_patterns(conv, library, rng, keep=0.6)
     shape = (1, 3, 40, 608)  # 152 columns after the stem: two column chunks
     x = torch.randn(*shape, generator=torch.Generator().manual_seed(17))
-    # The 1x1 conv (walk-order index 5) with its filters along the lanes;
-    # with the pixel tile instead it writes a plain buffer, which its
-    # consumer copies into a padded one (one parallel region more).
-    art = pconv.compile(model, (x,), tiles={5: (0, 0, 0, 0, 0, 1)})
+    # The 1x1 conv is walk-order index 5.
+    tiles = {5: (0, 0, 0, 0, 0, filter_lanes)}
+    art = pconv.compile(model, (x,), tiles=tiles)
     assert art.stats["pconv_convs"] == 4 and art.stats["dense_pconv_convs"] == 3, art.stats
-    pixels = pconv.compile(model, (x,), tiles={5: (0, 0, 0, 0, 0, 0)})
-    assert len(art.regions) < len(pixels.regions), (art.regions, pixels.regions)
+    last = "16x64x3x3"
+    assert _copies_of(art, last) == 0, art.regions
+    assert _copies_of(pconv.compile(model, (x,), tiles=tiles, write_padded=False), last) == 1
     art.save(tmp_path / "art")
     data = {}
     for i in range(3):
