@@ -308,8 +308,8 @@ struct FlatPaddedWriter {
   Value flat, zeroVec;
   int64_t H, W, PH, PW, top, left, vw;
 
-  FlatPaddedWriter(OpBuilder &b, Location loc, Conv2DOp op,
-                   const TileShape &tile, const ConvOutput &io)
+  FlatPaddedWriter(OpBuilder &b, Location loc, const TileShape &tile,
+                   const ConvOutput &io)
       : loc(loc), flat(io.view) {
     auto type = cast<MemRefType>(io.padded.getType());
     H = io.halo.height;
@@ -343,8 +343,8 @@ struct FlatPaddedWriter {
   /// The first `count` (<= W, an index) lanes of `value`: filter f's pixels
   /// p0, p0 + 1, ...; `first` / `last` (i1): whether the run is the map's
   /// first / last.
-  void store(OpBuilder &b, Location loc, Value batch, Value f, Value p0,
-             Value value, Value count, Value first, Value last) const {
+  void store(OpBuilder &b, Value batch, Value f, Value p0, Value value,
+             Value count, Value first, Value last) const {
     auto maskType = VectorType::get(
         {cast<VectorType>(value.getType()).getDimSize(0)}, b.getI1Type());
     Value c0 = cIdx(b, loc, 0);
@@ -690,7 +690,7 @@ struct OutputTile {
                      : full;
         Value end = arith::AddIOp::create(b, loc, cols[v], full);
         flatPadded->store(
-            b, loc, batch, filter, cols[v], acc[v], count,
+            b, batch, filter, cols[v], acc[v], count,
             arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, cols[v],
                                   cIdx(b, loc, 0)),
             arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, end,
@@ -1739,7 +1739,7 @@ static LogicalResult lowerFilterLaneConv(Conv2DOp op, const TileShape &tile,
   // P <= W pixels, the halo with them (FlatPaddedWriter).
   std::optional<FlatPaddedWriter> padded;
   if (io.padded)
-    padded.emplace(b, loc, op, tile, io);
+    padded.emplace(b, loc, tile, io);
   std::optional<APFloat> reluMax = op.getReluMax();
   Value maxScalar =
       reluMax ? arith::ConstantOp::create(
@@ -1922,7 +1922,7 @@ static LogicalResult lowerFilterLaneConv(Conv2DOp op, const TileShape &tile,
               }
               if (padded)
                 padded->store(
-                    b, loc, batch, f, p0, y, cIdx(b, loc, P),
+                    b, batch, f, p0, y, cIdx(b, loc, P),
                     arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
                                           taskRun, c0),
                     arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
@@ -2258,7 +2258,7 @@ static LogicalResult lowerDenseConv(Conv2DOp op, const TileShape &tile,
   ConvOutput io = createConvOutput(b, loc, op, tile, outInto, outPadded);
   std::optional<FlatPaddedWriter> flatPadded;
   if (io.padded && tile.flatten)
-    flatPadded.emplace(b, loc, op, tile, io);
+    flatPadded.emplace(b, loc, tile, io);
   Value streaming = poolsInEpilogue(op, tile)
                         ? Value()
                         : streamingCondition(b, loc, op, io.view, tile, blocks,
