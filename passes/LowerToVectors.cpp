@@ -326,18 +326,10 @@ struct FlatPaddedWriter {
   }
 
   /// Zero vectors over the flat positions [start, start + length).
-  void zero(OpBuilder &b, Value batch, Value f, Value start,
+  void zero(OpBuilder &b, Value batch, Value f, OpFoldResult start,
             int64_t length) const {
-    for (int64_t k = 0; k < length; k += vw) {
-      Value mask = vector::ConstantMaskOp::create(
-          b, loc, VectorType::get({vw}, b.getI1Type()),
-          ArrayRef<int64_t>{std::min(vw, length - k)});
-      vector::MaskedStoreOp::create(
-          b, loc, flat,
-          ValueRange{batch, f, cIdx(b, loc, 0),
-                     arith::AddIOp::create(b, loc, start, cIdx(b, loc, k))},
-          mask, zeroVec);
-    }
+    fillColumns(b, loc, flat, zeroVec, batch, f, cIdx(b, loc, 0), start,
+                length);
   }
 
   /// The first `count` (<= W, an index) lanes of `value`: filter f's pixels
@@ -381,15 +373,16 @@ struct FlatPaddedWriter {
                               cIdx(b, loc, H)));
     buildIf(b, loc, endsRow, [&](OpBuilder &b) {
       zero(b, batch, f,
-           arith::AddIOp::create(b, loc, rowStart, cIdx(b, loc, left + W)),
+           arith::AddIOp::create(b, loc, rowStart, cIdx(b, loc, left + W))
+               .getResult(),
            PW - W);
     });
     buildIf(b, loc, first, [&](OpBuilder &b) {
-      zero(b, batch, f, c0, top * PW + left);
+      zero(b, batch, f, b.getIndexAttr(0), top * PW + left);
     });
     int64_t tail = (top + H) * PW + left;
     buildIf(b, loc, last, [&](OpBuilder &b) {
-      zero(b, batch, f, cIdx(b, loc, tail), PH * PW - tail);
+      zero(b, batch, f, b.getIndexAttr(tail), PH * PW - tail);
     });
   }
 };
@@ -416,8 +409,9 @@ struct OutputTile {
   int64_t R, V, vw, width;
   bool fullRows;
   SmallVector<Value> rows, rowInside, cols;
-  /// Lanes of tile vector v inside the output; null where always whole.
-  SmallVector<Value> masks;
+  /// Lanes of tile vector v inside the output, as a mask and as a count;
+  /// null where always whole.
+  SmallVector<Value> masks, laneCounts;
   /// Whether store() writes whole vectors with streaming stores (an i1 of
   /// streamingCondition()); null: never.
   Value streaming;
@@ -461,6 +455,7 @@ struct OutputTile {
       // code never runs the last chunk: no mask.
       if (!task.mayBeLast || tile.lastChunkStart() + (v + 1) * vw <= width) {
         masks.push_back(Value());
+        laneCounts.push_back(Value());
         continue;
       }
       // lanes = clamp(width - col, 0, vw)
@@ -471,6 +466,7 @@ struct OutputTile {
           cIdx(b, loc, 0));
       masks.push_back(
           vector::CreateMaskOp::create(b, loc, maskType, ValueRange{lanes}));
+      laneCounts.push_back(lanes);
     }
   }
 
@@ -677,17 +673,7 @@ struct OutputTile {
       assert(R == 1 && "a flat tile is one row of the flat map");
       Value full = cIdx(b, loc, vw), total = cIdx(b, loc, width);
       for (int64_t v = 0; v < V; ++v) {
-        // Lanes inside the map: clamp(width - col, 0, vw).
-        Value count =
-            masks[v] ? arith::MaxSIOp::create(
-                           b, loc,
-                           arith::MinSIOp::create(
-                               b, loc,
-                               arith::SubIOp::create(b, loc, total, cols[v]),
-                               full),
-                           cIdx(b, loc, 0))
-                           .getResult()
-                     : full;
+        Value count = laneCounts[v] ? laneCounts[v] : full;
         Value end = arith::AddIOp::create(b, loc, cols[v], full);
         flatPadded->store(
             b, batch, filter, cols[v], acc[v], count,

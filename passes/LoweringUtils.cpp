@@ -987,15 +987,20 @@ Value mlir::pconv::createSubsampledCopy(OpBuilder &b, Location loc,
 
 void mlir::pconv::fillColumns(OpBuilder &b, Location loc, Value padded,
                               Value fill, Value batch, Value channel,
-                              Value row, int64_t from, int64_t to) {
+                              Value row, OpFoldResult from, int64_t length) {
   int64_t lanes = cast<VectorType>(fill.getType()).getNumElements();
-  for (int64_t col = from; col < to; col += lanes) {
+  std::optional<int64_t> start = getConstantIntValue(from);
+  for (int64_t k = 0; k < length; k += lanes) {
     Value mask = vector::CreateMaskOp::create(
         b, loc, VectorType::get({lanes}, b.getI1Type()),
-        ValueRange{cIdx(b, loc, std::min(lanes, to - col))});
-    vector::MaskedStoreOp::create(
-        b, loc, padded, ValueRange{batch, channel, row, cIdx(b, loc, col)},
-        mask, fill);
+        ValueRange{cIdx(b, loc, std::min(lanes, length - k))});
+    Value col = start ? cIdx(b, loc, *start + k)
+                      : arith::AddIOp::create(b, loc, cast<Value>(from),
+                                              cIdx(b, loc, k))
+                            .getResult();
+    vector::MaskedStoreOp::create(b, loc, padded,
+                                  ValueRange{batch, channel, row, col}, mask,
+                                  fill);
   }
 }
 
@@ -1019,12 +1024,14 @@ void mlir::pconv::fillRowHalo(OpBuilder &b, Location loc, Value padded,
   int64_t paddedWidth = cast<MemRefType>(padded.getType()).getDimSize(3);
   if (g.left > 0)
     buildIf(b, loc, leftSide, [&](OpBuilder &b) {
-      fillColumns(b, loc, padded, fill, batch, channel, row, 0, g.left);
+      fillColumns(b, loc, padded, fill, batch, channel, row, b.getIndexAttr(0),
+                  g.left);
     });
   if (g.left + g.width < paddedWidth)
     buildIf(b, loc, rightSide, [&](OpBuilder &b) {
-      fillColumns(b, loc, padded, fill, batch, channel, row, g.left + g.width,
-                  paddedWidth);
+      fillColumns(b, loc, padded, fill, batch, channel, row,
+                  b.getIndexAttr(g.left + g.width),
+                  paddedWidth - g.left - g.width);
     });
 }
 
@@ -1039,8 +1046,8 @@ void mlir::pconv::fillEdgeRows(OpBuilder &b, Location loc, Value padded,
   scf::ForOp::create(
       b, loc, cIdx(b, loc, from), cIdx(b, loc, to), cIdx(b, loc, 1),
       ValueRange{}, [&](OpBuilder &b, Location loc, Value row, ValueRange) {
-        fillColumns(b, loc, padded, fill, batch, channel, row, 0,
-                    type.getDimSize(3));
+        fillColumns(b, loc, padded, fill, batch, channel, row,
+                    b.getIndexAttr(0), type.getDimSize(3));
         scf::YieldOp::create(b, loc);
       });
 }
@@ -1088,7 +1095,7 @@ void mlir::pconv::fillHalo(OpBuilder &b, Location loc, Value padded,
                                         row, cIdx(b, loc, top + h)));
               auto columns = [&](OpBuilder &b, int64_t from, int64_t to) {
                 fillColumns(b, loc, padded, fillVector, ivs[0], ivs[1], row,
-                            from, to);
+                            b.getIndexAttr(from), to - from);
               };
               scf::IfOp::create(
                   b, loc, inside,

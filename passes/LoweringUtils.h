@@ -281,11 +281,12 @@ struct HaloGeometry {
 void buildIf(OpBuilder &b, Location loc, Value cond,
              function_ref<void(OpBuilder &)> body);
 
-/// Stores `fill` (a vector) over columns [from, to) of row `row` of plane
-/// (batch, channel) of `padded`, one vector at a time, the last masked.
+/// Stores `fill` (a vector) over columns [from, from + length) of row `row`
+/// of plane (batch, channel) of `padded`, one vector at a time, the last
+/// masked; `from` may be a run-time index (a flat view's position).
 void fillColumns(OpBuilder &b, Location loc, Value padded, Value fill,
-                 Value batch, Value channel, Value row, int64_t from,
-                 int64_t to);
+                 Value batch, Value channel, Value row, OpFoldResult from,
+                 int64_t length);
 
 /// Stores `fill` over the halo columns of row `row` (padded coordinates,
 /// inside the interior's rows) of plane (batch, channel): left of the
